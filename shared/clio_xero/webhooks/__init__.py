@@ -1,0 +1,1 @@
+"""Signing and verification of Clio and Xero webhook deliveries (pure functions)."""
