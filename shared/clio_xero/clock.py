@@ -39,3 +39,20 @@ class ManualClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when
+
+
+class OffsetClock:
+    """Wall clock plus an adjustable offset: served sandboxes let the admin surface move time."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+        return self.now()
