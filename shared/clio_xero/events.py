@@ -1,0 +1,207 @@
+"""The one normalised event type on the sync queue, and the provider payloads it is made from.
+
+A :class:`SyncEvent` is a *hint*: "record X of type T in system S changed". Workers fetch the
+record's current state from its source before acting, so the order of delivery and duplicates do
+not matter, and the event never carries record data or secrets.
+
+Normalising is pure: :func:`events_from_xero` and :func:`events_from_clio` turn a parsed provider
+payload into events without I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clio_xero.errors import MalformedPayloadError
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class Source(StrEnum):
+    CLIO = "clio"
+    XERO = "xero"
+
+
+class RecordType(StrEnum):
+    """Record types the sync knows. Clio webhook models map 1:1; Xero categories map below."""
+
+    CONTACT = "contact"
+    MATTER = "matter"
+    ACTIVITY = "activity"
+    BILL = "bill"
+    CLIO_PAYMENT = "clio_payments_payment"
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class Action(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    MATTER_OPENED = "matter_opened"
+    MATTER_PENDED = "matter_pended"
+    MATTER_CLOSED = "matter_closed"
+
+
+class SyncEvent(BaseModel):
+    """A change hint on the sync queue. Safe to log: it holds ids and times, no data or secrets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    connection_id: str = Field(min_length=1, max_length=64)
+    source: Source
+    record_type: RecordType
+    record_id: str = Field(min_length=1, max_length=128)
+    action: Action
+    occurred_at: datetime | None = None  # the provider's event time, when it gives one (Xero)
+    received_at: datetime
+    dedupe_key: str = Field(min_length=16, max_length=128)
+    delivery_id: str | None = None  # the raw delivery this came from (for replay and audit)
+
+    @property
+    def message_group_id(self) -> str:
+        """FIFO group: one per (connection, root record), so work on a record is serialised."""
+        return f"{self.connection_id}#{self.source.value}:{self.record_type.value}:{self.record_id}"
+
+
+def dedupe_key(*parts: object) -> str:
+    """A stable key over the parts that identify one provider event (SQS dedup id ≤ 128 chars)."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------- Xero
+class XeroWebhookEvent(BaseModel):
+    """One element of ``events`` (xero-webhooks.yaml ``Event``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    resourceUrl: str | None = None
+    resourceId: str = Field(min_length=1)
+    eventDateUtc: datetime | None = None
+    eventType: str
+    eventCategory: str
+    tenantId: str
+    tenantType: str | None = None
+
+
+class XeroWebhookPayload(BaseModel):
+    """A Xero delivery. An intent-to-receive request has ``events == []``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    events: list[XeroWebhookEvent]
+    firstEventSequence: int | None = None
+    lastEventSequence: int | None = None
+    entropy: str | None = None
+
+
+_XERO_CATEGORIES: dict[str, RecordType] = {
+    "CONTACT": RecordType.CONTACT,
+    "INVOICE": RecordType.INVOICE,
+    "CREDITNOTE": RecordType.CREDIT_NOTE,
+}
+_XERO_ACTIONS: dict[str, Action] = {"CREATE": Action.CREATED, "UPDATE": Action.UPDATED}
+
+
+def xero_record_type(category: str) -> RecordType | None:
+    """The record type for a Xero event category; ``None`` for categories we do not sync."""
+    return _XERO_CATEGORIES.get(category.upper())
+
+
+def event_from_xero(
+    item: XeroWebhookEvent, *, connection_id: str, received_at: datetime, delivery_id: str | None
+) -> SyncEvent | None:
+    """Normalise one Xero event; ``None`` when its category or type is not one we sync."""
+    record_type = xero_record_type(item.eventCategory)
+    action = _XERO_ACTIONS.get(item.eventType.upper())
+    if record_type is None or action is None:
+        return None
+    return SyncEvent(
+        connection_id=connection_id,
+        source=Source.XERO,
+        record_type=record_type,
+        record_id=item.resourceId,
+        action=action,
+        occurred_at=item.eventDateUtc,
+        received_at=received_at,
+        dedupe_key=dedupe_key(
+            "xero", item.tenantId, item.eventCategory, item.resourceId, item.eventType, item.eventDateUtc
+        ),
+        delivery_id=delivery_id,
+    )
+
+
+# --------------------------------------------------------------------------------- Clio
+class ClioWebhookMeta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    event: str
+    webhook_id: int | str
+
+
+class ClioWebhookData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int | str
+    etag: str | None = None
+    updated_at: str | None = None
+
+
+class ClioWebhookPayload(BaseModel):
+    """A Clio delivery: ``{"data": {<subscribed fields>}, "meta": {"event", "webhook_id"}}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    data: ClioWebhookData
+    meta: ClioWebhookMeta
+
+
+_CLIO_MODELS: dict[str, RecordType] = {
+    "contact": RecordType.CONTACT,
+    "matter": RecordType.MATTER,
+    "activity": RecordType.ACTIVITY,
+    "bill": RecordType.BILL,
+    "clio_payments_payment": RecordType.CLIO_PAYMENT,
+}
+
+
+def clio_record_type(model: str | None) -> RecordType | None:
+    """The record type for a Clio webhook model name (``contact``, ``bill``...)."""
+    return _CLIO_MODELS.get((model or "").lower())
+
+
+def event_from_clio(
+    payload: ClioWebhookPayload,
+    *,
+    connection_id: str,
+    model: RecordType,
+    received_at: datetime,
+    delivery_id: str | None,
+) -> SyncEvent:
+    """Normalise a Clio delivery.
+
+    Clio sends no event id or timestamp, so the dedupe key is derived from what identifies one
+    change: (webhook id, record id, etag, event). A redelivery of the same change gets the same key.
+    """
+    try:
+        action = Action(payload.meta.event)
+    except ValueError as exc:
+        raise MalformedPayloadError(f"unknown Clio event {payload.meta.event!r}") from exc
+    return SyncEvent(
+        connection_id=connection_id,
+        source=Source.CLIO,
+        record_type=model,
+        record_id=str(payload.data.id),
+        action=action,
+        occurred_at=None,
+        received_at=received_at,
+        dedupe_key=dedupe_key("clio", payload.meta.webhook_id, payload.data.id, payload.data.etag, payload.meta.event),
+        delivery_id=delivery_id,
+    )

@@ -1,0 +1,162 @@
+"""The Clio receiver: ``POST /webhooks/clio/{connection_id}[?model=<clio model>]``.
+
+* Activation handshake: a request carrying ``X-Hook-Secret`` is answered 200 echoing the header
+  after the secret is stored (encrypted) for that webhook; a handshake that would replace a
+  different live secret is refused with 409.
+* Deliveries: ``X-Hook-Signature`` is HMAC-SHA256 of the raw body with the webhook's secret
+  (hex; base64 accepted). Missing or wrong → 401 and nothing queued. Unknown connection → 404.
+  Body over 1 MB → 413. Not JSON / not Clio's shape → 400.
+* Clio's payload does not say which model (contact, bill...) it is about, so the webhook URL we
+  register carries ``?model=``; the model stored at registration is the fallback. A signed
+  delivery whose model we cannot tell is archived and answered 200 (so Clio does not retry and
+  disable the webhook) and counted as ``UnroutableDeliveries``: replay can re-drive it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from clio_xero.aws.archive import DeliveryArchive
+from clio_xero.aws.queue import EventPublisher
+from clio_xero.clock import Clock
+from clio_xero.errors import (
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    RetryableError,
+    SignatureError,
+    UnknownConnectionError,
+    WebhookRejectedError,
+)
+from clio_xero.events import ClioWebhookPayload, clio_record_type, event_from_clio
+from clio_xero.intake.http import HttpRequest, HttpResponse, empty, error
+from clio_xero.intake.limits import MAX_BODY_BYTES
+from clio_xero.intake.observe import Counter, Log
+from clio_xero.store.connections import ConnectionLookup
+from clio_xero.store.webhook_secrets import ClioWebhookSecrets
+from clio_xero.webhooks.signing import verify_clio
+
+
+def handshake_webhook_id(body: bytes) -> str | None:
+    """The webhook id in a handshake body (``data.webhook_id``, else ``data.id``), if any."""
+    try:
+        data = json.loads(body or b"{}").get("data") or {}
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("webhook_id", data.get("id"))
+    return str(value) if isinstance(value, int | str) and str(value) else None
+
+
+@dataclass
+class ClioIntake:
+    connections: ConnectionLookup
+    secrets: ClioWebhookSecrets
+    archive: DeliveryArchive
+    publisher: EventPublisher
+    clock: Clock
+    log: Log
+    count: Counter
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self._handle(request)
+        except WebhookRejectedError as exc:
+            self.count("RejectedDeliveries")
+            self.log.warning("clio delivery rejected", extra={"status": exc.status_code, "reason": exc.message})
+            return error(exc.status_code, exc.message)
+        except RetryableError as exc:
+            self.count("IntakeFailures")
+            self.log.error("clio delivery not stored; Clio will retry", extra={"reason": exc.message})
+            return error(503, "temporarily unavailable")
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
+        if len(request.body) > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"body over {MAX_BODY_BYTES} bytes")
+        connection_id = request.path_params.get("connection_id", "")
+        if self.connections.get(connection_id) is None:
+            raise UnknownConnectionError("unknown connection")
+        secret = request.header("x-hook-secret")
+        if secret is not None:
+            return self._handshake(connection_id, secret, request)
+        signature = request.header("x-hook-signature")
+        if not signature:
+            raise SignatureError("missing X-Hook-Signature header")
+        payload = _parse(request.body)
+        webhook_id = str(payload.meta.webhook_id)
+        model = self._verify(connection_id, webhook_id, signature, request)
+        record_type = clio_record_type(request.query.get("model") or model)
+        received_at = self.clock.now()
+        delivery_id = self.archive.put(
+            source="clio",
+            connection_id=connection_id,
+            headers=request.headers,
+            body=request.body,
+            received_at=received_at,
+        )
+        if record_type is None:
+            self.count("UnroutableDeliveries")
+            self.log.error(
+                "clio delivery for an unknown model archived, not queued",
+                extra={"delivery_id": delivery_id, "webhook_id": webhook_id},
+            )
+            return empty(200)
+        event = event_from_clio(
+            payload,
+            connection_id=connection_id,
+            model=record_type,
+            received_at=received_at,
+            delivery_id=delivery_id,
+        )
+        self.publisher.publish([event])
+        self.count("Deliveries")
+        self.count("EventsQueued")
+        self.log.info(
+            "clio delivery accepted",
+            extra={
+                "delivery_id": delivery_id,
+                "record_type": record_type.value,
+                "action": event.action.value,
+            },
+        )
+        return empty(200)
+
+    def _handshake(self, connection_id: str, secret: str, request: HttpRequest) -> HttpResponse:
+        if not secret.strip():
+            raise MalformedPayloadError("empty X-Hook-Secret")
+        webhook_id = handshake_webhook_id(request.body)
+        model = request.query.get("model")
+        if not self.secrets.remember(connection_id, webhook_id, secret, model):
+            self.count("RejectedHandshakes")
+            self.log.warning(
+                "clio handshake refused: webhook already has another secret", extra={"webhook_id": webhook_id}
+            )
+            return error(409, "this webhook is already activated with another secret")
+        self.count("Handshakes")
+        self.log.info("clio webhook activated", extra={"webhook_id": webhook_id, "model": model})
+        return empty(200, {"X-Hook-Secret": secret})
+
+    def _verify(self, connection_id: str, webhook_id: str, signature: str, request: HttpRequest) -> str | None:
+        """Verify the signature; returns the model stored for the webhook (if any)."""
+        stored = self.secrets.lookup(connection_id, webhook_id)
+        if stored is not None:
+            verify_clio(request.body, signature, stored.secret)
+            return stored.model
+        for candidate in self.secrets.pending(connection_id):
+            try:
+                verify_clio(request.body, signature, candidate)
+            except SignatureError:
+                continue
+            self.secrets.bind(connection_id, webhook_id, candidate)
+            return None
+        raise SignatureError(f"no activated secret for webhook {webhook_id}")
+
+
+def _parse(body: bytes) -> ClioWebhookPayload:
+    try:
+        return ClioWebhookPayload.model_validate_json(body)
+    except ValidationError as exc:
+        raise MalformedPayloadError(f"not a Clio webhook payload: {exc.errors()[0]['msg']}") from exc

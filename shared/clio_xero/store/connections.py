@@ -1,0 +1,116 @@
+"""Connections: one per (Clio account, Xero organisation) pair a firm links."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from clio_xero.aws.errors import aws_errors, is_condition_failure, translate
+from clio_xero.errors import ConfigurationError
+from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CONNECTION_SK = "#CONNECTION"
+GSI1 = "gsi1"
+_CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ClioRegion(StrEnum):
+    US = "us"
+    CA = "ca"
+    EU = "eu"
+    AU = "au"
+
+
+class ConnectionStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+class Connection(BaseModel):
+    """A linked pair of accounts. Holds no secrets (tokens live in their own encrypted items)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    connection_id: str = Field(pattern=_CONNECTION_ID.pattern)
+    name: str = ""
+    status: ConnectionStatus = ConnectionStatus.PENDING
+    clio_region: ClioRegion = ClioRegion.US
+    xero_tenant_id: str | None = None
+    created_at: datetime
+
+
+def new_connection_id() -> str:
+    return uuid.uuid4().hex
+
+
+def is_valid_connection_id(value: str) -> bool:
+    return bool(_CONNECTION_ID.match(value))
+
+
+class ConnectionLookup(Protocol):
+    def get(self, connection_id: str) -> Connection | None: ...
+
+    def find_by_xero_tenant(self, tenant_id: str) -> list[Connection]: ...
+
+
+def xero_tenant_gsi1pk(tenant_id: str) -> str:
+    return f"XEROTENANT#{tenant_id.lower()}"
+
+
+class DynamoConnectionStore:
+    """Connections in the single table; the Xero tenant is indexed on ``gsi1``."""
+
+    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
+        self._table = table_name
+        self._ddb = dynamodb
+
+    def get(self, connection_id: str) -> Connection | None:
+        if not is_valid_connection_id(connection_id):
+            return None
+        with aws_errors("read connection"):
+            result = self._ddb.get_item(
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), CONNECTION_SK),
+                ConsistentRead=True,
+            )
+        item = result.get("Item")
+        return Connection.model_validate(from_item(item)) if item else None
+
+    def find_by_xero_tenant(self, tenant_id: str) -> list[Connection]:
+        with aws_errors("find connection by Xero tenant"):
+            result = self._ddb.query(
+                TableName=self._table,
+                IndexName=GSI1,
+                KeyConditionExpression="gsi1pk = :t",
+                ExpressionAttributeValues={":t": {"S": xero_tenant_gsi1pk(tenant_id)}},
+            )
+        return [Connection.model_validate(from_item(i)) for i in result.get("Items", [])]
+
+    def put_new(self, connection: Connection) -> None:
+        """Create ``connection``; refuses to overwrite an existing one."""
+        values = connection.model_dump(mode="json")
+        values.update(pk=connection_pk(connection.connection_id), sk=CONNECTION_SK)
+        if connection.xero_tenant_id:
+            values.update(
+                gsi1pk=xero_tenant_gsi1pk(connection.xero_tenant_id),
+                gsi1sk=connection_pk(connection.connection_id),
+            )
+        try:
+            self._ddb.put_item(
+                TableName=self._table, Item=to_item(values), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if is_condition_failure(exc):
+                raise ConfigurationError(f"connection {connection.connection_id} already exists") from exc
+            raise translate("create connection", exc) from exc
