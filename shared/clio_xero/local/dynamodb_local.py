@@ -76,7 +76,7 @@ class DynamoDBLocal:
         java = shutil.which("java") or "java"
         self._process = subprocess.Popen(  # noqa: S603 - fixed arguments
             [
-                "java",
+                java,
                 "-Djava.library.path=./DynamoDBLocal_lib",
                 "-jar",
                 "DynamoDBLocal.jar",
