@@ -1,0 +1,864 @@
+"""Writes: the rules Clio applies when a record is created, changed or removed.
+
+The REST handlers and the admin surface ("a user in the web app") both call these, so webhooks
+and etags behave the same whichever side made the change. Every function expects the caller to
+hold ``store.lock``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .api_errors import ApiError, not_found, unprocessable
+from .resources import BILL_TRANSITIONS, bill_totals, money
+from .store import EventName, Link, Record, Store
+
+MAX_ASSOCIATIONS = 200  # 4.0.11/4.0.13: emails and phones per contact are capped, 422 beyond
+PHONE_NAMES = {"Work", "Personal", "Other"}
+ADDRESS_NAMES = {"Work", "Home", "Billing", "Other"}
+ACTIVITY_TYPES = {"TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"}
+TAX_SETTINGS = {"no_tax", "tax_1_only", "tax_2_only", "tax_1_and_tax_2"}
+MATTER_STATUS_EVENTS: dict[str, EventName] = {
+    "Open": "matter_opened",
+    "Pending": "matter_pended",
+    "Closed": "matter_closed",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# small validators (422 with a message naming the field, as Clio's RecordInvalid does)
+# ----------------------------------------------------------------------------------------------
+def _obj(data: Any, what: str = "data") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise unprocessable(f"{what} must be an object")
+    return data
+
+
+def _opt_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise unprocessable(f"{key} must be a string")
+    return value
+
+
+def _opt_num(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise unprocessable(f"{key} must be a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise unprocessable(f"{key} must be a number") from None
+
+
+def _opt_bool(data: dict[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise unprocessable(f"{key} must be a boolean")
+
+
+def _opt_date(data: dict[str, Any], key: str) -> str | None:
+    value = _opt_str(data, key)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        raise unprocessable(f"{key} must be an ISO-8601 date") from None
+
+
+def _ref(store: Store, data: dict[str, Any], key: str, resource: str) -> int | None:
+    """``{"matter": {"id": 1}}`` → 1, checking the record exists."""
+    value = data.get(key)
+    if value is None:
+        return None
+    ident = value.get("id") if isinstance(value, dict) else value
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        raise unprocessable(f"{key}.id must be an integer")
+    if store.get(resource, ident) is None:
+        raise unprocessable(f"{key} with id {ident} does not exist")
+    return ident
+
+
+def _copy_strs(src: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: _opt_str(src, k) for k in keys if k in src}
+
+
+def require(store: Store, resource: str, record_id: int) -> Record:
+    rec = store.get(resource, record_id)
+    if rec is None:
+        raise not_found(resource, record_id)
+    return rec
+
+
+# ----------------------------------------------------------------------------------------------
+# contacts
+# ----------------------------------------------------------------------------------------------
+_CONTACT_STRS = ("first_name", "middle_name", "last_name", "prefix", "title", "sales_tax_number")
+_CONTACT_STRS2 = ("ledes_client_id", "name")
+
+
+def _contact_attrs(
+    store: Store, data: dict[str, Any], current: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Link]]:
+    attrs = _copy_strs(data, _CONTACT_STRS + _CONTACT_STRS2)
+    if "date_of_birth" in data:
+        attrs["date_of_birth"] = _opt_date(data, "date_of_birth")
+    if "type" in data:
+        if data["type"] not in {"Person", "Company"}:
+            raise unprocessable("type must be Person or Company")
+        attrs["type"] = data["type"]
+    for flag in ("is_client",):
+        if flag in data:
+            attrs[flag] = _opt_bool(data, flag)
+    merged = {**current, **attrs}
+    ctype = merged.get("type")
+    if ctype is None:
+        raise unprocessable("type can't be blank")
+    if ctype == "Person":
+        if not merged.get("first_name") and not merged.get("last_name"):
+            # Clio infers the parts from ``name`` when only a name is sent (discouraged), and
+            # answers 422 when it cannot [SPEC Contacts tag].
+            parts = (merged.get("name") or "").split()
+            if not parts:
+                raise unprocessable("A Person needs a first_name or last_name")
+            attrs["first_name"] = parts[0] if len(parts) > 1 else None
+            attrs["last_name"] = parts[-1]
+            if len(parts) > 2:
+                attrs["middle_name"] = " ".join(parts[1:-1])
+        attrs.pop("name", None)
+        initials = "".join(p[0] for p in (merged.get("first_name"), merged.get("last_name")) if p)
+        attrs["initials"] = initials.upper() or None
+    elif not merged.get("name"):
+        raise unprocessable("A Company needs a name")
+    links: dict[str, Link] = {}
+    if "company" in data:
+        links["company"] = _ref(store, data, "company", "contacts")
+    if "currency" in data:
+        links["currency"] = _ref(store, data, "currency", "currencies")
+    return attrs, links
+
+
+def _child_attrs(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    if kind == "email_addresses":
+        attrs = _copy_strs(item, ("address", "name"))
+        if "address" in attrs and (not attrs["address"] or "@" not in attrs["address"]):
+            raise unprocessable(f"email address {attrs['address']!r} is invalid")
+    elif kind == "phone_numbers":
+        attrs = _copy_strs(item, ("number", "name"))
+        if attrs.get("name") is not None and attrs["name"] not in PHONE_NAMES:
+            raise unprocessable(f"phone number name must be one of {sorted(PHONE_NAMES)}")
+    else:
+        attrs = _copy_strs(item, ("street", "city", "province", "postal_code", "country", "name"))
+        if attrs.get("name") is not None and attrs["name"] not in ADDRESS_NAMES:
+            raise unprocessable(f"address name must be one of {sorted(ADDRESS_NAMES)}")
+    if "primary" in item:
+        attrs["primary"] = _opt_bool(item, "primary")
+    return attrs
+
+
+_CHILD_DEFAULTS = {
+    "email_addresses": {"name": "Work", "primary": False},
+    "phone_numbers": {"name": "Work", "primary": False},
+    "addresses": {"name": "Other", "primary": False},
+}
+
+
+def _nested_write(store: Store, contact: Record, kind: str, items: Any) -> bool:
+    """Apply nested writes: with ``id`` → update, without → create, ``_destroy`` → delete."""
+    if not isinstance(items, list):
+        raise unprocessable(f"{kind} must be an array")
+    ids = contact.link_ids(kind)
+    changed = False
+    for raw in items:
+        item = _obj(raw, kind)
+        child_id = item.get("id")
+        if child_id is None:
+            if item.get("_destroy"):
+                continue
+            attrs = {**_CHILD_DEFAULTS[kind], **_child_attrs(kind, item)}
+            if kind == "email_addresses" and not attrs.get("address"):
+                raise unprocessable("email address can't be blank")
+            if kind == "phone_numbers" and not attrs.get("number"):
+                raise unprocessable("phone number can't be blank")
+            child = store.insert(kind, attrs)
+            ids.append(child.id)
+        else:
+            if child_id not in ids:
+                raise not_found(kind, child_id)
+            child = require(store, kind, child_id)
+            if item.get("_destroy") in (True, "true", 1, "1"):
+                store.delete(child)
+                ids.remove(child_id)
+            else:
+                store.update(child, _child_attrs(kind, item))
+        changed = True
+    if len(ids) > MAX_ASSOCIATIONS and kind != "addresses":
+        raise unprocessable(f"a contact can have at most {MAX_ASSOCIATIONS} {kind}")
+    _one_primary(store, ids, kind, items)
+    contact.links[kind] = ids
+    return changed
+
+
+def _one_primary(store: Store, ids: list[int], kind: str, items: list[Any]) -> None:
+    rows = [r for r in (store.get(kind, i) for i in ids) if r is not None]
+    if not rows:
+        return
+    wanted = [r for r in rows if r.attrs.get("primary")]
+    keep = wanted[-1] if wanted else rows[0]
+    for r in rows:
+        flag = r is keep
+        if bool(r.attrs.get("primary")) != flag:
+            r.attrs["primary"] = flag
+
+
+def create_contact(store: Store, data: Any) -> Record:
+    data = _obj(data)
+    attrs, links = _contact_attrs(store, data, {})
+    attrs.setdefault("is_bill_recipient", False)
+    with store.muted():  # the contact's own "created" is the one event that matters
+        contact = Record("contacts", 0, store.clock.now(), store.clock.now(), attrs={**attrs}, links={**links})
+        for kind in ("email_addresses", "phone_numbers", "addresses"):
+            contact.links.setdefault(kind, [])
+            if kind in data:
+                _nested_write(store, contact, kind, data[kind])
+    return store.insert("contacts", contact.attrs, contact.links)
+
+
+def update_contact(store: Store, contact: Record, data: Any) -> Record:
+    data = _obj(data)
+    attrs, links = _contact_attrs(store, data, contact.attrs)
+    with store.muted():
+        for kind in ("email_addresses", "phone_numbers", "addresses"):
+            if kind in data:
+                _nested_write(store, contact, kind, data[kind])
+    return store.update(contact, attrs, links)
+
+
+def delete_contact(store: Store, contact: Record) -> None:
+    if any(m.link_id("client") == contact.id for m in store.all("matters")):
+        raise unprocessable("a contact that is the client of a matter cannot be deleted")
+    with store.muted():
+        for kind in ("email_addresses", "phone_numbers", "addresses"):
+            for child_id in contact.link_ids(kind):
+                child = store.get(kind, child_id)
+                if child is not None:
+                    store.delete(child)
+    store.delete(contact)
+
+
+# ----------------------------------------------------------------------------------------------
+# matters
+# ----------------------------------------------------------------------------------------------
+def create_matter(store: Store, data: Any) -> Record:
+    data = _obj(data)
+    client_id = _ref(store, data, "client", "contacts")
+    if client_id is None:
+        raise unprocessable("client can't be blank")
+    attrs = _matter_attrs(data)
+    attrs.setdefault("status", "Open")
+    attrs.setdefault("billable", True)
+    attrs.setdefault("billing_method", "hourly")
+    number = store.count("matters") + 1
+    client = require(store, "contacts", client_id)
+    surname = client.attrs.get("last_name") or client.attrs.get("name") or "Client"
+    attrs.update(number=number, display_number=f"{number:05d}-{str(surname)[:20]}")
+    attrs.setdefault("open_date", store.clock.now().date().isoformat())
+    attrs.setdefault("currency", {"id": 101, "code": "USD", "sign": "$"})
+    links: dict[str, Link] = {"client": client_id}
+    for rel in ("responsible_attorney", "originating_attorney"):
+        if rel in data:
+            links[rel] = _ref(store, data, rel, "users")
+    return store.insert("matters", attrs, links)
+
+
+def _matter_attrs(data: dict[str, Any]) -> dict[str, Any]:
+    attrs = _copy_strs(data, ("description", "client_reference", "location"))
+    if "status" in data:
+        if data["status"] not in MATTER_STATUS_EVENTS:
+            raise unprocessable("status must be one of Open, Pending, Closed")
+        attrs["status"] = data["status"]
+    if "billable" in data:
+        attrs["billable"] = _opt_bool(data, "billable")
+    if "billing_method" in data:
+        if data["billing_method"] not in {"flat", "contingency", "hourly"}:
+            raise unprocessable("billing_method must be flat, contingency or hourly")
+        attrs["billing_method"] = data["billing_method"]
+    for key in ("open_date", "close_date", "pending_date"):
+        if key in data:
+            attrs[key] = _opt_date(data, key)
+    return attrs
+
+
+def update_matter(store: Store, matter: Record, data: Any) -> Record:
+    data = _obj(data)
+    attrs = _matter_attrs(data)
+    links: dict[str, Link] = {}
+    if "client" in data:
+        links["client"] = _ref(store, data, "client", "contacts")
+    extra: tuple[EventName, ...] = ()
+    new_status = attrs.get("status")
+    if new_status and new_status != matter.attrs.get("status"):
+        extra = (MATTER_STATUS_EVENTS[new_status],)
+        if new_status == "Closed":
+            attrs.setdefault("close_date", store.clock.now().date().isoformat())
+    return store.update(matter, attrs, links, extra_events=extra)
+
+
+# ----------------------------------------------------------------------------------------------
+# activities
+# ----------------------------------------------------------------------------------------------
+def _activity_attrs(store: Store, data: dict[str, Any], *, hours_input: bool) -> tuple[dict[str, Any], dict[str, Link]]:
+    attrs: dict[str, Any] = _copy_strs(data, ("note", "reference"))
+    if "type" in data:
+        if data["type"] not in ACTIVITY_TYPES:
+            raise unprocessable(f"type must be one of {sorted(ACTIVITY_TYPES)}")
+        attrs["type"] = data["type"]
+    if "date" in data:
+        attrs["date"] = _opt_date(data, "date")
+    for key in ("quantity", "price"):
+        if key in data:
+            value = _opt_num(data, key)
+            if value is not None and value < 0:
+                raise unprocessable(f"{key} must not be negative")
+            attrs[key] = value
+    if hours_input and attrs.get("quantity") is not None and data.get("type", "TimeEntry") == "TimeEntry":
+        attrs["quantity"] = float(attrs["quantity"]) * 3600  # pre-4.0.4 clients send hours
+    for flag in ("non_billable", "no_charge", "flat_rate", "contingency_fee"):
+        if flag in data:
+            attrs[flag] = _opt_bool(data, flag)
+    if "tax_setting" in data:
+        if data["tax_setting"] not in TAX_SETTINGS:
+            raise unprocessable(f"tax_setting must be one of {sorted(TAX_SETTINGS)}")
+        attrs["tax_setting"] = data["tax_setting"]
+    links: dict[str, Link] = {}
+    for rel, resource in (
+        ("matter", "matters"),
+        ("activity_description", "activity_descriptions"),
+        ("expense_category", "expense_categories"),
+        ("user", "users"),
+        ("vendor", "contacts"),
+    ):
+        if rel in data:
+            links[rel] = _ref(store, data, rel, resource)
+    return attrs, links
+
+
+def create_activity(store: Store, data: Any, *, user_id: int, hours_input: bool = False) -> Record:
+    data = _obj(data)
+    attrs, links = _activity_attrs(store, data, hours_input=hours_input)
+    attrs.setdefault("type", "TimeEntry")
+    attrs.setdefault("date", store.clock.now().date().isoformat())
+    attrs.setdefault("quantity_redacted", False)
+    attrs.setdefault("currency", {"id": 101, "code": "USD", "sign": "$"})
+    for flag in ("non_billable", "no_charge", "flat_rate", "contingency_fee"):
+        attrs.setdefault(flag, False)
+    if attrs["type"] == "TimeEntry":
+        if attrs.get("quantity") is None:
+            raise unprocessable("quantity can't be blank for a TimeEntry")
+        attrs.setdefault("price", 0.0)
+        attrs.setdefault("tax_setting", "no_tax")
+    else:
+        if attrs.get("price") is None:
+            raise unprocessable("price can't be blank for an expense")
+        attrs.setdefault("quantity", 1.0)
+        attrs.setdefault("tax_setting", "no_tax")
+        if links.get("expense_category") is None and "expense_category" not in links:
+            links["expense_category"] = None
+    links.setdefault("user", user_id)
+    return store.insert("activities", attrs, links)
+
+
+def _activity_locked(store: Store, activity: Record) -> bool:
+    bill = store.get("bills", activity.link_id("bill") or 0)
+    return bill is not None and bill.attrs.get("state") in {"awaiting_payment", "paid"}
+
+
+def update_activity(store: Store, activity: Record, data: Any, *, hours_input: bool = False) -> Record:
+    data = _obj(data)
+    if _activity_locked(store, activity):
+        raise unprocessable("An activity on an approved bill cannot be modified")
+    attrs, links = _activity_attrs(store, data, hours_input=hours_input)
+    return store.update(activity, attrs, links)
+
+
+def delete_activity(store: Store, activity: Record) -> None:
+    if _activity_locked(store, activity):
+        raise unprocessable("An activity on an approved bill cannot be deleted")
+    store.delete(activity)
+
+
+# ----------------------------------------------------------------------------------------------
+# bank accounts and transactions
+# ----------------------------------------------------------------------------------------------
+def create_bank_account(store: Store, data: Any, *, user_id: int) -> Record:
+    data = _obj(data)
+    attrs = _copy_strs(data, ("name", "account_number", "institution", "transit_number", "swift", "holder"))
+    attrs.update(_copy_strs(data, ("general_ledger_number", "domicile_branch")))
+    if not attrs.get("name"):
+        raise unprocessable("name can't be blank")
+    acct_type = data.get("type", "Operating")
+    if acct_type not in {"Operating", "Trust"}:
+        raise unprocessable("type must be Operating or Trust")
+    currency = _currency(store, data.get("currency_id"))
+    attrs.update(
+        type=acct_type,
+        currency=currency.attrs["code"],
+        currency_symbol=currency.attrs["sign"],
+        currency_id=currency.id,
+        default_account=bool(_opt_bool(data, "default_account")),
+        controlled_account=acct_type == "Trust",
+        clio_payments_enabled=False,
+    )
+    return store.insert("bank_accounts", attrs, {"user": user_id})
+
+
+def _currency(store: Store, currency_id: Any) -> Record:
+    if currency_id is None:
+        rows = store.all("currencies")
+        if not rows:
+            raise unprocessable("no currencies configured")
+        return rows[0]
+    if not isinstance(currency_id, int):
+        raise unprocessable("currency_id must be an integer")
+    rec = store.get("currencies", currency_id)
+    if rec is None:
+        raise unprocessable(f"currency {currency_id} does not exist")
+    return rec
+
+
+def create_bank_transaction(store: Store, data: Any, *, extra_links: dict[str, Link] | None = None) -> Record:
+    data = _obj(data)
+    amount = _opt_num(data, "amount")
+    account_id = _ref(store, data, "bank_account", "bank_accounts")
+    when = _opt_date(data, "date")
+    if amount is None or account_id is None or when is None:
+        raise unprocessable("amount, bank_account and date are required")
+    account = require(store, "bank_accounts", account_id)
+    attrs = _copy_strs(data, ("description", "transaction_type", "source", "confirmation"))
+    attrs.update(
+        amount=money(amount),
+        date=when,
+        currency=account.attrs.get("currency"),
+        currency_id=account.attrs.get("currency_id"),
+        exchange_rate=_opt_num(data, "exchange_rate") or 1.0,
+        type="BankTransaction",  # UNCONFIRMED: the spec gives no enum for BankTransaction.type
+        clio_payments_transaction=False,
+    )
+    attrs.setdefault("transaction_type", "Other")
+    attrs.setdefault("source", "manual")
+    links: dict[str, Link] = {
+        "bank_account": account_id,
+        "client": _ref(store, data, "client", "contacts"),
+        "matter": _ref(store, data, "matter", "matters"),
+        **(extra_links or {}),
+    }
+    if account.attrs.get("type") == "Trust" and links["client"] is None:
+        raise unprocessable("a trust transaction needs a client")
+    return store.insert("bank_transactions", attrs, links)
+
+
+# ----------------------------------------------------------------------------------------------
+# bills (no POST in the real API; created by the admin surface)
+# ----------------------------------------------------------------------------------------------
+def _settings(store: Store) -> Record:
+    rows = store.all("billing_settings")
+    if not rows:
+        raise ApiError(500, "InternalError", "billing settings missing")
+    return rows[0]
+
+
+def line_amounts(price: float, quantity: float, taxable: bool, secondary: bool, settings: Record) -> dict[str, float]:
+    sub = money(price * quantity)
+    rate1 = float(settings.attrs.get("tax_rate") or 0.0)
+    rate2 = float(settings.attrs.get("secondary_tax_rate") or 0.0) if settings.attrs.get("use_secondary_tax") else 0.0
+    tax = money(sub * rate1 / 100) if taxable else 0.0
+    base2 = sub + tax if settings.attrs.get("secondary_tax_rule") == "Post" else sub
+    tax2 = money(base2 * rate2 / 100) if secondary and rate2 else 0.0
+    return {"sub_total": sub, "tax": tax, "secondary_tax": tax2, "total": money(sub + tax + tax2)}
+
+
+def create_bill(
+    store: Store,
+    *,
+    client_id: int,
+    matter_ids: list[int],
+    state: str = "draft",
+    activity_ids: list[int] | None = None,
+    line_items: list[dict[str, Any]] | None = None,
+    issued_at: str | None = None,
+    due_at: str | None = None,
+    currency_id: int | None = None,
+    kind: str = "revenue_kind",
+    user_id: int | None = None,
+    subject: str | None = None,
+    number: str | None = None,
+    interest: dict[str, Any] | None = None,
+    discount: dict[str, Any] | None = None,
+) -> Record:
+    """Create a bill the way the web app does: from unbilled activities and/or free lines."""
+    if state not in BILL_TRANSITIONS:  # every state exists as a key
+        raise unprocessable(f"state must be one of {sorted(BILL_TRANSITIONS)}")
+    require(store, "contacts", client_id)
+    for mid in matter_ids:
+        require(store, "matters", mid)
+    settings = _settings(store)
+    currency = _currency(store, currency_id)
+    today = store.clock.now().date()
+    issued = issued_at or today.isoformat()
+    attrs: dict[str, Any] = {
+        "number": number or str(store.count("bills") + 1),
+        "issued_at": issued,
+        "due_at": due_at or date.fromordinal(date.fromisoformat(issued).toordinal() + 30).isoformat(),
+        "tax_rate": float(settings.attrs.get("tax_rate") or 0.0),
+        "secondary_tax_rate": float(settings.attrs.get("secondary_tax_rate") or 0.0),
+        "subject": subject,
+        "type": "MatterBill" if matter_ids else "ClientBill",
+        "kind": kind,
+        "state": "draft",
+        "shared": False,
+        "memo": None,
+        "purchase_order": None,
+        "discount": discount or {"rate": 0.0, "type": "percentage", "note": None},
+        "interest": interest or {"rate": 0.0, "type": "simple", "period": 30},
+    }
+    links: dict[str, Link] = {"client": client_id, "matters": list(matter_ids), "currency": currency.id}
+    if user_id is not None:
+        links["user"] = user_id
+    bill = store.insert("bills", attrs, links)
+    with store.muted():
+        _bill_lines(store, bill, settings, activity_ids or [], line_items or [])
+    if state != "draft":
+        set_bill_state(store, bill, state)
+    return bill
+
+
+def _bill_lines(
+    store: Store, bill: Record, settings: Record, activity_ids: list[int], lines: list[dict[str, Any]]
+) -> None:
+    order = 0
+    for aid in activity_ids:
+        act = require(store, "activities", aid)
+        if act.link_id("bill") is not None:
+            raise unprocessable(f"activity {aid} is already on a bill")
+        is_time = act.attrs.get("type") == "TimeEntry"
+        qty = float(act.attrs.get("quantity", 0.0))
+        # Line item quantity: hours for time ("amount of hours" in the spec; UNCONFIRMED
+        # post-4.0.4), count for expenses.
+        rounded_hours = -(-int(qty) // 360) * 360 / 3600 if is_time else qty
+        price = float(act.attrs.get("price", 0.0))
+        taxable = (
+            bool(settings.attrs.get("apply_tax_by_default"))
+            if is_time
+            else act.attrs.get("tax_setting") in {"tax_1_only", "tax_1_and_tax_2"}
+        )
+        secondary = (
+            bool(settings.attrs.get("apply_secondary_tax_by_default"))
+            if is_time
+            else act.attrs.get("tax_setting") in {"tax_2_only", "tax_1_and_tax_2"}
+        )
+        amounts = line_amounts(price, rounded_hours, taxable, secondary, settings)
+        order += 1
+        store.insert(
+            "line_items",
+            {
+                "type": "NoChargeLineItem" if act.attrs.get("no_charge") else "ActivityLineItem",
+                "kind": "Service" if is_time else "Expense",
+                "description": act.attrs.get("note") or ("Time" if is_time else "Expense"),
+                "date": act.attrs.get("date"),
+                "price": price,
+                "quantity": rounded_hours,
+                "taxable": taxable,
+                "secondary_taxable": secondary,
+                "note": act.attrs.get("note"),
+                "group_ordering": order,
+                **amounts,
+            },
+            {"bill": bill.id, "activity": aid, "matter": act.link_id("matter"), "user": act.link_id("user")},
+        )
+        act.links["bill"] = bill.id
+        act.version += 1
+        act.updated_at = store.clock.now()
+    for raw in lines:
+        item = _obj(raw, "line_items")
+        price = _opt_num(item, "price") or 0.0
+        qty = _opt_num(item, "quantity") or 1.0
+        item_kind = item.get("kind", "Service")
+        if item_kind not in {"Service", "Expense"}:
+            raise unprocessable("line item kind must be Service or Expense")
+        taxable = bool(item.get("taxable", settings.attrs.get("apply_tax_by_default")))
+        secondary = bool(item.get("secondary_taxable", False))
+        order += 1
+        store.insert(
+            "line_items",
+            {
+                "type": "LineItem",
+                "kind": item_kind,
+                "description": item.get("description") or "Line item",
+                "date": item.get("date") or bill.attrs["issued_at"],
+                "price": price,
+                "quantity": qty,
+                "taxable": taxable,
+                "secondary_taxable": secondary,
+                "note": item.get("note"),
+                "group_ordering": order,
+                **line_amounts(price, qty, taxable, secondary, settings),
+            },
+            {"bill": bill.id, "matter": (bill.link_ids("matters") or [None])[0]},
+        )
+
+
+def set_bill_state(store: Store, bill: Record, state: str) -> Record:
+    """Move a bill to ``state`` as the web app would (admin side: any state is reachable)."""
+    attrs: dict[str, Any] = {"state": state}
+    if state == "paid":
+        attrs["paid_at"] = store.clock.now()
+    if state in {"awaiting_payment", "paid"} and bill.attrs.get("last_sent_at") is None:
+        attrs["last_sent_at"] = store.clock.now()
+    return store.update(bill, attrs)
+
+
+def patch_bill(store: Store, bill: Record, data: Any) -> Record:
+    data = _obj(data)
+    current = bill.attrs.get("state", "draft")
+    attrs: dict[str, Any] = _copy_strs(data, ("memo", "subject", "purchase_order", "number"))
+    if attrs and not (current in {"draft", "awaiting_approval", "awaiting_payment"}):
+        raise unprocessable(f"a {current} bill cannot be updated")
+    for key in ("issued_at", "due_at"):
+        if key in data:
+            attrs[key] = _opt_date(data, key)
+    for key in ("tax_rate", "secondary_tax_rate"):
+        if key in data:
+            attrs[key] = _opt_num(data, key)
+    for key in ("discount", "interest"):
+        if key in data:
+            attrs[key] = {**(bill.attrs.get(key) or {}), **_obj(data[key], key)}
+    if "state" in data and data["state"] != current:
+        target = data["state"]
+        if target not in BILL_TRANSITIONS.get(current, []):
+            raise unprocessable(f"cannot change a bill from {current} to {target}")
+        if target in {"void", "deleted"}:
+            if attrs:
+                store.update(bill, attrs)
+            return delete_bill(store, bill)
+        attrs["state"] = target
+    return store.update(bill, attrs)
+
+
+def delete_bill(store: Store, bill: Record) -> Record:
+    """DELETE: only without payments; draft/awaiting_approval → deleted, awaiting_payment → void."""
+    t = bill_totals(store, bill)
+    if t["paid"] > 0 or t["credits_issued"] > 0:
+        raise unprocessable("a bill with payments or credits cannot be deleted")
+    state = bill.attrs.get("state")
+    if state in {"draft", "awaiting_approval"}:
+        target = "deleted"
+    elif state == "awaiting_payment":
+        target = "void"
+    else:
+        raise unprocessable(f"a {state} bill cannot be deleted")
+    with store.muted():
+        for act in store.all("activities"):
+            if act.link_id("bill") == bill.id:
+                act.links["bill"] = None
+    return store.update(bill, {"state": target})
+
+
+def patch_line_item(store: Store, line: Record, data: Any) -> Record:
+    data = _obj(data)
+    bill = require(store, "bills", line.link_id("bill") or 0)
+    if bill.attrs.get("state") not in {"draft", "awaiting_approval"}:
+        raise unprocessable("line items can only change on draft or pending-approval bills")
+    attrs: dict[str, Any] = _copy_strs(data, ("description", "note"))
+    for key in ("price", "quantity"):
+        if key in data:
+            attrs[key] = _opt_num(data, key)
+    for key in ("taxable", "secondary_taxable"):
+        if key in data:
+            attrs[key] = _opt_bool(data, key)
+    merged = {**line.attrs, **attrs}
+    attrs.update(
+        line_amounts(
+            float(merged["price"]),
+            float(merged["quantity"]),
+            bool(merged.get("taxable")),
+            bool(merged.get("secondary_taxable")),
+            _settings(store),
+        )
+    )
+    store.update(line, attrs)
+    store.update(bill)  # the bill's totals (and so its etag) changed
+    return line
+
+
+def delete_line_item(store: Store, line: Record) -> None:
+    bill = require(store, "bills", line.link_id("bill") or 0)
+    if bill.attrs.get("state") not in {"draft", "awaiting_approval"}:
+        raise unprocessable("line items can only be removed from draft or pending-approval bills")
+    store.delete(line)
+    store.update(bill)
+
+
+# ----------------------------------------------------------------------------------------------
+# money received against bills (admin: "record a payment", "issue a credit note", "interest")
+# ----------------------------------------------------------------------------------------------
+def record_payment(
+    store: Store,
+    bill: Record,
+    *,
+    amount: float,
+    when: str | None = None,
+    bank_account_id: int | None = None,
+    description: str | None = None,
+) -> Record:
+    """A payment allocated to ``bill``: an Allocation (parent Payment) plus a bank transaction.
+
+    Paying from a Trust account records the trust withdrawal; from Operating, a deposit.
+    A bill whose balance reaches zero becomes ``paid``.
+    """
+    if bill.attrs.get("state") not in {"awaiting_payment"}:
+        raise unprocessable("payments can only be recorded against bills awaiting payment")
+    balance = bill_totals(store, bill)["balance"]
+    if amount <= 0 or amount - balance > 0.005:
+        raise unprocessable(f"amount must be between 0 and the balance {balance}")
+    accounts = store.all("bank_accounts")
+    if bank_account_id is None:
+        account = next((a for a in accounts if a.attrs.get("type") == "Operating"), None)
+    else:
+        account = store.get("bank_accounts", bank_account_id)
+    if account is None:
+        raise unprocessable("no bank account to pay into")
+    day = when or store.clock.now().date().isoformat()
+    client_id = bill.link_id("client")
+    matter_id = (bill.link_ids("matters") or [None])[0]
+    operating = next((a for a in accounts if a.attrs.get("type") == "Operating"), account)
+    payment_id = 9_100_000 + store.count("allocations") + 1
+    alloc = store.insert(
+        "allocations",
+        {
+            "date": day,
+            "amount": money(amount),
+            "interest": False,
+            "voided_at": None,
+            "description": description or "Payment",
+            "has_online_payment": False,
+            "destroyable": True,
+            "payment_type": None,
+            "parent": {"id": payment_id, "type": "Payment"},
+        },
+        {
+            "bill": bill.id,
+            "matter": matter_id,
+            "contact": client_id,
+            "source_bank_account": account.id if account.attrs.get("type") == "Trust" else None,
+            "destination_bank_account": operating.id,
+        },
+    )
+    with store.muted():
+        if account.attrs.get("type") == "Trust":
+            # Paying from trust: money leaves the client's trust ledger and lands in operating.
+            create_bank_transaction(
+                store,
+                {"amount": -amount, "bank_account": {"id": account.id}, "date": day, "client": {"id": client_id}},
+                extra_links={"bill": bill.id, "allocation": alloc.id, "matter": matter_id},
+            )
+        create_bank_transaction(
+            store,
+            {"amount": amount, "bank_account": {"id": operating.id}, "date": day, "client": {"id": client_id}},
+            extra_links={"bill": bill.id, "allocation": alloc.id, "matter": matter_id},
+        )
+    _settle(store, bill)
+    return alloc
+
+
+def issue_credit_memo(
+    store: Store, bill: Record, *, amount: float, description: str | None = None, user_id: int | None = None
+) -> Record:
+    if bill.attrs.get("state") not in {"awaiting_payment"}:
+        raise unprocessable("credit notes apply to bills awaiting payment")
+    balance = bill_totals(store, bill)["balance"]
+    if amount <= 0 or amount - balance > 0.005:
+        raise unprocessable(f"amount must be between 0 and the balance {balance}")
+    day = store.clock.now().date().isoformat()
+    memo = store.insert(
+        "credit_memos",
+        {
+            "date": day,
+            "amount": money(amount),
+            "description": description or "Credit",
+            "discount": False,
+            "voided_at": None,
+        },
+        {"contact": bill.link_id("client"), "user": user_id, "allocations": []},
+    )
+    alloc = store.insert(
+        "allocations",
+        {
+            "date": day,
+            "amount": money(amount),
+            "interest": False,
+            "voided_at": None,
+            "description": description or "Credit",
+            "has_online_payment": False,
+            "destroyable": True,
+            "payment_type": None,
+            "parent": {"id": memo.id, "type": "CreditMemo"},
+        },
+        {"bill": bill.id, "matter": (bill.link_ids("matters") or [None])[0], "contact": bill.link_id("client")},
+    )
+    memo.links["allocations"] = [alloc.id]
+    _settle(store, bill)
+    return memo
+
+
+def add_interest(store: Store, bill: Record, *, amount: float, description: str | None = None) -> Record:
+    if bill.attrs.get("state") not in {"awaiting_payment"}:
+        raise unprocessable("interest applies to bills awaiting payment")
+    charge = store.insert(
+        "interest_charges",
+        {
+            "date": store.clock.now().date().isoformat(),
+            "description": description or "Interest",
+            "total": money(amount),
+            "balances": [
+                {
+                    "id": bill.id,
+                    "amount": money(amount),
+                    "type": "Client",
+                    "interest_amount": money(amount),
+                    "due": money(amount),
+                }
+            ],
+        },
+        {"bill": bill.id, "matters": bill.link_ids("matters")},
+    )
+    store.update(bill)
+    return charge
+
+
+def void_allocation(store: Store, alloc: Record) -> Record:
+    store.update(alloc, {"voided_at": store.clock.now(), "destroyable": False})
+    bill = store.get("bills", alloc.link_id("bill") or 0)
+    if bill is not None:
+        if bill.attrs.get("state") == "paid":
+            store.update(bill, {"state": "awaiting_payment", "paid_at": None})
+        else:
+            store.update(bill)
+    return alloc
+
+
+def _settle(store: Store, bill: Record) -> None:
+    if bill_totals(store, bill)["balance"] <= 0.005:
+        set_bill_state(store, bill, "paid")
+    else:
+        store.update(bill)
