@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import threading
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from clio_xero.local.template import FunctionSpec
 
@@ -56,8 +57,16 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
 class LocalFunction:
     """A template function, imported lazily (its first invocation is its cold start)."""
 
-    def __init__(self, spec: FunctionSpec, environment: Mapping[str, str], physical_name: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        environment: Mapping[str, str],
+        physical_name: str | None = None,
+        output: TextIO | None = None,
+    ) -> None:
         self.spec = spec
+        # Where the function's stdout (Powertools JSON logs, EMF metrics) goes; None = our stdout.
+        self.output = output
         self.name = physical_name or spec.logical_id
         self.environment = {
             **environment,
@@ -89,7 +98,8 @@ class LocalFunction:
             aws_request_id=str(uuid.uuid4()),
             deadline=time.monotonic() + self.spec.timeout,
         )
-        with _INVOKE_LOCK, _environment(self.environment):
+        redirect = contextlib.redirect_stdout(self.output) if self.output else contextlib.nullcontext()
+        with _INVOKE_LOCK, _environment(self.environment), redirect:
             if self._handler is None:
                 self._handler = self._load()
             self.invocations += 1

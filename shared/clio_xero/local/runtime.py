@@ -7,7 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.local.cfn_yaml import load_template
@@ -45,6 +45,7 @@ class RuntimeOptions:
     schedule: bool = True  # background scheduler (tests call run_due)
     failed_visibility: int | None = None  # quick local retries; None keeps the queue's timeout
     xero_webhook_key: str | None = None  # stored as the SSM SecureString the Xero receiver reads
+    function_output: TextIO | None = None  # functions' stdout (logs, metrics); None = ours
 
 
 class LocalRuntime:
@@ -115,7 +116,9 @@ class LocalRuntime:
         if self.options.dynamodb_local:
             self._start_dynamodb_local()
         for fid, spec in self.template.functions.items():
-            self.functions[fid] = LocalFunction(spec, self.stack.function_env[fid], physical_name=f"local-{fid}")
+            self.functions[fid] = LocalFunction(
+                spec, self.stack.function_env[fid], physical_name=f"local-{fid}", output=self.options.function_output
+            )
 
     @property
     def config_path(self) -> str:

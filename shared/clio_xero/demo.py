@@ -1,0 +1,210 @@
+"""``make demo``: a scripted scenario on the local runtime that checks what it shows.
+
+Every step is a real HTTP request to the local HTTP API, through the handler, into moto's SQS:
+Xero intent-to-receive (good and bad signatures), the Clio activation handshake, signed
+deliveries of each kind, forged and malformed deliveries refused; then the queue is printed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
+from clio_xero.store.connections import Connection, DynamoConnectionStore
+from clio_xero.webhooks.signing import sign_clio, sign_xero
+
+DEMO_CONNECTION = "demo-firm"
+DEMO_TENANT = "8a8b2d2c-6f4e-4d36-9b43-3c3f6c1a0d11"
+CLIO_SECRET = "demo-clio-hook-secret"  # noqa: S105 - a demo value, shown on purpose
+
+
+@dataclass
+class Step:
+    name: str
+    expected: int
+    actual: int
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+
+def xero_body(*events: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"events": list(events), "firstEventSequence": 1, "lastEventSequence": len(events), "entropy": "DEMO"}
+    ).encode()
+
+
+def xero_event(category: str, resource_id: str, event_type: str = "UPDATE") -> dict[str, Any]:
+    resource = {"CONTACT": "Contacts", "INVOICE": "Invoices", "CREDITNOTE": "CreditNotes"}[category]
+    return {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/{resource}/{resource_id}",
+        "resourceId": resource_id,
+        "eventDateUtc": "2026-11-25T09:00:00.000",
+        "eventType": event_type,
+        "eventCategory": category,
+        "tenantId": DEMO_TENANT,
+        "tenantType": "ORGANISATION",
+    }
+
+
+def clio_body(record_id: int, event: str, webhook_id: int) -> bytes:
+    return json.dumps(
+        {
+            "data": {"id": record_id, "etag": f'"{record_id}-{event}"'},
+            "meta": {"event": event, "webhook_id": webhook_id},
+        }
+    ).encode()
+
+
+def run_scenario(runtime: LocalRuntime, say: Callable[[str], None]) -> list[Step]:
+    """The scenario itself (also used by the integration tests)."""
+    store = DynamoConnectionStore(runtime.physical_id("Table"), runtime.client("dynamodb"))
+    if store.get(DEMO_CONNECTION) is None:
+        store.put_new(
+            Connection(connection_id=DEMO_CONNECTION, xero_tenant_id=DEMO_TENANT, created_at=datetime.now(UTC))
+        )
+    key = runtime.xero_webhook_key
+    steps: list[Step] = []
+    with httpx.Client(base_url=runtime.api_url, timeout=10) as http:
+
+        def post(name: str, expected: int, path: str, body: bytes, headers: dict[str, str]) -> None:
+            response = http.post(path, content=body, headers={"content-type": "application/json", **headers})
+            steps.append(Step(name, expected, response.status_code))
+            mark = "[green]ok[/]" if response.status_code == expected else "[red]UNEXPECTED[/]"
+            say(f"{mark} {name}: HTTP {response.status_code} (expected {expected})")
+
+        itr = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "ITR"}).encode()
+        post(
+            "Xero intent-to-receive, good signature",
+            200,
+            "/webhooks/xero",
+            itr,
+            {"x-xero-signature": sign_xero(itr, key)},
+        )
+        post(
+            "Xero intent-to-receive, bad signature",
+            401,
+            "/webhooks/xero",
+            itr,
+            {"x-xero-signature": sign_xero(itr, "x")},
+        )
+        post("Xero intent-to-receive, unsigned", 401, "/webhooks/xero", itr, {})
+        hooks = {"contact": 101, "bill": 102, "activity": 103}
+        for model, webhook_id in hooks.items():
+            post(
+                f"Clio handshake ({model} webhook {webhook_id})",
+                200,
+                f"/webhooks/clio/{DEMO_CONNECTION}?model={model}",
+                json.dumps({"data": {"webhook_id": webhook_id}}).encode(),
+                {"X-Hook-Secret": f"{CLIO_SECRET}-{webhook_id}"},
+            )
+        batch = xero_body(
+            xero_event("CONTACT", "0f1e2d3c-0000-4000-8000-000000000001"),
+            xero_event("INVOICE", "0f1e2d3c-0000-4000-8000-000000000002", "CREATE"),
+            xero_event("CREDITNOTE", "0f1e2d3c-0000-4000-8000-000000000003"),
+        )
+        post(
+            "Xero delivery: contact + invoice + credit note",
+            200,
+            "/webhooks/xero",
+            batch,
+            {"x-xero-signature": sign_xero(batch, key)},
+        )
+        for model, record_id, event in (
+            ("contact", 5001, "created"),
+            ("bill", 7001, "updated"),
+            ("activity", 9001, "deleted"),
+        ):
+            webhook_id = hooks[model]
+            body = clio_body(record_id, event, webhook_id)
+            post(
+                f"Clio delivery: {model} {record_id} {event}",
+                200,
+                f"/webhooks/clio/{DEMO_CONNECTION}?model={model}",
+                body,
+                {"X-Hook-Signature": sign_clio(body, f"{CLIO_SECRET}-{webhook_id}")},
+            )
+        forged = clio_body(5001, "deleted", hooks["contact"])
+        post(
+            "Clio delivery forged with a wrong secret",
+            401,
+            f"/webhooks/clio/{DEMO_CONNECTION}?model=contact",
+            forged,
+            {"X-Hook-Signature": sign_clio(forged, "guessed")},
+        )
+        post(
+            "Clio delivery to an unknown connection",
+            404,
+            "/webhooks/clio/nobody?model=contact",
+            forged,
+            {"X-Hook-Signature": "00"},
+        )
+        post(
+            "Clio delivery that is not JSON",
+            400,
+            f"/webhooks/clio/{DEMO_CONNECTION}?model=contact",
+            b"{oops",
+            {"X-Hook-Signature": "00"},
+        )
+    return steps
+
+
+def queued_events(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """Read (without consuming for good) what sits on the sync queue."""
+    sqs = runtime.client("sqs")
+    url = runtime.queue_url("SyncQueue")
+    seen: dict[str, dict[str, Any]] = {}
+    handles: list[str] = []
+    for _ in range(20):
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        messages = got.get("Messages", [])
+        if not messages:
+            break
+        for m in messages:
+            seen[m["MessageId"]] = json.loads(m["Body"])
+            handles.append(m["ReceiptHandle"])
+    for handle in handles:  # put them back for whoever consumes the queue next
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return list(seen.values())
+
+
+def run_demo(template: Path, console: Console | None = None) -> bool:
+    out = console or Console()
+    out.rule("clio-xero demo: signed webhooks → verified → normalised → queued (local runtime)")
+    log_path = Path(".cache/demo/functions.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log_path.open("w", encoding="utf-8") as function_log,
+        LocalRuntime(
+            RuntimeOptions(template=template, poll=False, schedule=False, function_output=function_log)
+        ) as runtime,
+    ):
+        for line in runtime.describe():
+            out.print(line, highlight=False, soft_wrap=True)
+        out.print(f"Function logs and metrics (JSON): {log_path}")
+        out.rule("deliveries")
+        steps = run_scenario(runtime, out.print)
+        events = queued_events(runtime)
+    table = Table(title=f"On the sync queue: {len(events)} normalised events")
+    for column in ("source", "record_type", "record_id", "action", "connection_id"):
+        table.add_column(column)
+    for e in sorted(events, key=lambda e: (e["source"], e["record_type"])):
+        table.add_row(e["source"], e["record_type"], e["record_id"], e["action"], e["connection_id"])
+    out.print(table)
+    failures = [s for s in steps if not s.ok]
+    expected_events = 6
+    if len(events) != expected_events:
+        out.print(f"[red]expected {expected_events} events on the queue, found {len(events)}[/]")
+    ok = not failures and len(events) == expected_events
+    out.print("[bold green]Demo passed.[/]" if ok else f"[bold red]Demo failed: {len(failures)} unexpected answers.[/]")
+    return ok
