@@ -535,11 +535,13 @@ def create_bill(
     links: dict[str, Link] = {"client": client_id, "matters": list(matter_ids), "currency": currency.id}
     if user_id is not None:
         links["user"] = user_id
-    bill = store.insert("bills", attrs, links)
     with store.muted():
+        bill = store.insert("bills", attrs, links)
         _bill_lines(store, bill, settings, activity_ids or [], line_items or [])
-    if state != "draft":
-        set_bill_state(store, bill, state)
+        if state != "draft":
+            set_bill_state(store, bill, state)
+            bill.version = 1  # one "created" record, not a draft that was then changed
+    store.announce(bill)
     return bill
 
 

@@ -153,6 +153,12 @@ class Store:
                 self._emit(Change(rec.resource, rec, ev))
             return rec
 
+    def announce(self, rec: Record, event: EventName = "created") -> None:
+        """Emit a change for a record that was built while muted (a bill and its lines are one
+        "created" event, sent once the lines exist)."""
+        with self.lock:
+            self._emit(Change(rec.resource, rec, event))
+
     def delete(self, rec: Record) -> None:
         with self.lock:
             self._tables.get(rec.resource, {}).pop(rec.id, None)
