@@ -199,6 +199,21 @@ class ClioSandbox:
         with self.store.lock:
             return domain.create_bill(self.store, client_id=client_id, matter_ids=matter_ids, **kw)
 
+    def record_payment(self, bill_id: int, amount: float, **kw: Any) -> Record:
+        """A payment received against a bill (``when``, ``bank_account_id``, ``description``)."""
+        with self.store.lock:
+            return domain.record_payment(self.store, domain.require(self.store, "bills", bill_id), amount=amount, **kw)
+
+    def issue_credit_memo(self, bill_id: int, amount: float, description: str | None = None) -> Record:
+        with self.store.lock:
+            bill = domain.require(self.store, "bills", bill_id)
+            return domain.issue_credit_memo(self.store, bill, amount=amount, description=description)
+
+    def add_interest(self, bill_id: int, amount: float, description: str | None = None) -> Record:
+        with self.store.lock:
+            bill = domain.require(self.store, "bills", bill_id)
+            return domain.add_interest(self.store, bill, amount=amount, description=description)
+
     # -- rendering and schema checks -------------------------------------------------------------
     def full(self, rec: Record) -> dict[str, Any]:
         """Every modelled field of ``rec`` (admin responses)."""
