@@ -24,6 +24,7 @@ from clio_xero.sandbox.xero.settings import account_json
 
 if TYPE_CHECKING:
     from clio_xero.sandbox.xero.app import XeroSandbox
+    from clio_xero.sandbox.xero.store import DocKind
 
 __all__ = ["Admin", "AdminError"]
 
@@ -100,7 +101,8 @@ class Admin:
         """A user edits/approves/voids an invoice (or credit note) in the web app."""
         ctx = self._org_ctx(tenant_id)
         with self.sb.store.lock:
-            doc = ctx.org.document("invoice" if kind == "invoice" else "creditnote", invoice_id.lower())
+            doc_kind: DocKind = "invoice" if kind == "invoice" else "creditnote"
+            doc = ctx.org.document(doc_kind, invoice_id.lower())
             if doc is None:
                 raise AdminError(404, f"no {kind} {invoice_id}")
             try:
@@ -113,7 +115,7 @@ class Admin:
     def create_invoice(self, tenant_id: str, fields: Json) -> Json:
         """A user raises an invoice (or, with ``Type: ACCRECCREDIT``, a credit note) in the web app."""
         ctx = self._org_ctx(tenant_id)
-        kind = "creditnote" if str(fields.get("Type", "")).endswith("CREDIT") else "invoice"
+        kind: DocKind = "creditnote" if str(fields.get("Type", "")).endswith("CREDIT") else "invoice"
         with self.sb.store.lock:
             try:
                 doc = apply_document(ctx, kind, None, fields)
@@ -153,7 +155,9 @@ class Admin:
             body = json.loads(request.get_data() or b"{}")
             if not isinstance(body, dict):
                 raise AdminError(400, "body must be a JSON object")
-            status, result = self._route(request.method, request.path[len("/_sandbox") :].strip("/").split("/"), body, request)
+            status, result = self._route(
+                request.method, request.path[len("/_sandbox") :].strip("/").split("/"), body, request
+            )
         except AdminError as exc:
             status, result = exc.status, {"errors": exc.messages}
         except ApiError as exc:
@@ -176,13 +180,13 @@ class Admin:
         if head == "seed" and method == "POST":
             from clio_xero.sandbox.xero.seed import seed_org
 
-            pairs = [tuple(p) for p in body.get("matching_contacts", [])]
+            pairs = [(str(p[0]), str(p[1])) for p in body.get("matching_contacts", [])]
             result = seed_org(
                 sb,
                 tenant_id=body.get("tenantId"),
                 name=body.get("name", "Sandbox Legal Pty Ltd"),
                 country=body.get("country", "AU"),
-                matching_contacts=pairs,  # type: ignore[arg-type]
+                matching_contacts=pairs,
                 near_matches=int(body.get("near_matches", 10)),
                 extra_contacts=int(body.get("extra_contacts", 20)),
                 seed=int(body.get("seed", 0)),

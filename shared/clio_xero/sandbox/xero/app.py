@@ -41,6 +41,8 @@ from clio_xero.sandbox.xero.webhooks import Webhooks
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from clio_xero.sandbox.openapi import SpecName
+
 __all__ = ["SchemaViolationError", "XeroSandbox"]
 
 Json = dict[str, Any]
@@ -200,9 +202,7 @@ class XeroSandbox:
                 reply = not_found()
         except ApiError as exc:
             reply = exc.reply
-        self.request_log.add(
-            LoggedRequest(request.method, path, reply.status, tenant, self.clock.now().isoformat())
-        )
+        self.request_log.add(LoggedRequest(request.method, path, reply.status, tenant, self.clock.now().isoformat()))
         self._check_schema(request, reply)
         if timeout:
             if environ.get("wsgi.multithread") and "werkzeug.socket" in environ:
@@ -357,7 +357,7 @@ class XeroSandbox:
             return
         from clio_xero.sandbox.openapi import SpecValidator
 
-        spec = "xero_accounting" if request.path.startswith(API_PREFIX) else "xero_identity"
+        spec: SpecName = "xero_accounting" if request.path.startswith(API_PREFIX) else "xero_identity"
         if request.path.lower().startswith("/connect/"):
             return  # the token endpoint is not in any of Xero's documents (see docs)
         errors = SpecValidator.for_spec(spec).validate_response(request.method, request.path, reply.status, reply.body)

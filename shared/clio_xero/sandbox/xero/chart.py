@@ -83,8 +83,20 @@ REGIONS: dict[str, tuple[str, str, list[tuple[str, str, str, bool, bool, str]], 
 
 # (Code, Name, Type, tax role "sales"/"purchases"/"none", extras)
 _CHART: list[tuple[str, str, str, str, dict[str, object]]] = [
-    ("090", "Business Bank Account", "BANK", "none", {"bank_account_type": "BANK", "bank_account_number": "062-000 1234 5678"}),
-    ("091", "Business Savings Account", "BANK", "none", {"bank_account_type": "BANK", "bank_account_number": "062-000 8765 4321"}),
+    (
+        "090",
+        "Business Bank Account",
+        "BANK",
+        "none",
+        {"bank_account_type": "BANK", "bank_account_number": "062-000 1234 5678"},
+    ),
+    (
+        "091",
+        "Business Savings Account",
+        "BANK",
+        "none",
+        {"bank_account_type": "BANK", "bank_account_number": "062-000 8765 4321"},
+    ),
     ("200", "Sales", "REVENUE", "sales", {}),
     ("260", "Other Revenue", "REVENUE", "sales", {}),
     ("270", "Interest Income", "REVENUE", "none", {}),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from clio_xero.sandbox.xero.formats import ms_datetime, new_guid, parse_if_modified_since, parse_input_date
@@ -295,7 +295,13 @@ def list_reply(
     return Reply(200, envelope(ctx, key, rows, **extra))
 
 
-def optional_date(value: Any, name: str) -> Any:
+def obj(element: Json, key: str) -> Json:
+    """``element[key]`` when it is an object, else ``{}`` (references such as ``{"InvoiceID": ...}``)."""
+    value = element.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def optional_date(value: Any, name: str) -> date | None:
     if value in (None, ""):
         return None
     try:

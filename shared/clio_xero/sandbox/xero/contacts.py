@@ -301,9 +301,7 @@ def resolve_contact_ref(ctx: Ctx, ref: Any) -> Contact:
         contact = _find(org, str(ref["ContactNumber"]))
     if contact is None and ref.get("Name"):
         key = name_key(str(ref["Name"]))
-        contact = next(
-            (c for c in org.contacts.values() if c.status == "ACTIVE" and name_key(c.name) == key), None
-        )
+        contact = next((c for c in org.contacts.values() if c.status == "ACTIVE" and name_key(c.name) == key), None)
         if contact is None:
             contact = apply_contact(org, None, ref, ctx.now)
             ctx.emit("CONTACT", "CREATE", contact.contact_id, None)

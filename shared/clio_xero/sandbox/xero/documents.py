@@ -23,6 +23,7 @@ from clio_xero.sandbox.xero.common import (
     ids_arg,
     list_reply,
     not_found,
+    obj,
     optional_date,
     text,
 )
@@ -55,7 +56,10 @@ __all__ = [
 
 Json = dict[str, Any]
 _TYPES = {"invoice": ("ACCREC", "ACCPAY"), "creditnote": ("ACCRECCREDIT", "ACCPAYCREDIT")}
-_KEYS = {"invoice": ("Invoices", "InvoiceID", "InvoiceNumber"), "creditnote": ("CreditNotes", "CreditNoteID", "CreditNoteNumber")}
+_KEYS = {
+    "invoice": ("Invoices", "InvoiceID", "InvoiceNumber"),
+    "creditnote": ("CreditNotes", "CreditNoteID", "CreditNoteNumber"),
+}
 _CATEGORY = {"invoice": "INVOICE", "creditnote": "CREDITNOTE"}
 _LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 
@@ -218,7 +222,9 @@ def _dec(value: Any, name: str) -> Decimal | None:
 def _tax_rate(org: Org, tax_type: str) -> Decimal:
     rate = org.tax_rates.get(tax_type)
     if rate is None or rate.status != "ACTIVE":
-        raise ElementError(f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction.")
+        raise ElementError(
+            f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
+        )
     return rate.rate
 
 
@@ -360,10 +366,14 @@ def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json)
     sales = doc_type in ("ACCREC", "ACCRECCREDIT")
     if number is not None:
         number = text(number, number_key, 255)
-        if sales and number and any(
-            d.number == number and d.doc_id != (existing.doc_id if existing else None)
-            for d in _collection(org, kind).values()
-            if d.type == doc_type
+        if (
+            sales
+            and number
+            and any(
+                d.number == number and d.doc_id != (existing.doc_id if existing else None)
+                for d in _collection(org, kind).values()
+                if d.type == doc_type
+            )
         ):
             errors.append(f"{number_key} must be unique. {number} is already in use.")  # UNCONFIRMED exact text
     try:
@@ -373,6 +383,7 @@ def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json)
     except ElementError as exc:
         errors.extend(exc.messages)
         doc_date = due_date = expected = None
+
     lines = existing.lines if existing else []
     if "LineItems" in el or existing is None:
         raw_lines = el.get("LineItems") or []
@@ -428,9 +439,7 @@ def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json)
         doc.currency_code = currency
     doc.line_amount_types = lat
     doc.lines = lines
-    doc.sub_total, doc.total_tax, doc.total = document_totals(
-        [(li.line_amount, li.tax_amount) for li in lines], lat
-    )
+    doc.sub_total, doc.total_tax, doc.total = document_totals([(li.line_amount, li.tax_amount) for li in lines], lat)
     if number is not None:
         doc.number = number or None
     if doc.number is None and sales:
@@ -549,7 +558,7 @@ def allocate(ctx: Ctx, credit_note_id: str) -> Reply:
     elements = ctx.elements("Allocations")
 
     def process(el: Json) -> Json:
-        ref = el.get("Invoice") if isinstance(el.get("Invoice"), dict) else {}
+        ref = obj(el, "Invoice")
         inv = None
         if ref.get("InvoiceID"):
             inv = org.invoices.get(str(ref["InvoiceID"]).lower())

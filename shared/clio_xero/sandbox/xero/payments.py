@@ -21,6 +21,7 @@ from clio_xero.sandbox.xero.common import (
     envelope,
     list_reply,
     not_found,
+    obj,
     optional_date,
     validation_exception,
 )
@@ -81,16 +82,15 @@ def payment_json(org: Org, p: Payment) -> Json:
 
 
 def _document_for(org: Org, el: Json) -> Document:
-    inv = el.get("Invoice") if isinstance(el.get("Invoice"), dict) else None
-    cn = el.get("CreditNote") if isinstance(el.get("CreditNote"), dict) else None
+    inv, cn = obj(el, "Invoice"), obj(el, "CreditNote")
     doc = None
-    if inv is not None or el.get("InvoiceNumber"):
-        ref = (inv or {}).get("InvoiceID") or (inv or {}).get("InvoiceNumber") or el.get("InvoiceNumber")
+    if inv or el.get("InvoiceNumber"):
+        ref = inv.get("InvoiceID") or inv.get("InvoiceNumber") or el.get("InvoiceNumber")
         doc = _find_document(org, "invoice", str(ref)) if ref else None
         if doc is None:
             raise ElementError("Invoice could not be found")  # UNCONFIRMED text
-    elif cn is not None or el.get("CreditNoteNumber"):
-        ref = (cn or {}).get("CreditNoteID") or (cn or {}).get("CreditNoteNumber") or el.get("CreditNoteNumber")
+    elif cn or el.get("CreditNoteNumber"):
+        ref = cn.get("CreditNoteID") or cn.get("CreditNoteNumber") or el.get("CreditNoteNumber")
         doc = _find_document(org, "creditnote", str(ref)) if ref else None
         if doc is None:
             raise ElementError("Credit note could not be found")
@@ -100,7 +100,7 @@ def _document_for(org: Org, el: Json) -> Document:
 
 
 def _account_for(org: Org, el: Json) -> Account:
-    acct = el.get("Account") if isinstance(el.get("Account"), dict) else {}
+    acct = obj(el, "Account")
     account = None
     if acct.get("AccountID"):
         account = org.accounts.get(str(acct["AccountID"]).lower())
@@ -145,7 +145,8 @@ def create_payment(ctx: Ctx, el: Json) -> Payment:
     when = optional_date(el.get("Date"), "Date") or ctx.now.date()
     if errors:
         raise ElementError(*errors)
-    assert doc is not None and account is not None
+    assert doc is not None
+    assert account is not None
     payment = Payment(
         payment_id=new_guid(),
         doc_kind=doc.kind,
@@ -170,7 +171,11 @@ def write_payments(ctx: Ctx) -> Reply:
     """PUT /Payments (many) and POST /Payments (one, same rules)."""
     elements = ctx.elements("Payments")
     return batch_reply(
-        ctx, "Payments", elements, lambda el: payment_json(ctx.org, create_payment(ctx, el)), error_flag="HasValidationErrors"
+        ctx,
+        "Payments",
+        elements,
+        lambda el: payment_json(ctx.org, create_payment(ctx, el)),
+        error_flag="HasValidationErrors",
     )
 
 
@@ -183,9 +188,13 @@ def delete_payment(ctx: Ctx, payment_id: str) -> Reply:
     items = data.get("Payments", [data])
     el = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
     if set(el) - {"Status", "PaymentID"} or el.get("Status") != "DELETED":
-        raise ApiError(validation_exception([{**el, "ValidationErrors": [{"Message": "Only Status accepted for updates."}]}]))
+        raise ApiError(
+            validation_exception([{**el, "ValidationErrors": [{"Message": "Only Status accepted for updates."}]}])
+        )
     if payment.status == "DELETED":
-        raise ApiError(validation_exception([{**el, "ValidationErrors": [{"Message": "Payment has already been deleted"}]}]))
+        raise ApiError(
+            validation_exception([{**el, "ValidationErrors": [{"Message": "Payment has already been deleted"}]}])
+        )
     payment.status = "DELETED"
     payment.updated = ctx.now
     doc = org.document(payment.doc_kind, payment.doc_id)

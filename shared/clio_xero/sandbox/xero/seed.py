@@ -36,7 +36,16 @@ FIRST = ["Olivia", "Liam", "José", "Zoë", "Łukasz", "Søren", "François", "S
          "Noah", "Charlotte", "Mateo", "Amélie", "Oscar", "Isla", "Hemi", "Ngaio", "Björn"]  # fmt: skip
 LAST = ["Smith", "Nguyen", "O'Brien", "Müller", "García", "Kowalski", "Williams", "Patel", "Tāmaki", "Brown",
         "Wilson", "Taylor", "Dubois", "Johansson", "Chen", "Ng", "MacDonald", "Rossi", "Novák", "Fraser"]  # fmt: skip
-NON_LATIN = ["王伟", "李娜", "Анна Иванова", "Дмитрий Смирнов", "محمد العلي", "田中 太郎", "김민준", "Γιώργος Παπαδόπουλος"]
+NON_LATIN = [
+    "王伟",
+    "李娜",
+    "Анна Иванова",
+    "Дмитрий Смирнов",
+    "محمد العلي",
+    "田中 太郎",
+    "김민준",
+    "Γιώργος Παπαδόπουλος",
+]
 COMPANY_WORDS = ["Harbour", "Summit", "Kauri", "Southern Cross", "Bluegum", "Meridian", "Totara", "Wattle",
                  "Ironbark", "Coastal", "Pinnacle", "Riverside"]  # fmt: skip
 COMPANY_KINDS = ["Holdings", "Developments", "Logistics", "Imports", "Consulting", "Properties", "Trading", "Dental"]
@@ -186,17 +195,19 @@ def seed_org(
         out.bank_account_codes = sorted(a.code for a in org.accounts.values() if a.type == "BANK" and a.code)
         out.archived_account_codes = sorted(a.code for a in org.accounts.values() if a.status == "ARCHIVED" and a.code)
         out.payment_account_codes = sorted(
-            a.code for a in org.accounts.values() if a.code and a.status == "ACTIVE" and (a.type == "BANK" or a.enable_payments)
+            a.code
+            for a in org.accounts.values()
+            if a.code and a.status == "ACTIVE" and (a.type == "BANK" or a.enable_payments)
         )
         for code in ("USD", "EUR", "GBP", "NZD"):
             if code != org.base_currency and len(org.currencies) < 3:
                 from clio_xero.sandbox.xero.chart import CURRENCY_NAMES
 
                 org.currencies[code] = Currency(code, CURRENCY_NAMES[code])
-        for code, item_name, price, account in ITEMS:
+        for code, item_name, price, item_account in ITEMS:
             if org.item_by_code(code) is None:
                 item = Item(item_id=new_guid(), code=code, updated=now, name=item_name, description=item_name,
-                            sales_unit_price=Decimal(price), sales_account_code=account,
+                            sales_unit_price=Decimal(price), sales_account_code=item_account,
                             sales_tax_type=org.sales_tax_default, is_purchased=False)  # fmt: skip
                 org.items[item.item_id] = item
             out.item_codes.append(code)
@@ -208,7 +219,7 @@ def seed_org(
                 if i % 3 == 0:
                     b.number(c, f"XERO-{i:05d}")
                 out.matching_contact_ids.append(c.contact_id)
-        sources = list(matching_contacts) or [(b.random_person(), None) for _ in range(max(1, near_matches))]
+        sources: list[tuple[str, str | None]] = list(matching_contacts) or [(b.random_person(), None) for _ in range(max(1, near_matches))]
         attempts = 0
         while len(out.near_match_contact_ids) < near_matches and attempts < near_matches * 10:
             src_name, src_email = sources[attempts % len(sources)]

@@ -18,6 +18,7 @@ from clio_xero.sandbox.xero.common import (
     ids_arg,
     list_reply,
     not_found,
+    obj,
     optional_date,
     simple_validation_error,
     text,
@@ -128,7 +129,9 @@ def _account_fields(org: Org, el: Json, existing: Account | None) -> list[str]:
     if el.get("Type") is not None and el["Type"] not in ACCOUNT_TYPES:
         errors.append(f"Account Type '{el['Type']}' is not valid")
     if el.get("TaxType") and el["TaxType"] not in org.tax_rates:
-        errors.append(f"The TaxType code {el['TaxType']} does not exist or cannot be used for this type of transaction.")
+        errors.append(
+            f"The TaxType code {el['TaxType']} does not exist or cannot be used for this type of transaction."
+        )
     if el.get("Status") is not None and el["Status"] not in ("ACTIVE", "ARCHIVED"):
         errors.append("Status must be ACTIVE or ARCHIVED")
     return errors
@@ -194,7 +197,9 @@ def tax_rate_json(t: TaxRate) -> Json:
         "DisplayTaxRate": float(t.rate),
         "EffectiveRate": float(t.rate),
         "Status": t.status,
-        "TaxComponents": [{"Name": t.name.split(" (")[0], "Rate": float(t.rate), "IsCompound": False, "IsNonRecoverable": False}],
+        "TaxComponents": [
+            {"Name": t.name.split(" (")[0], "Rate": float(t.rate), "IsCompound": False, "IsNonRecoverable": False}
+        ],
     }
 
 
@@ -206,7 +211,10 @@ def list_tax_rates(ctx: Ctx) -> Reply:
 
 def list_currencies(ctx: Ctx) -> Reply:
     return list_reply(
-        ctx, "Currencies", list(ctx.org.currencies.values()), lambda c: {"Code": c.code, "Description": c.description},
+        ctx,
+        "Currencies",
+        list(ctx.org.currencies.values()),
+        lambda c: {"Code": c.code, "Description": c.description},
         pageable=False,
     )
 
@@ -355,7 +363,9 @@ def write_items(ctx: Ctx, ref: str | None = None) -> Reply:
 
 
 def list_items(ctx: Ctx) -> Reply:
-    return list_reply(ctx, "Items", list(ctx.org.items.values()), item_json, updated=lambda i: i.updated, pageable=False)
+    return list_reply(
+        ctx, "Items", list(ctx.org.items.values()), item_json, updated=lambda i: i.updated, pageable=False
+    )
 
 
 def get_item(ctx: Ctx, ref: str) -> Reply:
@@ -377,7 +387,10 @@ def bank_transaction_json(org: Org, bt: BankTransaction) -> Json:
         "BankTransactionID": bt.bank_transaction_id,
         "Type": bt.type,
         "Contact": {"ContactID": bt.contact_id, **({"Name": contact.name} if contact else {})},
-        "BankAccount": {"AccountID": bt.bank_account_id, **({"Code": bank.code, "Name": bank.name} if bank and bank.code else {})},
+        "BankAccount": {
+            "AccountID": bt.bank_account_id,
+            **({"Code": bank.code, "Name": bank.name} if bank and bank.code else {}),
+        },
         "IsReconciled": bt.is_reconciled,
         "Date": ms_date(bt.date),
         "Status": bt.status,
@@ -401,7 +414,7 @@ def _apply_bank_transaction(ctx: Ctx, el: Json) -> BankTransaction:
     bt_type = el.get("Type")
     if bt_type not in _BT_TYPES:
         errors.append("Type must be RECEIVE or SPEND")  # the sandbox models plain spend/receive money only
-    ref = el.get("BankAccount") if isinstance(el.get("BankAccount"), dict) else {}
+    ref = obj(el, "BankAccount")
     bank = org.accounts.get(str(ref.get("AccountID", "")).lower()) or (
         org.account_by_code(str(ref["Code"])) if ref.get("Code") else None
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 Json = dict[str, Any]
+Day = date  # alias: ``Document.date`` would shadow the type inside the class body
 DocKind = Literal["invoice", "creditnote"]
 
 
@@ -83,12 +85,12 @@ class Document:
     type: str
     contact_id: str
     status: str
-    date: date
+    date: Day
     created: datetime
     updated: datetime
     number: str | None = None
     reference: str | None = None
-    due_date: date | None = None
+    due_date: Day | None = None
     line_amount_types: str = "Exclusive"
     lines: list[LineItem] = field(default_factory=list)
     currency_code: str = "AUD"
@@ -100,8 +102,8 @@ class Document:
     amount_credited: Decimal = Decimal(0)  # invoices: credit allocated to it; credit notes: allocated away
     url: str | None = None
     sent_to_contact: bool = False
-    expected_payment_date: date | None = None
-    fully_paid_on: date | None = None
+    expected_payment_date: Day | None = None
+    fully_paid_on: Day | None = None
     created_by_app: str | None = None
 
     @property

@@ -220,11 +220,14 @@ class Webhooks:
             # The endpoint must answer 200 with an empty body to good signatures and 401 to bad ones.
             ok = (status == 200 and text == "") if signed_well else status == 401
             all_ok = all_ok and ok
-            self.log.append(DeliveryRecord("itr", self.clock.now().isoformat(), status, ok, signed_well, (), body.decode()))
+            self.log.append(
+                DeliveryRecord("itr", self.clock.now().isoformat(), status, ok, signed_well, (), body.decode())
+            )
         return all_ok, len(good)
 
     def _deliver_events(self, client: httpx.Client, s: _State, now: datetime) -> int:
-        assert s.url is not None and s.key is not None
+        assert s.url is not None
+        assert s.key is not None
         faults = self._faults()
         s.pending = [e for e in s.pending if now - e.at < KEEP_EVENTS]
         posts = 0
@@ -263,7 +266,9 @@ class Webhooks:
                 if not e.duplicate and faults.roll(faults.duplicate_rate):
                     # At-least-once delivery: the same event arrives again in a later POST.
                     s.pending.append(
-                        WebhookEvent(e.sequence, e.tenant_id, e.category, e.event_type, e.resource_id, e.at, e.due, e.data, True)
+                        WebhookEvent(
+                            e.sequence, e.tenant_id, e.category, e.event_type, e.resource_id, e.at, e.due, e.data, True
+                        )
                     )
 
     def _payload(self, batch: list[WebhookEvent]) -> bytes:

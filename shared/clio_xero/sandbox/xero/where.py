@@ -161,8 +161,9 @@ class _Parser:
                 self.take(",")
                 nums.append(int(self.take().text))
             self.take(")")
+            full = nums + [0, 1, 1, 0, 0, 0][len(nums) :]
             try:
-                return datetime(*nums, tzinfo=UTC)  # type: ignore[misc]
+                return datetime(full[0], full[1], full[2], full[3], full[4], full[5], tzinfo=UTC)
             except (TypeError, ValueError) as exc:
                 raise WhereError(f"bad DateTime(): {exc}") from None
         raise WhereError(f"unsupported value {tok.text!r} in where clause")
