@@ -170,3 +170,11 @@ def test_company_link_and_currency(api: httpx.Client) -> None:
         ).status_code
         == 422
     )
+
+
+def test_a_rejected_patch_changes_nothing(api: httpx.Client) -> None:
+    c = new_contact(api, email_addresses=[{"address": "keep@x.example"}])
+    before = _get(api, c["id"])
+    bad = {"title": "Changed", "email_addresses": [{"address": "new@x.example"}, {"address": "broken"}]}
+    assert api.patch(f"/api/v4/contacts/{c['id']}.json", json={"data": bad}).status_code == 422
+    assert _get(api, c["id"]) == before

@@ -167,6 +167,7 @@ def _child_attrs(kind: str, item: dict[str, Any]) -> dict[str, Any]:
     return attrs
 
 
+_NESTED = ("email_addresses", "phone_numbers", "addresses")
 _CHILD_DEFAULTS = {
     "email_addresses": {"name": "Work", "primary": False},
     "phone_numbers": {"name": "Work", "primary": False},
@@ -174,12 +175,14 @@ _CHILD_DEFAULTS = {
 }
 
 
-def _nested_write(store: Store, contact: Record, kind: str, items: Any) -> bool:
-    """Apply nested writes: with ``id`` → update, without → create, ``_destroy`` → delete."""
+def _nested_plan(store: Store, contact: Record, kind: str, items: Any) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """Validate every nested item before anything is written, so a 422 leaves the contact as it
+    was (Clio applies a PATCH in one transaction)."""
     if not isinstance(items, list):
         raise unprocessable(f"{kind} must be an array")
     ids = contact.link_ids(kind)
-    changed = False
+    plan: list[tuple[str, int | None, dict[str, Any]]] = []
+    size = len(ids)
     for raw in items:
         item = _obj(raw, kind)
         child_id = item.get("id")
@@ -191,26 +194,38 @@ def _nested_write(store: Store, contact: Record, kind: str, items: Any) -> bool:
                 raise unprocessable("email address can't be blank")
             if kind == "phone_numbers" and not attrs.get("number"):
                 raise unprocessable("phone number can't be blank")
-            child = store.insert(kind, attrs)
-            ids.append(child.id)
+            plan.append(("create", None, attrs))
+            size += 1
+        elif child_id not in ids or store.get(kind, child_id) is None:
+            raise not_found(kind, child_id)
+        elif item.get("_destroy") in (True, "true", 1, "1"):
+            plan.append(("destroy", child_id, {}))
+            size -= 1
         else:
-            if child_id not in ids:
-                raise not_found(kind, child_id)
-            child = require(store, kind, child_id)
-            if item.get("_destroy") in (True, "true", 1, "1"):
-                store.delete(child)
-                ids.remove(child_id)
-            else:
-                store.update(child, _child_attrs(kind, item))
-        changed = True
-    if len(ids) > MAX_ASSOCIATIONS and kind != "addresses":
+            plan.append(("update", child_id, _child_attrs(kind, item)))
+    if size > MAX_ASSOCIATIONS and kind != "addresses":
         raise unprocessable(f"a contact can have at most {MAX_ASSOCIATIONS} {kind}")
-    _one_primary(store, ids, kind, items)
+    return plan
+
+
+def _nested_apply(store: Store, contact: Record, kind: str, plan: list[tuple[str, int | None, dict[str, Any]]]) -> None:
+    """Apply nested writes: with ``id`` → update, without → create, ``_destroy`` → delete."""
+    ids = contact.link_ids(kind)
+    for action, child_id, attrs in plan:
+        if action == "create":
+            ids.append(store.insert(kind, attrs).id)
+            continue
+        child = require(store, kind, child_id or 0)
+        if action == "destroy":
+            store.delete(child)
+            ids.remove(child.id)
+        else:
+            store.update(child, attrs)
+    _one_primary(store, ids, kind)
     contact.links[kind] = ids
-    return changed
 
 
-def _one_primary(store: Store, ids: list[int], kind: str, items: list[Any]) -> None:
+def _one_primary(store: Store, ids: list[int], kind: str) -> None:
     rows = [r for r in (store.get(kind, i) for i in ids) if r is not None]
     if not rows:
         return
@@ -228,20 +243,21 @@ def create_contact(store: Store, data: Any) -> Record:
     attrs.setdefault("is_bill_recipient", False)
     with store.muted():  # the contact's own "created" is the one event that matters
         contact = Record("contacts", 0, store.clock.now(), store.clock.now(), attrs={**attrs}, links={**links})
-        for kind in ("email_addresses", "phone_numbers", "addresses"):
+        plans = {k: _nested_plan(store, contact, k, data[k]) for k in _NESTED if k in data}
+        for kind in _NESTED:
             contact.links.setdefault(kind, [])
-            if kind in data:
-                _nested_write(store, contact, kind, data[kind])
+            if kind in plans:
+                _nested_apply(store, contact, kind, plans[kind])
     return store.insert("contacts", contact.attrs, contact.links)
 
 
 def update_contact(store: Store, contact: Record, data: Any) -> Record:
     data = _obj(data)
     attrs, links = _contact_attrs(store, data, contact.attrs)
+    plans = {k: _nested_plan(store, contact, k, data[k]) for k in _NESTED if k in data}
     with store.muted():
-        for kind in ("email_addresses", "phone_numbers", "addresses"):
-            if kind in data:
-                _nested_write(store, contact, kind, data[kind])
+        for kind, plan in plans.items():
+            _nested_apply(store, contact, kind, plan)
     return store.update(contact, attrs, links)
 
 
@@ -514,6 +530,12 @@ def create_bill(
         require(store, "matters", mid)
     settings = _settings(store)
     currency = _currency(store, currency_id)
+    for aid in activity_ids or []:  # validate before writing: a 422 must create nothing
+        if require(store, "activities", aid).link_id("bill") is not None:
+            raise unprocessable(f"activity {aid} is already on a bill")
+    for raw in line_items or []:
+        if _obj(raw, "line_items").get("kind", "Service") not in {"Service", "Expense"}:
+            raise unprocessable("line item kind must be Service or Expense")
     today = store.clock.now().date()
     issued = issued_at or today.isoformat()
     attrs: dict[str, Any] = {
