@@ -162,8 +162,8 @@ def test_disabled_after_24_hours_of_failure_and_replayed_after_reenable(
     live.webhooks.enable()
     live.deliver_due_webhooks()
     assert [e["eventType"] for e in receiver.events] == ["CREATE", "CREATE"]
-    assert receiver.posts[0]["firstEventSequence"] == 1
-    assert receiver.posts[0]["lastEventSequence"] == 2
+    assert receiver.posts[-1]["firstEventSequence"] == 1
+    assert receiver.posts[-1]["lastEventSequence"] == 2
 
 
 def test_delivery_faults_are_seeded(
