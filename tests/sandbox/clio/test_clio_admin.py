@@ -12,7 +12,8 @@ from .conftest import Receiver, client_for
 
 def test_index_lists_routes(admin: httpx.Client) -> None:
     routes = admin.get("/_sandbox").json()["routes"]
-    assert "/_sandbox/seed" in routes and "/_sandbox/webhooks/deliver" in routes
+    assert "/_sandbox/seed" in routes
+    assert "/_sandbox/webhooks/deliver" in routes
 
 
 def test_tokens_and_users(sandbox: ClioSandbox, admin: httpx.Client) -> None:
@@ -28,7 +29,8 @@ def test_tokens_and_users(sandbox: ClioSandbox, admin: httpx.Client) -> None:
 def test_clock(sandbox: ClioSandbox, admin: httpx.Client, clock: ManualClock) -> None:
     before = admin.get("/_sandbox/clock").json()["now"]
     after = admin.post("/_sandbox/clock/advance", json={"seconds": 90}).json()["now"]
-    assert before == "2026-01-05T09:00:00+00:00" and after == "2026-01-05T09:01:30+00:00"
+    assert before == "2026-01-05T09:00:00+00:00"
+    assert after == "2026-01-05T09:01:30+00:00"
     assert clock.now().isoformat(timespec="seconds") == after
     assert admin.post("/_sandbox/clock/advance", json={"seconds": "soon"}).status_code == 400
 
@@ -37,9 +39,11 @@ def test_act_as_user_on_contacts(sandbox: ClioSandbox, admin: httpx.Client, api:
     c = admin.post(
         "/_sandbox/act/contacts", json={"type": "Person", "first_name": "Émile", "last_name": "Zola"}
     ).json()["data"]
-    assert c["name"] == "Émile Zola" and c["etag"]
+    assert c["name"] == "Émile Zola"
+    assert c["etag"]
     renamed = admin.patch(f"/_sandbox/act/contacts/{c['id']}", json={"first_name": "Emile"}).json()["data"]
-    assert renamed["name"] == "Emile Zola" and renamed["etag"] != c["etag"]
+    assert renamed["name"] == "Emile Zola"
+    assert renamed["etag"] != c["etag"]
     assert api.get(f"/api/v4/contacts/{c['id']}.json", params={"fields": "name"}).json()["data"]["name"] == "Emile Zola"
     assert admin.get(f"/_sandbox/act/contacts/{c['id']}").json()["data"]["id"] == c["id"]
     assert admin.delete(f"/_sandbox/act/contacts/{c['id']}").status_code == 204
@@ -47,7 +51,7 @@ def test_act_as_user_on_contacts(sandbox: ClioSandbox, admin: httpx.Client, api:
     assert admin.post("/_sandbox/act/contacts", json={"type": "Company"}).status_code == 422
     assert api.get("/api/v4/contacts.json").json()["data"] == []
     assert [e.path for e in sandbox.request_log.entries()] == [
-        "/api/v4/contacts/%d.json?fields=name" % c["id"],
+        f"/api/v4/contacts/{c['id']}.json?fields=name",
         "/api/v4/contacts.json",
     ]
 
@@ -72,7 +76,8 @@ def test_bills_in_any_state_and_unknown_attributes(
                 "number": f"INV-{state}",
             },
         )
-        assert b.status_code == 201 and b.json()["data"]["state"] == state
+        assert b.status_code == 201
+        assert b.json()["data"]["state"] == state
     billed = admin.post(
         "/_sandbox/act/bills", json={"client_id": c["id"], "matter_ids": [m["id"]], "activity_ids": [a["id"]]}
     ).json()["data"]
@@ -84,12 +89,15 @@ def test_bills_in_any_state_and_unknown_attributes(
     void = admin.patch(f"/_sandbox/act/bills/{billed['id']}", json={"state": "void"}).json()["data"]
     assert void["state"] == "void"
     numbers = [b["number"] for b in api.get("/api/v4/bills.json", params={"fields": "number"}).json()["data"]]
-    assert "INV-paid" in numbers and len(numbers) == 7
+    assert "INV-paid" in numbers
+    assert len(numbers) == 7
 
 
 def test_faults_round_trip(sandbox: ClioSandbox, admin: httpx.Client) -> None:
     r = admin.put("/_sandbox/faults", json={"seed": 3, "error_rate": 0.5, "status_codes": [503], "drop_rate": 0.1})
-    assert r.json()["faults"]["status_codes"] == [503] and sandbox.faults is not None and sandbox.faults.seed == 3
+    assert r.json()["faults"]["status_codes"] == [503]
+    assert sandbox.faults is not None
+    assert sandbox.faults.seed == 3
     assert admin.get("/_sandbox/faults").json()["faults"]["error_rate"] == 0.5
     admin.delete("/_sandbox/faults")
     assert sandbox.faults is None
@@ -111,7 +119,8 @@ def test_deliveries_are_listed_and_delivered_on_demand(
         ("handshake", "delivered", 1),
         ("event", "delivered", 1),
     ]
-    assert done[1]["body"]["meta"]["event"] == "created" and done[1]["history"][0]["status"] == 200
+    assert done[1]["body"]["meta"]["event"] == "created"
+    assert done[1]["history"][0]["status"] == 200
 
 
 def test_schema_violations_endpoint(sandbox: ClioSandbox, admin: httpx.Client) -> None:
@@ -120,5 +129,6 @@ def test_schema_violations_endpoint(sandbox: ClioSandbox, admin: httpx.Client) -
 
 def test_admin_errors_are_json(admin: httpx.Client) -> None:
     r = admin.post("/_sandbox/seed", content=b"{oops")
-    assert r.status_code == 400 and r.json()["error"]["type"] == "ArgumentError"
+    assert r.status_code == 400
+    assert r.json()["error"]["type"] == "ArgumentError"
     assert admin.post("/_sandbox/act/widgets", json={}).status_code == 404

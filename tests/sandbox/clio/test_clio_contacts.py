@@ -8,7 +8,13 @@ import httpx
 
 from .conftest import new_contact
 
-NESTED = "id,etag,name,first_name,last_name,type,primary_email_address,secondary_email_address,primary_phone_number,email_addresses{id,address,name,primary},phone_numbers{id,number,name,primary},addresses{id,street,city,name,primary},primary_address"
+NESTED = ",".join(
+    [
+        "id,etag,name,first_name,last_name,type,primary_email_address,secondary_email_address",
+        "primary_phone_number,email_addresses{id,address,name,primary},phone_numbers{id,number,name,primary}",
+        "addresses{id,street,city,name,primary},primary_address",
+    ]
+)
 
 
 def _get(api: httpx.Client, cid: int) -> dict[str, Any]:
@@ -26,17 +32,20 @@ def test_person_with_nested_collections(api: httpx.Client) -> None:
         addresses=[{"street": "12 St James's Square", "city": "London", "name": "Billing", "country": "GB"}],
     )
     got = _get(api, c["id"])
-    assert got["name"] == "Ada Lovelace" and got["type"] == "Person"
+    assert got["name"] == "Ada Lovelace"
+    assert got["type"] == "Person"
     assert got["primary_email_address"] == "ada@work.example"
     assert got["secondary_email_address"] == "ada@home.example"
     assert got["primary_phone_number"] == "+44 20 7946 0000"
     assert [e["primary"] for e in got["email_addresses"]] == [True, False]
-    assert got["primary_address"]["city"] == "London" and got["addresses"][0]["primary"] is True
+    assert got["primary_address"]["city"] == "London"
+    assert got["addresses"][0]["primary"] is True
 
 
 def test_company_needs_a_name_and_person_needs_name_parts(api: httpx.Client) -> None:
     r = api.post("/api/v4/contacts.json", json={"data": {"type": "Company"}})
-    assert r.status_code == 422 and r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert r.json()["error"]["message"]
     r = api.post("/api/v4/contacts.json", json={"data": {"type": "Person", "first_name": ""}})
     assert r.status_code == 422
     r = api.post("/api/v4/contacts.json", json={"data": {"first_name": "No", "last_name": "Type"}})
@@ -79,7 +88,8 @@ def test_nested_update_create_and_destroy(api: httpx.Client) -> None:
     assert {e["address"] for e in after["email_addresses"]} == {"b2@x.example", "c@x.example"}
     assert after["primary_email_address"] == "c@x.example"  # exactly one primary
     assert sum(e["primary"] for e in after["email_addresses"]) == 1
-    assert after["phone_numbers"] == [] and after["primary_phone_number"] is None
+    assert after["phone_numbers"] == []
+    assert after["primary_phone_number"] is None
     assert after["etag"] != before["etag"]
 
 
@@ -121,7 +131,8 @@ def test_invalid_nested_values_are_422(api: httpx.Client) -> None:
 def test_email_association_limit_is_422(api: httpx.Client) -> None:
     emails = [{"address": f"e{i}@x.example"} for i in range(201)]
     r = api.post("/api/v4/contacts.json", json={"data": {"type": "Company", "name": "Many", "email_addresses": emails}})
-    assert r.status_code == 422 and "200" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "200" in r.json()["error"]["message"]
 
 
 def test_delete_contact(api: httpx.Client) -> None:

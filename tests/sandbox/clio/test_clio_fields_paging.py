@@ -55,7 +55,8 @@ def test_default_fields_are_id_and_etag(api: httpx.Client) -> None:
     new_contact(api)
     row = api.get("/api/v4/contacts.json").json()["data"][0]
     assert set(row) == {"id", "etag"}
-    assert row["etag"].startswith('"') and row["etag"].endswith('"')
+    assert row["etag"].startswith('"')
+    assert row["etag"].endswith('"')
 
 
 def test_nested_fields_select_inside_the_relation(api: httpx.Client) -> None:
@@ -80,7 +81,8 @@ def test_bad_fields_answer_400_with_clio_error_body(api: httpx.Client, fields: s
     r = api.get("/api/v4/matters.json", params={"fields": fields})
     assert r.status_code == 400
     err = r.json()["error"]
-    assert set(err) == {"type", "message"} and err["message"]
+    assert set(err) == {"type", "message"}
+    assert err["message"]
 
 
 @pytest.fixture
@@ -99,17 +101,22 @@ def test_cursor_paging_follows_meta_paging_next(many: ClioSandbox, api: httpx.Cl
         seen.extend(row["id"] for row in body["data"])
         url = body["meta"]["paging"].get("next")
         if url:
-            assert url.startswith("http://clio.test/api/v4/contacts.json?") and "page_token=" in url
-            assert "fields=id%2Cname" in url and "limit=60" in url  # next carries the whole query
+            assert url.startswith("http://clio.test/api/v4/contacts.json?")
+            assert "page_token=" in url
+            assert "fields=id%2Cname" in url
+            assert "limit=60" in url
         pages += 1
-    assert pages == 4 and seen == sorted(seen) and len(set(seen)) == 205
+    assert pages == 4
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 205
 
 
 def test_cursor_is_stable_while_records_are_added(many: ClioSandbox, api: httpx.Client) -> None:
     first = api.get("/api/v4/contacts.json", params={"limit": 200}).json()
     many.act_create("contacts", {"type": "Company", "name": "Late arrival"})
     second = api.get(first["meta"]["paging"]["next"]).json()
-    assert len(second["data"]) == 6 and "next" not in second["meta"]["paging"]
+    assert len(second["data"]) == 6
+    assert "next" not in second["meta"]["paging"]
 
 
 def test_default_limit_is_200_and_bounds_are_enforced(many: ClioSandbox, api: httpx.Client) -> None:
@@ -129,9 +136,11 @@ def test_order_id_desc_pages_backwards(many: ClioSandbox, api: httpx.Client) -> 
 
 def test_offset_paging_and_its_cap(many: ClioSandbox, api: httpx.Client) -> None:
     body = api.get("/api/v4/contacts.json", params={"offset": 200, "limit": 10}).json()
-    assert len(body["data"]) == 5 and "previous" in body["meta"]["paging"]
+    assert len(body["data"]) == 5
+    assert "previous" in body["meta"]["paging"]
     r = api.get("/api/v4/contacts.json", params={"offset": 10_000})
-    assert r.status_code == 422 and r.json()["error"]["type"] == "ArgumentError"
+    assert r.status_code == 422
+    assert r.json()["error"]["type"] == "ArgumentError"
 
 
 def test_order_by_name_uses_offset_links(many: ClioSandbox, api: httpx.Client) -> None:
@@ -153,7 +162,8 @@ def test_updated_since_and_created_since(sandbox: ClioSandbox, api: httpx.Client
     api.patch(f"/api/v4/contacts/{old['id']}.json", json={"data": {"title": "Countess"}})
     updated = {r["id"] for r in api.get("/api/v4/contacts.json", params={"updated_since": mark}).json()["data"]}
     created = {r["id"] for r in api.get("/api/v4/contacts.json", params={"created_since": mark}).json()["data"]}
-    assert updated == {old["id"], fresh["id"]} and created == {fresh["id"]}
+    assert updated == {old["id"], fresh["id"]}
+    assert created == {fresh["id"]}
     assert api.get("/api/v4/contacts.json", params={"updated_since": "yesterday"}).status_code == 400
 
 

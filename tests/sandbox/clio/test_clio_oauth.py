@@ -44,41 +44,49 @@ def test_authorize_auto_approves_and_redirects_with_code_and_state(sandbox: Clio
     loc = urlsplit(r.headers["Location"])
     assert f"{loc.scheme}://{loc.netloc}{loc.path}" == REDIRECT
     q = parse_qs(loc.query)
-    assert q["state"] == ["xyz"] and len(q["code"][0]) > 20
+    assert q["state"] == ["xyz"]
+    assert len(q["code"][0]) > 20
 
 
 def test_consent_page_is_one_click(sandbox: ClioSandbox) -> None:
     with client_for(sandbox) as c:
         page = _authorize(c, prompt="consent")
-        assert page.status_code == 200 and "<form" in page.text and "Allow access" in page.text
+        assert page.status_code == 200
+        assert "<form" in page.text
+        assert "Allow access" in page.text
         clicked = c.post(
             "/oauth/authorize",
             data={"response_type": "code", "client_id": CLIENT["client_id"], "redirect_uri": REDIRECT, "state": "s1"},
         )
-    assert clicked.status_code == 302 and "code=" in clicked.headers["Location"]
+    assert clicked.status_code == 302
+    assert "code=" in clicked.headers["Location"]
 
 
 def test_code_exchange_returns_bearer_tokens_that_work(sandbox: ClioSandbox) -> None:
     with client_for(sandbox) as c:
         tok = _exchange(c, _code(c)).json()
-        assert tok["token_type"] == "bearer" and tok["expires_in"] == 30 * 24 * 3600
+        assert tok["token_type"] == "bearer"
+        assert tok["expires_in"] == 30 * 24 * 3600
         assert set(tok) == {"access_token", "refresh_token", "token_type", "expires_in"}
         me = c.get(
             "/api/v4/users/who_am_i.json",
             params={"fields": "id,name"},
             headers={"Authorization": f"Bearer {tok['access_token']}"},
         )
-    assert me.status_code == 200 and me.json()["data"] == {"id": sandbox.default_user_id, "name": "Alex Owner"}
+    assert me.status_code == 200
+    assert me.json()["data"] == {"id": sandbox.default_user_id, "name": "Alex Owner"}
 
 
 def test_code_is_single_use_and_bound_to_redirect_uri(sandbox: ClioSandbox) -> None:
     with client_for(sandbox) as c:
         code = _code(c)
         wrong = _exchange(c, code, redirect="http://127.0.0.1:9/other")
-        assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+        assert wrong.status_code == 400
+        assert wrong.json()["error"] == "invalid_grant"
         assert _exchange(c, code).status_code == 200
         again = _exchange(c, code)
-    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
 
 
 def test_code_expires(sandbox: ClioSandbox, clock: ManualClock) -> None:
@@ -102,8 +110,10 @@ def test_bad_client_credentials_are_invalid_client(sandbox: ClioSandbox) -> None
         bad_client = c.get(
             "/oauth/authorize", params={"response_type": "code", "client_id": "other", "redirect_uri": REDIRECT}
         )
-    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
-    assert bad_client.status_code == 400 and bad_client.json()["error"] == "invalid_client"
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_client"
+    assert bad_client.status_code == 400
+    assert bad_client.json()["error"] == "invalid_client"
 
 
 def test_registered_redirect_uris_are_enforced(sandbox: ClioSandbox) -> None:
@@ -113,7 +123,8 @@ def test_registered_redirect_uris_are_enforced(sandbox: ClioSandbox) -> None:
             == 200
         )
         r = _authorize(c)
-    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
 
 
 def test_refresh_does_not_rotate_and_can_be_reused(sandbox: ClioSandbox) -> None:
@@ -122,7 +133,8 @@ def test_refresh_does_not_rotate_and_can_be_reused(sandbox: ClioSandbox) -> None
         form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], **CLIENT}
         a = c.post("/oauth/token", data=form).json()
         b = c.post("/oauth/token", data=form).json()
-    assert "refresh_token" not in a and "refresh_token" not in b  # nothing new to store: not rotated
+    assert "refresh_token" not in a
+    assert "refresh_token" not in b
     assert len({first["access_token"], a["access_token"], b["access_token"]}) == 3
     assert a["expires_in"] == 30 * 24 * 3600
 
@@ -135,7 +147,8 @@ def test_expired_access_token_is_401_invalid_token(make_sandbox: object, clock: 
         clock.advance(3600)
         r = c.get("/api/v4/contacts.json")
     assert r.status_code == 401
-    assert r.json()["error"] == "invalid_token" and "expired" in r.json()["error_description"]
+    assert r.json()["error"] == "invalid_token"
+    assert "expired" in r.json()["error_description"]
     assert "invalid_token" in r.headers["WWW-Authenticate"]
 
 
@@ -153,10 +166,12 @@ def test_deauthorize_revokes_access_and_refresh_tokens(sandbox: ClioSandbox) -> 
         r = c.post(
             "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tok["refresh_token"], **CLIENT}
         )
-    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"
 
 
 def test_unsupported_grant_type(sandbox: ClioSandbox) -> None:
     with client_for(sandbox) as c:
         r = c.post("/oauth/token", data={"grant_type": "client_credentials", **CLIENT})
-    assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
+    assert r.status_code == 400
+    assert r.json()["error"] == "unsupported_grant_type"

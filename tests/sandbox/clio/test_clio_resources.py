@@ -45,8 +45,11 @@ def test_matter_fields_and_display_number(api: httpx.Client, firm: dict[str, Any
         f"/api/v4/matters/{firm['matter']['id']}.json",
         params={"fields": "display_number,number,status,client_id,billing_method,client{name}"},
     ).json()["data"]
-    assert m["display_number"] == "00001-Lovelace" and m["number"] == 1 and m["status"] == "Open"
-    assert m["client_id"] == firm["client"]["id"] and m["client"] == {"name": "Ada Lovelace"}
+    assert m["display_number"] == "00001-Lovelace"
+    assert m["number"] == 1
+    assert m["status"] == "Open"
+    assert m["client_id"] == firm["client"]["id"]
+    assert m["client"] == {"name": "Ada Lovelace"}
     assert api.post("/api/v4/matters.json", json={"data": {"description": "no client"}}).status_code == 422
     assert (
         api.get("/api/v4/matters.json", params={"client_id": firm["client"]["id"]}).json()["data"][0]["id"]
@@ -83,7 +86,8 @@ def test_expense_entry_and_its_category_code(api: httpx.Client, firm: dict[str, 
         expense_category={"id": firm["cat"]},
         tax_setting="tax_1_only",
     )
-    assert e["total"] == 85.0 and e["type"] == "ExpenseEntry"
+    assert e["total"] == 85.0
+    assert e["type"] == "ExpenseEntry"
     cat = api.get(
         f"/api/v4/activities/{e['id']}.json",
         params={"fields": "tax_setting,expense_category{name,xero_expense_code,rate}"},
@@ -132,22 +136,23 @@ def test_bill_totals_lines_and_activity_billing_status(
     bill = api.get(
         f"/api/v4/bills/{bill_id}.json",
         params={
-            "fields": "state,sub_total,tax_sum,total,balance,due,available_state_transitions,client{id},matters{id},currency{code}"
+            "fields": "state,sub_total,tax_sum,total,balance,due,available_state_transitions,"
+            "client{id},matters{id},currency{code}"
         },
     ).json()["data"]
-    assert (
-        bill["state"] == "draft" and bill["sub_total"] == 250.0 and bill["tax_sum"] == 20.0 and bill["total"] == 270.0
-    )
-    assert bill["balance"] == 270.0 and bill["available_state_transitions"] == [
+    assert bill["state"] == "draft"
+    assert bill["sub_total"] == 250.0
+    assert bill["tax_sum"] == 20.0
+    assert bill["total"] == 270.0
+    assert bill["balance"] == 270.0
+    assert bill["available_state_transitions"] == [
         "awaiting_approval",
         "awaiting_payment",
         "deleted",
     ]
-    assert (
-        bill["client"] == {"id": firm["client"]["id"]}
-        and bill["matters"] == [{"id": firm["matter"]["id"]}]
-        and bill["currency"] == {"code": "USD"}
-    )
+    assert bill["client"] == {"id": firm["client"]["id"]}
+    assert bill["matters"] == [{"id": firm["matter"]["id"]}]
+    assert bill["currency"] == {"code": "USD"}
     lines = api.get(
         "/api/v4/line_items.json",
         params={"bill_id": bill_id, "fields": "type,kind,quantity,price,sub_total,tax,taxable,activity{id}"},
@@ -230,14 +235,13 @@ def test_payments_credits_interest_and_allocations(
         f"/api/v4/bills/{bill_id}.json",
         params={"fields": "state,total,paid,credits_issued,balance,paid_at,interest{total}"},
     ).json()["data"]
-    assert (
-        bill["state"] == "paid"
-        and bill["total"] == 115.0
-        and bill["paid"] == 100.0
-        and bill["credits_issued"] == 15.0
-        and bill["balance"] == 0.0
-    )
-    assert bill["paid_at"] and bill["interest"] == {"total": 5.0}
+    assert bill["state"] == "paid"
+    assert bill["total"] == 115.0
+    assert bill["paid"] == 100.0
+    assert bill["credits_issued"] == 15.0
+    assert bill["balance"] == 0.0
+    assert bill["paid_at"]
+    assert bill["interest"] == {"total": 5.0}
     allocs = api.get(
         "/api/v4/allocations.json",
         params={"bill_id": bill_id, "fields": "id,amount,parent,bill{id},destination_bank_account{type}"},
@@ -278,7 +282,8 @@ def test_currencies_and_billing_settings(api: httpx.Client) -> None:
     s = api.get(
         "/api/v4/settings/billing.json",
         params={
-            "fields": "tax_name,tax_rate,secondary_tax_name,secondary_tax_rate,secondary_tax_rule,apply_tax_by_default,currency"
+            "fields": "tax_name,tax_rate,secondary_tax_name,secondary_tax_rate,secondary_tax_rule,"
+            "apply_tax_by_default,currency"
         },
     ).json()["data"]
     assert s == {
@@ -356,7 +361,8 @@ def test_bank_accounts_transactions_and_trust_balances(api: httpx.Client, firm: 
         json={"data": {"name": "EUR Operating", "type": "Operating", "currency_id": 103}},
         params={"fields": "currency,currency_symbol"},
     )
-    assert new.status_code == 201 and new.json()["data"] == {"currency": "EUR", "currency_symbol": "€"}
+    assert new.status_code == 201
+    assert new.json()["data"] == {"currency": "EUR", "currency_symbol": "€"}
 
 
 def test_line_item_patch_recomputes_and_delete(sandbox: ClioSandbox, api: httpx.Client, firm: dict[str, Any]) -> None:

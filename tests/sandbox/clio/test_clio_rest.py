@@ -18,7 +18,8 @@ def test_version_defaults_to_4_0_13_and_echoes_the_requested_one(api: httpx.Clie
 def test_invalid_version_is_410(api: httpx.Client) -> None:
     for bad in ("4.0.99", "5.0.0", "latest"):
         r = api.get("/api/v4/contacts.json", headers={"X-API-VERSION": bad})
-        assert r.status_code == 410 and "X-API-VERSION" not in r.headers
+        assert r.status_code == 410
+        assert "X-API-VERSION" not in r.headers
         assert r.json()["error"]["message"]
 
 
@@ -33,13 +34,15 @@ def test_activity_quantity_was_hours_before_4_0_4(api: httpx.Client) -> None:
     old = api.get(
         f"/api/v4/activities/{a['id']}.json", params={"fields": "quantity"}, headers={"X-API-VERSION": "4.0.3"}
     ).json()["data"]
-    assert now["quantity"] == 5400 and old["quantity"] == 1.5
+    assert now["quantity"] == 5400
+    assert old["quantity"] == 1.5
 
 
 def test_etag_changes_on_every_write_and_matches_header(api: httpx.Client, clock: ManualClock) -> None:
     c = new_contact(api)
     one = api.get(f"/api/v4/contacts/{c['id']}.json", params={"fields": "etag,updated_at"})
-    assert one.headers["ETag"] == one.json()["data"]["etag"] and "Last-Modified" in one.headers
+    assert one.headers["ETag"] == one.json()["data"]["etag"]
+    assert "Last-Modified" in one.headers
     clock.advance(5)
     after = api.patch(
         f"/api/v4/contacts/{c['id']}.json", json={"data": {"title": "Countess"}}, params={"fields": "etag,updated_at"}
@@ -57,7 +60,8 @@ def test_if_match_stale_is_412_current_is_200(api: httpx.Client) -> None:
     stale = api.patch(
         f"/api/v4/contacts/{c['id']}.json", json={"data": {"title": "B"}}, headers={"If-Match": c["etag"]}
     )
-    assert stale.status_code == 412 and stale.json()["error"]["type"] == "PreconditionFailed"
+    assert stale.status_code == 412
+    assert stale.json()["error"]["type"] == "PreconditionFailed"
     title = api.get(f"/api/v4/contacts/{c['id']}.json", params={"fields": "title"}).json()["data"]["title"]
     assert title == "A"  # the stale write changed nothing
 
@@ -77,7 +81,8 @@ def test_if_none_match_and_if_modified_since_give_304(api: httpx.Client) -> None
 
 def test_unknown_record_and_route_are_404_with_error_body(api: httpx.Client) -> None:
     r = api.get("/api/v4/contacts/999.json")
-    assert r.status_code == 404 and r.json()["error"]["type"] == "RecordNotFound"
+    assert r.status_code == 404
+    assert r.json()["error"]["type"] == "RecordNotFound"
     assert api.get("/api/v4/widgets.json").status_code == 404
     assert api.get("/api/v4/line_items/1.json").status_code == 404  # the spec has no GET for one line item
 
@@ -86,7 +91,8 @@ def test_bad_json_body_is_400(api: httpx.Client) -> None:
     r = api.post("/api/v4/contacts.json", content=b"{nope", headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     r = api.post("/api/v4/contacts.json", json={"type": "Person"})
-    assert r.status_code == 400 and "data" in r.json()["error"]["message"]
+    assert r.status_code == 400
+    assert "data" in r.json()["error"]["message"]
 
 
 def test_paths_without_json_suffix_work(api: httpx.Client) -> None:

@@ -23,8 +23,12 @@ def seeded(sandbox: ClioSandbox) -> tuple[ClioSandbox, FirmSeed]:
 def test_default_sizes(seeded: tuple[ClioSandbox, FirmSeed]) -> None:
     sb, seed = seeded
     assert (len(seed.contacts), len(seed.activities), len(seed.bills)) == (200, 500, 60)
-    assert sb.store.count("contacts") == 200 and sb.store.count("bills") == 60
-    assert len(seed.matters) == 100 and seed.credit_memos and seed.interest_charges and seed.allocations
+    assert sb.store.count("contacts") == 200
+    assert sb.store.count("bills") == 60
+    assert len(seed.matters) == 100
+    assert seed.credit_memos
+    assert seed.interest_charges
+    assert seed.allocations
 
 
 def test_bills_in_every_state(seeded: tuple[ClioSandbox, FirmSeed]) -> None:
@@ -46,7 +50,8 @@ def test_contacts_are_messy_like_real_ones(seeded: tuple[ClioSandbox, FirmSeed])
     assert any(any("\u0400" <= ch <= "\u04ff" for ch in n) for n in names)  # Cyrillic
     assert max(len(n) for n in names) > 120  # very long
     emails = [e for _, e in seed.contact_names]
-    assert None in emails and sum(e is not None for e in emails) > 100
+    assert None in emails
+    assert sum(e is not None for e in emails) > 100
 
 
 def test_contacts_have_several_emails_phones_addresses(seeded: tuple[ClioSandbox, FirmSeed]) -> None:
@@ -60,7 +65,8 @@ def test_contacts_have_several_emails_phones_addresses(seeded: tuple[ClioSandbox
 def test_trust_account_has_transactions(seeded: tuple[ClioSandbox, FirmSeed]) -> None:
     sb, seed = seeded
     trust = [t for t in sb.store.all("bank_transactions") if t.link_id("bank_account") == seed.trust_account]
-    assert len(trust) >= 10 and any(t.attrs["amount"] < 0 for t in trust)
+    assert len(trust) >= 10
+    assert any(t.attrs["amount"] < 0 for t in trust)
     paid_from_trust = [a for a in sb.store.all("allocations") if a.link_id("source_bank_account") == seed.trust_account]
     assert paid_from_trust
 
@@ -89,8 +95,11 @@ def test_seeding_does_not_fire_webhooks(make_sandbox: Any, receiver: Any) -> Non
 def test_admin_seed_endpoint(sandbox: ClioSandbox, admin: httpx.Client) -> None:
     r = admin.post("/_sandbox/seed", json={"contacts": 30, "activities": 60, "bills": 12, "seed": 2})
     body = r.json()
-    assert r.status_code == 201 and body["counts"]["contacts"] == 30 and body["counts"]["bills"] == 12
-    assert len(body["contact_names"]) == 30 and set(body["bills_by_state"]) >= {"draft", "paid"}
+    assert r.status_code == 201
+    assert body["counts"]["contacts"] == 30
+    assert body["counts"]["bills"] == 12
+    assert len(body["contact_names"]) == 30
+    assert set(body["bills_by_state"]) >= {"draft", "paid"}
 
 
 def test_every_field_of_every_resource_validates_against_the_spec(make_sandbox: Any) -> None:

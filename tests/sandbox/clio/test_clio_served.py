@@ -87,7 +87,8 @@ def test_full_round_trip_over_loopback(served: tuple[ClioSandbox, ServedApp, Ser
         seeded = c.post("/_sandbox/seed", json={"contacts": 20, "activities": 40, "bills": 6}).json()
         assert seeded["counts"]["contacts"] == 20
         page = c.get("/api/v4/contacts.json", params={"fields": "id,name", "limit": 15}, headers=h).json()
-        assert len(page["data"]) == 15 and page["meta"]["paging"]["next"].startswith(api_server.url)
+        assert len(page["data"]) == 15
+        assert page["meta"]["paging"]["next"].startswith(api_server.url)
         rest = c.get(page["meta"]["paging"]["next"], headers=h).json()
         assert len(rest["data"]) == 5
 
@@ -126,9 +127,9 @@ def test_full_round_trip_over_loopback(served: tuple[ClioSandbox, ServedApp, Ser
 
         c.post("/_sandbox/clock/advance", json={"seconds": 31 * 24 * 3600})
         expired = c.get("/api/v4/contacts.json", headers=h)
-        assert expired.status_code == 401 and expired.json()["error"] == "invalid_token"
+        assert expired.status_code == 401
+        assert expired.json()["error"] == "invalid_token"
         log = c.get("/_sandbox/requests").json()
-        assert log["count"] == len(sb.request_log.entries()) and log["requests"][0]["path"].startswith(
-            "/oauth/authorize"
-        )
+        assert log["count"] == len(sb.request_log.entries())
+        assert log["requests"][0]["path"].startswith("/oauth/authorize")
         assert {r["status"] for r in log["requests"]} >= {200, 201, 302, 401}

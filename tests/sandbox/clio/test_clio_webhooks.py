@@ -50,7 +50,8 @@ def test_create_is_pending_until_the_handshake_is_echoed(
     sandbox: ClioSandbox, api: httpx.Client, receiver: Receiver
 ) -> None:
     hook = _create(api)
-    assert hook["status"] == "pending" and hook["shared_secret"]
+    assert hook["status"] == "pending"
+    assert hook["shared_secret"]
     assert sandbox.deliver_due_webhooks() == 1
     (hs,) = receiver.handshakes()
     assert hs.headers["X-Hook-Secret"] == hook["shared_secret"]
@@ -70,7 +71,8 @@ def test_delayed_activation_with_put_activate(sandbox: ClioSandbox, api: httpx.C
     bad = api.put(f"/api/v4/webhooks/{hook['id']}/activate.json", headers={"X-Hook-Secret": "wrong"})
     assert bad.status_code == 403
     ok = api.put(f"/api/v4/webhooks/{hook['id']}/activate.json", headers={"X-Hook-Secret": hook["shared_secret"]})
-    assert ok.status_code == 200 and _status(api, hook["id"]) == "enabled"
+    assert ok.status_code == 200
+    assert _status(api, hook["id"]) == "enabled"
 
 
 def test_deliveries_are_signed_over_the_raw_body(sandbox: ClioSandbox, api: httpx.Client, receiver: Receiver) -> None:
@@ -119,7 +121,9 @@ def test_deleted_payload_carries_id_and_etag_only(sandbox: ClioSandbox, api: htt
     api.delete(f"/api/v4/contacts/{c['id']}.json")
     sandbox.deliver_due_webhooks()
     (ev,) = receiver.events()
-    assert ev["meta"]["event"] == "deleted" and set(ev["data"]) == {"id", "etag"} and ev["data"]["id"] == c["id"]
+    assert ev["meta"]["event"] == "deleted"
+    assert set(ev["data"]) == {"id", "etag"}
+    assert ev["data"]["id"] == c["id"]
 
 
 def test_only_subscribed_events_and_model_fire(sandbox: ClioSandbox, api: httpx.Client, receiver: Receiver) -> None:
@@ -233,7 +237,8 @@ def test_url_change_repeats_the_handshake(sandbox: ClioSandbox, api: httpx.Clien
         json={"data": {"url": "https://hooks.example/v2"}},
         params={"fields": "status,shared_secret"},
     )
-    assert r.json()["data"]["status"] == "pending" and r.json()["data"]["shared_secret"] != hook["shared_secret"]
+    assert r.json()["data"]["status"] == "pending"
+    assert r.json()["data"]["shared_secret"] != hook["shared_secret"]
     sandbox.deliver_due_webhooks()
     assert [str(h.url) for h in receiver.handshakes()] == [HOOK_URL, "https://hooks.example/v2"]
     assert _status(api, hook["id"]) == "enabled"
@@ -268,7 +273,8 @@ def test_a_retry_that_succeeds_keeps_the_webhook(
     clock.advance(120)
     sandbox.deliver_due_webhooks()
     delivered = [d for d in sandbox.hub.deliveries if d.kind == "event"]
-    assert [d.state for d in delivered] == ["delivered"] and delivered[0].attempts == 2
+    assert [d.state for d in delivered] == ["delivered"]
+    assert delivered[0].attempts == 2
     assert _status(api, hook["id"]) == "enabled"
 
 
@@ -284,7 +290,9 @@ def test_transport_errors_count_as_failures(make_sandbox: Any, clock: ManualCloc
     sb.act_create("contacts", {"type": "Company", "name": "T"})
     sb.deliver_due_webhooks()
     (d,) = [d for d in sb.hub.deliveries if d.kind == "event"]
-    assert d.state == "pending" and d.attempts == 1 and "ReadTimeout" in str(d.history[0]["error"])
+    assert d.state == "pending"
+    assert d.attempts == 1
+    assert "ReadTimeout" in str(d.history[0]["error"])
     assert d.due_at == clock.now() + timedelta(minutes=2)
 
 

@@ -174,7 +174,7 @@ class AdminApi:
         rec = self.sb.act_create(res, body)
         return _json({"data": self.sb.full(rec)}, 201)
 
-    def _act_member(self, request: Request, body: dict[str, Any], res: str, id: int) -> Response:  # noqa: A002
+    def _act_member(self, request: Request, body: dict[str, Any], res: str, id: int) -> Response:
         rec = self.sb.store.get(res, id) if res in REGISTRY else None
         if rec is None:
             raise not_found(res, id)
@@ -189,7 +189,7 @@ class AdminApi:
         self.sb.act_delete(res, rec)
         return Response(status=204)
 
-    def _act_money(self, _r: Request, body: dict[str, Any], id: int, money: str) -> Response:  # noqa: A002
+    def _act_money(self, _r: Request, body: dict[str, Any], id: int, money: str) -> Response:
         if money not in BILL_MONEY:
             raise not_found("admin action", money)
         bill = domain.require(self.sb.store, "bills", id)
@@ -209,6 +209,6 @@ class AdminApi:
             rec = domain.add_interest(self.sb.store, bill, amount=amount, description=body.get("description"))
         return _json({"data": self.sb.full(rec)}, 201)
 
-    def _act_void(self, _r: Request, _b: dict[str, Any], id: int) -> Response:  # noqa: A002
+    def _act_void(self, _r: Request, _b: dict[str, Any], id: int) -> Response:
         alloc = domain.require(self.sb.store, "allocations", id)
         return _json({"data": self.sb.full(domain.void_allocation(self.sb.store, alloc))})

@@ -128,10 +128,10 @@ class ClioApp:
                 request, _json({"error": {"type": "NotFound", "message": str(exc)}}, exc.code or 405), None
             )
         if str(endpoint).startswith("admin:"):
-            return self.admin.dispatch(request, str(endpoint), args)
+            return self.admin.dispatch(request, str(endpoint), dict(args))
         if endpoint in {"authorize", "token", "deauthorize"}:
             return self._oauth(request, str(endpoint))
-        return self._api(request, str(endpoint), args)
+        return self._api(request, str(endpoint), dict(args))
 
     @staticmethod
     def _route_missing(request: Request) -> dict[str, Any]:
@@ -173,11 +173,14 @@ class ClioApp:
         if request.method == "GET" and args.get("prompt") == "consent":
             # Optional one-click consent page (the default flow auto-approves).
             hidden = "".join(
-                f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                f'<input type="hidden" name="{escape(str(k))}" value="{escape(str(v))}">'
                 for k, v in args.items(multi=True)
                 if k != "prompt"
             )
-            page = f'<!doctype html><title>Clio sandbox</title><form method="post">{hidden}<button>Allow access</button></form>'
+            page = (
+                "<!doctype html><title>Clio sandbox</title>"
+                f'<form method="post">{hidden}<button>Allow access</button></form>'
+            )
             return Response(page, content_type="text/html; charset=utf-8")
         redirect_uri = args.get("redirect_uri")
         code = self.sb.oauth.authorize(

@@ -115,30 +115,15 @@ def _contact_attrs(
     if "date_of_birth" in data:
         attrs["date_of_birth"] = _opt_date(data, "date_of_birth")
     if "type" in data:
-        if data["type"] not in {"Person", "Company"}:
-            raise unprocessable("type must be Person or Company")
-        attrs["type"] = data["type"]
-    for flag in ("is_client",):
-        if flag in data:
-            attrs[flag] = _opt_bool(data, flag)
+        attrs["type"] = _enum(data, "type", {"Person", "Company"})
+    if "is_client" in data:
+        attrs["is_client"] = _opt_bool(data, "is_client")
     merged = {**current, **attrs}
     ctype = merged.get("type")
     if ctype is None:
         raise unprocessable("type can't be blank")
     if ctype == "Person":
-        if not merged.get("first_name") and not merged.get("last_name"):
-            # Clio infers the parts from ``name`` when only a name is sent (discouraged), and
-            # answers 422 when it cannot [SPEC Contacts tag].
-            parts = (merged.get("name") or "").split()
-            if not parts:
-                raise unprocessable("A Person needs a first_name or last_name")
-            attrs["first_name"] = parts[0] if len(parts) > 1 else None
-            attrs["last_name"] = parts[-1]
-            if len(parts) > 2:
-                attrs["middle_name"] = " ".join(parts[1:-1])
-        attrs.pop("name", None)
-        initials = "".join(p[0] for p in (merged.get("first_name"), merged.get("last_name")) if p)
-        attrs["initials"] = initials.upper() or None
+        _person_names(merged, attrs)
     elif not merged.get("name"):
         raise unprocessable("A Company needs a name")
     links: dict[str, Link] = {}
@@ -147,6 +132,30 @@ def _contact_attrs(
     if "currency" in data:
         links["currency"] = _ref(store, data, "currency", "currencies")
     return attrs, links
+
+
+def _person_names(merged: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """A Person needs first_name or last_name; its ``name`` is derived from the parts."""
+    if not merged.get("first_name") and not merged.get("last_name"):
+        # Clio infers the parts from ``name`` when only a name is sent (discouraged), and
+        # answers 422 when it cannot [SPEC Contacts tag].
+        parts = (merged.get("name") or "").split()
+        if not parts:
+            raise unprocessable("A Person needs a first_name or last_name")
+        attrs["first_name"] = merged["first_name"] = parts[0] if len(parts) > 1 else None
+        attrs["last_name"] = merged["last_name"] = parts[-1]
+        if len(parts) > 2:
+            attrs["middle_name"] = " ".join(parts[1:-1])
+    attrs.pop("name", None)
+    initials = "".join(p[0] for p in (merged.get("first_name"), merged.get("last_name")) if p)
+    attrs["initials"] = initials.upper() or None
+
+
+def _enum(data: dict[str, Any], key: str, allowed: set[str]) -> str:
+    value = data.get(key)
+    if value not in allowed:
+        raise unprocessable(f"{key} must be one of {sorted(allowed)}")
+    return str(value)
 
 
 def _child_attrs(kind: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -337,9 +346,7 @@ def update_matter(store: Store, matter: Record, data: Any) -> Record:
 def _activity_attrs(store: Store, data: dict[str, Any], *, hours_input: bool) -> tuple[dict[str, Any], dict[str, Link]]:
     attrs: dict[str, Any] = _copy_strs(data, ("note", "reference"))
     if "type" in data:
-        if data["type"] not in ACTIVITY_TYPES:
-            raise unprocessable(f"type must be one of {sorted(ACTIVITY_TYPES)}")
-        attrs["type"] = data["type"]
+        attrs["type"] = _enum(data, "type", ACTIVITY_TYPES)
     if "date" in data:
         attrs["date"] = _opt_date(data, "date")
     for key in ("quantity", "price"):
@@ -354,20 +361,18 @@ def _activity_attrs(store: Store, data: dict[str, Any], *, hours_input: bool) ->
         if flag in data:
             attrs[flag] = _opt_bool(data, flag)
     if "tax_setting" in data:
-        if data["tax_setting"] not in TAX_SETTINGS:
-            raise unprocessable(f"tax_setting must be one of {sorted(TAX_SETTINGS)}")
-        attrs["tax_setting"] = data["tax_setting"]
-    links: dict[str, Link] = {}
-    for rel, resource in (
-        ("matter", "matters"),
-        ("activity_description", "activity_descriptions"),
-        ("expense_category", "expense_categories"),
-        ("user", "users"),
-        ("vendor", "contacts"),
-    ):
-        if rel in data:
-            links[rel] = _ref(store, data, rel, resource)
+        attrs["tax_setting"] = _enum(data, "tax_setting", TAX_SETTINGS)
+    links: dict[str, Link] = {rel: _ref(store, data, rel, resource) for rel, resource in _ACTIVITY_LINKS if rel in data}
     return attrs, links
+
+
+_ACTIVITY_LINKS = (
+    ("matter", "matters"),
+    ("activity_description", "activity_descriptions"),
+    ("expense_category", "expense_categories"),
+    ("user", "users"),
+    ("vendor", "contacts"),
+)
 
 
 def create_activity(store: Store, data: Any, *, user_id: int, hours_input: bool = False) -> Record:
@@ -638,8 +643,13 @@ def _bill_lines(
                 "group_ordering": order,
                 **line_amounts(price, qty, taxable, secondary, settings),
             },
-            {"bill": bill.id, "matter": (bill.link_ids("matters") or [None])[0]},
+            {"bill": bill.id, "matter": _first_matter(bill)},
         )
+
+
+def _first_matter(bill: Record) -> int | None:
+    matters = bill.link_ids("matters")
+    return matters[0] if matters else None
 
 
 def set_bill_state(store: Store, bill: Record, state: str) -> Record:
@@ -656,7 +666,7 @@ def patch_bill(store: Store, bill: Record, data: Any) -> Record:
     data = _obj(data)
     current = bill.attrs.get("state", "draft")
     attrs: dict[str, Any] = _copy_strs(data, ("memo", "subject", "purchase_order", "number"))
-    if attrs and not (current in {"draft", "awaiting_approval", "awaiting_payment"}):
+    if attrs and current not in {"draft", "awaiting_approval", "awaiting_payment"}:
         raise unprocessable(f"a {current} bill cannot be updated")
     for key in ("issued_at", "due_at"):
         if key in data:
@@ -764,7 +774,7 @@ def record_payment(
         raise unprocessable("no bank account to pay into")
     day = when or store.clock.now().date().isoformat()
     client_id = bill.link_id("client")
-    matter_id = (bill.link_ids("matters") or [None])[0]
+    matter_id = _first_matter(bill)
     operating = next((a for a in accounts if a.attrs.get("type") == "Operating"), account)
     payment_id = 9_100_000 + store.count("allocations") + 1
     alloc = store.insert(
@@ -838,7 +848,7 @@ def issue_credit_memo(
             "payment_type": None,
             "parent": {"id": memo.id, "type": "CreditMemo"},
         },
-        {"bill": bill.id, "matter": (bill.link_ids("matters") or [None])[0], "contact": bill.link_id("client")},
+        {"bill": bill.id, "matter": _first_matter(bill), "contact": bill.link_id("client")},
     )
     memo.links["allocations"] = [alloc.id]
     _settle(store, bill)

@@ -80,16 +80,16 @@ def account_balances(
             totals[acct] = totals.get(acct, 0.0) + float(tx.attrs.get("amount", 0.0))
     out = []
     for acct_id, total in sorted(totals.items()):
-        acct = store.get("bank_accounts", acct_id)
-        if acct is None:
+        account = store.get("bank_accounts", acct_id)
+        if account is None:
             continue
         out.append(
             {
-                "id": acct.id,
+                "id": account.id,
                 "balance": money(total),
-                "type": acct.attrs.get("type"),
-                "name": acct.attrs.get("name"),
-                "currency_id": acct.attrs.get("currency_id"),
+                "type": account.attrs.get("type"),
+                "name": account.attrs.get("name"),
+                "currency_id": account.attrs.get("currency_id"),
             }
         )
     return out
@@ -269,14 +269,16 @@ def _contact_query(s: Store, r: Record, v: str) -> bool:
 
 def _activity_status(s: Store, r: Record, v: str) -> bool:
     c = _activity_computed(s, r)
-    return {
-        "billed": c["billed"],
-        "draft": c["on_bill"] and not c["billed"],
-        "unbilled": not c["on_bill"] and not r.attrs.get("non_billable"),
-        "billable": not r.attrs.get("non_billable"),
-        "non_billable": bool(r.attrs.get("non_billable")),
-        "written_off": False,
-    }.get(v, False)
+    return bool(
+        {
+            "billed": c["billed"],
+            "draft": c["on_bill"] and not c["billed"],
+            "unbilled": not c["on_bill"] and not r.attrs.get("non_billable"),
+            "billable": not r.attrs.get("non_billable"),
+            "non_billable": bool(r.attrs.get("non_billable")),
+            "written_off": False,
+        }.get(v, False)
+    )
 
 
 def _allocation_status(_s: Store, r: Record, v: str) -> bool:
@@ -308,8 +310,20 @@ REGISTRY: dict[str, ResourceDef] = {
     for d in [
         ResourceDef(
             "users",
-            (*_TS, "name", "first_name", "last_name", "email", "enabled", "initials", "account_owner")
-            + ("subscription_type", "time_zone", "rate", "clio_connect"),
+            (
+                *_TS,
+                "name",
+                "first_name",
+                "last_name",
+                "email",
+                "enabled",
+                "initials",
+                "account_owner",
+                "subscription_type",
+                "time_zone",
+                "rate",
+                "clio_connect",
+            ),
         ),
         ResourceDef("currencies", (*_TS, "code", "sign")),
         ResourceDef("email_addresses", (*_TS, "address", "name", "primary")),
@@ -317,10 +331,26 @@ REGISTRY: dict[str, ResourceDef] = {
         ResourceDef("addresses", (*_TS, *_ADDRESS)),
         ResourceDef(
             "contacts",
-            (*_TS, "name", "first_name", "middle_name", "last_name", "prefix", "title", "initials", "type")
-            + ("primary_email_address", "secondary_email_address", "primary_phone_number")
-            + ("secondary_phone_number", "is_client", "is_bill_recipient", "sales_tax_number")
-            + ("ledes_client_id", "date_of_birth"),
+            (
+                *_TS,
+                "name",
+                "first_name",
+                "middle_name",
+                "last_name",
+                "prefix",
+                "title",
+                "initials",
+                "type",
+                "primary_email_address",
+                "secondary_email_address",
+                "primary_phone_number",
+                "secondary_phone_number",
+                "is_client",
+                "is_bill_recipient",
+                "sales_tax_number",
+                "ledes_client_id",
+                "date_of_birth",
+            ),
             embedded=("primary_address", "secondary_address", "primary_work_address", "account_balances"),
             relations={
                 "email_addresses": "email_addresses",
@@ -341,8 +371,21 @@ REGISTRY: dict[str, ResourceDef] = {
         ),
         ResourceDef(
             "matters",
-            (*_TS, "number", "display_number", "description", "status", "billable", "billing_method")
-            + ("open_date", "close_date", "pending_date", "client_reference", "client_id", "location"),
+            (
+                *_TS,
+                "number",
+                "display_number",
+                "description",
+                "status",
+                "billable",
+                "billing_method",
+                "open_date",
+                "close_date",
+                "pending_date",
+                "client_reference",
+                "client_id",
+                "location",
+            ),
             embedded=("account_balances", "currency"),
             relations={
                 "client": "contacts",
@@ -369,10 +412,28 @@ REGISTRY: dict[str, ResourceDef] = {
         ),
         ResourceDef(
             "activities",
-            (*_TS, "type", "date", "quantity_in_hours", "rounded_quantity_in_hours", "quantity")
-            + ("rounded_quantity", "quantity_redacted", "price", "note", "flat_rate", "billed", "on_bill")
-            + ("total", "contingency_fee", "reference", "non_billable", "non_billable_total", "no_charge")
-            + ("tax_setting",),
+            (
+                *_TS,
+                "type",
+                "date",
+                "quantity_in_hours",
+                "rounded_quantity_in_hours",
+                "quantity",
+                "rounded_quantity",
+                "quantity_redacted",
+                "price",
+                "note",
+                "flat_rate",
+                "billed",
+                "on_bill",
+                "total",
+                "contingency_fee",
+                "reference",
+                "non_billable",
+                "non_billable_total",
+                "no_charge",
+                "tax_setting",
+            ),
             embedded=("currency",),
             relations={
                 "activity_description": "activity_descriptions",
@@ -397,11 +458,40 @@ REGISTRY: dict[str, ResourceDef] = {
         ),
         ResourceDef(
             "bills",
-            (*_TS, "number", "issued_at", "due_at", "tax_rate", "secondary_tax_rate", "subject")
-            + ("purchase_order", "type", "memo", "start_at", "end_at", "balance", "state", "kind", "total")
-            + ("paid", "paid_at", "pending", "due", "can_update", "credits_issued", "shared", "last_sent_at")
-            + ("services_secondary_tax", "services_sub_total", "services_tax", "sub_total", "tax_sum")
-            + ("secondary_tax_sum", "total_tax", "available_state_transitions"),
+            (
+                *_TS,
+                "number",
+                "issued_at",
+                "due_at",
+                "tax_rate",
+                "secondary_tax_rate",
+                "subject",
+                "purchase_order",
+                "type",
+                "memo",
+                "start_at",
+                "end_at",
+                "balance",
+                "state",
+                "kind",
+                "total",
+                "paid",
+                "paid_at",
+                "pending",
+                "due",
+                "can_update",
+                "credits_issued",
+                "shared",
+                "last_sent_at",
+                "services_secondary_tax",
+                "services_sub_total",
+                "services_tax",
+                "sub_total",
+                "tax_sum",
+                "secondary_tax_sum",
+                "total_tax",
+                "available_state_transitions",
+            ),
             embedded=("discount", "interest", "balances"),
             relations={
                 "client": "contacts",
@@ -427,8 +517,23 @@ REGISTRY: dict[str, ResourceDef] = {
         ),
         ResourceDef(
             "line_items",
-            (*_TS, "type", "description", "date", "price", "taxable", "kind", "note", "secondary_taxable")
-            + ("total", "tax", "secondary_tax", "sub_total", "quantity", "group_ordering"),
+            (
+                *_TS,
+                "type",
+                "description",
+                "date",
+                "price",
+                "taxable",
+                "kind",
+                "note",
+                "secondary_taxable",
+                "total",
+                "tax",
+                "secondary_tax",
+                "sub_total",
+                "quantity",
+                "group_ordering",
+            ),
             relations={"bill": "bills", "activity": "activities", "matter": "matters", "user": "users"},
             filters={
                 "bill_id": _link_eq("bill"),
@@ -446,8 +551,17 @@ REGISTRY: dict[str, ResourceDef] = {
         ),
         ResourceDef(
             "allocations",
-            (*_TS, "date", "amount", "interest", "voided_at", "description", "has_online_payment")
-            + ("destroyable", "payment_type"),
+            (
+                *_TS,
+                "date",
+                "amount",
+                "interest",
+                "voided_at",
+                "description",
+                "has_online_payment",
+                "destroyable",
+                "payment_type",
+            ),
             embedded=("parent",),
             relations={
                 "bill": "bills",
@@ -475,25 +589,69 @@ REGISTRY: dict[str, ResourceDef] = {
         ),
         ResourceDef(
             "billing_settings",
-            (*_TS, "rounded_duration", "rounding", "use_decimal_rounding", "currency", "currency_sign")
-            + ("tax_rate", "tax_name", "apply_tax_by_default", "apply_secondary_tax_by_default")
-            + ("use_secondary_tax", "secondary_tax_rate", "secondary_tax_rule", "secondary_tax_name")
-            + ("multi_currency_billing", "use_utbms_codes"),
+            (
+                *_TS,
+                "rounded_duration",
+                "rounding",
+                "use_decimal_rounding",
+                "currency",
+                "currency_sign",
+                "tax_rate",
+                "tax_name",
+                "apply_tax_by_default",
+                "apply_secondary_tax_by_default",
+                "use_secondary_tax",
+                "secondary_tax_rate",
+                "secondary_tax_rule",
+                "secondary_tax_name",
+                "multi_currency_billing",
+                "use_utbms_codes",
+            ),
         ),
         ResourceDef(
             "bank_accounts",
-            (*_TS, "account_number", "balance", "clio_payments_enabled", "controlled_account", "currency")
-            + ("currency_symbol", "currency_id", "default_account", "general_ledger_number", "holder")
-            + ("institution", "name", "swift", "transit_number", "type"),
+            (
+                *_TS,
+                "account_number",
+                "balance",
+                "clio_payments_enabled",
+                "controlled_account",
+                "currency",
+                "currency_symbol",
+                "currency_id",
+                "default_account",
+                "general_ledger_number",
+                "holder",
+                "institution",
+                "name",
+                "swift",
+                "transit_number",
+                "type",
+            ),
             relations={"user": "users"},
             computed=_bank_account_computed,
             filters={"type": _bank_account_type},
         ),
         ResourceDef(
             "bank_transactions",
-            (*_TS, "type", "bank_account_id", "source", "confirmation", "date", "amount", "currency")
-            + ("currency_id", "description", "exchange_rate", "transaction_type", "funds_in", "funds_out")
-            + ("clio_payments_transaction", "current_account_balance"),
+            (
+                *_TS,
+                "type",
+                "bank_account_id",
+                "source",
+                "confirmation",
+                "date",
+                "amount",
+                "currency",
+                "currency_id",
+                "description",
+                "exchange_rate",
+                "transaction_type",
+                "funds_in",
+                "funds_out",
+                "clio_payments_transaction",
+                "current_account_balance",
+            ),
             relations={
                 "client": "contacts",
                 "matter": "matters",

@@ -48,7 +48,7 @@ class ClioSandbox:
         faults: FaultPlan | None = None,
         validate_responses: bool = False,
         client_id: str = "clio-sandbox-client",
-        client_secret: str = "clio-sandbox-secret",
+        client_secret: str = "clio-sandbox-secret",  # noqa: S107 - a sandbox's well-known test secret
     ) -> None:
         self.clock: Clock = clock or OffsetClock()
         self.store = Store(self.clock)

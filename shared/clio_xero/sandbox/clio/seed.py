@@ -50,6 +50,7 @@ EXPENSE_CATEGORIES = [
     ("Photocopying", 1, None),
     ("Travel", 120, "493"),
 ]
+MATTER_KINDS = ["Estate", "Lease", "Dispute", "Acquisition", "Employment"]
 BILL_STATES = ["draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted"]
 
 
@@ -173,7 +174,7 @@ def seed_firm(
         out.operating_account = next(a.id for a in accounts if a.attrs["type"] == "Operating")
         out.trust_account = next(a.id for a in accounts if a.attrs["type"] == "Trust")
         lawyers = [sandbox.default_user_id] + [
-            sandbox.add_user(f, l).id for f, l in (("Jordan", "Associate"), ("Casey", "Paralegal"))
+            sandbox.add_user(first, last).id for first, last in (("Jordan", "Associate"), ("Casey", "Paralegal"))
         ]
         for name, code in ACTIVITY_DESCRIPTIONS:
             rec = store.insert(
@@ -214,7 +215,7 @@ def seed_firm(
                 store,
                 {
                     "client": {"id": client},
-                    "description": f"Matter {i + 1}: {rng.choice(['Estate', 'Lease', 'Dispute', 'Acquisition', 'Employment'])}",
+                    "description": f"Matter {i + 1}: {rng.choice(MATTER_KINDS)}",
                     "status": status,
                     "responsible_attorney": {"id": rng.choice(lawyers)},
                 },
@@ -284,12 +285,12 @@ def _seed_bills(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, count: 
             due_at=(issued + timedelta(days=30)).isoformat(),
             interest={"rate": 1.5, "type": "simple", "period": 30} if i % 7 == 2 else None,
         )
-        final = _bill_to_state(sandbox, rng, out, bill, state, i)
+        final = _bill_to_state(sandbox, rng, out, bill, state=state, i=i)
         out.bills.append(bill.id)
         out.bills_by_state.setdefault(final, []).append(bill.id)
 
 
-def _bill_to_state(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, bill: Record, state: str, i: int) -> str:
+def _bill_to_state(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, bill: Record, *, state: str, i: int) -> str:
     store = sandbox.store
     if state in {"draft", "awaiting_approval"}:
         if state != "draft":

@@ -339,20 +339,21 @@ class WebhookHub:
                 results.append((None, None, f"{type(exc).__name__}: {exc}"))
         with self.store.lock:
             for status, echoed, error in results:
-                self._record(d, wh, status, echoed, error, secret)
+                self._record(d, wh, status, echoed, error=error, secret=secret)
         return copies
 
     def _record(
-        self, d: Delivery, wh: Record, status: int | None, echoed: str | None, error: str | None, secret: str
+        self, d: Delivery, wh: Record, status: int | None, echoed: str | None, *, error: str | None, secret: str
     ) -> None:
         now = self.store.clock.now()
         d.attempts += 1
         d.history.append({"at": iso(now), "status": status, "error": error})
         if d.kind == "handshake":
             d.state = "delivered" if status is not None and 200 <= status < 300 else "failed"
-            if status == 200 and echoed is not None and secrets.compare_digest(echoed, secret):
-                if wh.attrs["status"] != "enabled" and self.store.get("webhooks", wh.id) is not None:
-                    self.store.update(wh, {"status": "enabled"})
+            # Immediate activation: 200 echoing the secret; the webhook may have been deleted since.
+            echoed_ok = status == 200 and echoed is not None and secrets.compare_digest(echoed, secret)
+            if echoed_ok and wh.attrs["status"] != "enabled" and self.store.get("webhooks", wh.id) is not None:
+                self.store.update(wh, {"status": "enabled"})
             return
         if status is not None and (200 <= status < 400 or status == 410):
             d.state = "delivered"
