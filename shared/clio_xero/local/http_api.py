@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,31 +55,61 @@ def build_event(request: Request, route: HttpRoute, path_params: dict[str, str],
     query: dict[str, str] = {}
     for name, value in request.args.items(multi=True):
         query[name] = f"{query[name]},{value}" if name in query else value
-    text = is_text(request.headers.get("content-type"))
-    now = datetime.now(UTC)
+    return apigw_v2_event(
+        method=request.method,
+        path=request.path,
+        route=route,
+        headers=headers,
+        query=query,
+        raw_query=request.query_string.decode("latin-1"),
+        path_params=path_params,
+        body=body,
+        host=request.host,
+        source_ip=request.remote_addr or "127.0.0.1",
+    )
+
+
+def apigw_v2_event(
+    *,
+    method: str,
+    path: str,
+    route: HttpRoute,
+    headers: dict[str, str],
+    body: bytes,
+    query: dict[str, str] | None = None,
+    raw_query: str = "",
+    path_params: dict[str, str] | None = None,
+    host: str = "localhost",
+    source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+    when: datetime | None = None,
+) -> dict[str, Any]:
+    """An HTTP API payload-v2 event (also used to write the sample events in ``events/``)."""
+    text = is_text(headers.get("content-type"))
+    now = when or datetime.now(UTC)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.query_string.decode("latin-1"),
+        "rawPath": path,
+        "rawQueryString": raw_query,
         "headers": headers,
         "requestContext": {
             "accountId": ACCOUNT,
             "apiId": "local",
-            "domainName": request.host,
-            "domainPrefix": request.host.split(".")[0],
+            "domainName": host,
+            "domainPrefix": host.split(".", maxsplit=1)[0],
             "http": {
-                "method": request.method,
-                "path": request.path,
-                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "sourceIp": request.remote_addr or "127.0.0.1",
-                "userAgent": request.headers.get("user-agent", ""),
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
             },
-            "requestId": uuid.uuid4().hex,
+            "requestId": request_id or uuid.uuid4().hex,
             "routeKey": route.route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(time.time() * 1000),
+            "timeEpoch": int(now.timestamp() * 1000),
         },
         "isBase64Encoded": not text,
     }

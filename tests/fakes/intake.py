@@ -1,0 +1,114 @@
+"""In-memory fakes of the intake ports, type-checked against the protocols they stand in for."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from clio_xero.aws.archive import DeliveryArchive
+from clio_xero.aws.queue import EventPublisher
+from clio_xero.errors import UpstreamUnavailableError
+from clio_xero.events import SyncEvent
+from clio_xero.store.connections import Connection, ConnectionLookup
+from clio_xero.store.webhook_secrets import ClioWebhookSecrets, StoredHook
+
+
+@dataclass
+class FakeConnections:
+    items: dict[str, Connection] = field(default_factory=dict)
+
+    def get(self, connection_id: str) -> Connection | None:
+        return self.items.get(connection_id)
+
+    def find_by_xero_tenant(self, tenant_id: str) -> list[Connection]:
+        return [c for c in self.items.values() if (c.xero_tenant_id or "").lower() == tenant_id.lower()]
+
+
+@dataclass
+class FakeArchive:
+    stored: list[dict[str, Any]] = field(default_factory=list)
+    fail: bool = False
+
+    def put(
+        self, *, source: str, connection_id: str | None, headers: Mapping[str, str], body: bytes, received_at: datetime
+    ) -> str:
+        if self.fail:
+            raise UpstreamUnavailableError("archive down")
+        key = f"deliveries/{source}/{len(self.stored)}"
+        self.stored.append({"key": key, "source": source, "headers": dict(headers), "body": body})
+        return key
+
+
+@dataclass
+class FakePublisher:
+    events: list[SyncEvent] = field(default_factory=list)
+    fail: bool = False
+
+    def publish(self, events: Sequence[SyncEvent]) -> int:
+        if self.fail:
+            raise UpstreamUnavailableError("queue down")
+        self.events.extend(events)
+        return len(events)
+
+
+@dataclass
+class FakeSecrets:
+    hooks: dict[tuple[str, str], StoredHook] = field(default_factory=dict)
+    pending_secrets: dict[str, list[str]] = field(default_factory=dict)
+
+    def remember(self, connection_id: str, webhook_id: str | None, secret: str, model: str | None) -> bool:
+        if webhook_id is None:
+            self.pending_secrets.setdefault(connection_id, []).append(secret)
+            return True
+        existing = self.hooks.get((connection_id, webhook_id))
+        if existing is not None:
+            return hmac.compare_digest(existing.secret, secret)
+        self.hooks[(connection_id, webhook_id)] = StoredHook(secret, model)
+        return True
+
+    def lookup(self, connection_id: str, webhook_id: str) -> StoredHook | None:
+        return self.hooks.get((connection_id, webhook_id))
+
+    def pending(self, connection_id: str) -> list[str]:
+        return list(self.pending_secrets.get(connection_id, []))
+
+    def bind(self, connection_id: str, webhook_id: str, secret: str) -> None:
+        self.remember(connection_id, webhook_id, secret, None)
+
+
+@dataclass
+class RecordingLog:
+    records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def _add(self, level: str, msg: str, kwargs: dict[str, Any]) -> None:
+        self.records.append((level, msg, dict(kwargs.get("extra") or {})))
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._add("info", msg, kwargs)
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._add("warning", msg, kwargs)
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._add("error", msg, kwargs)
+
+    def text(self) -> str:
+        return repr(self.records)
+
+
+@dataclass
+class Counts:
+    values: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, name: str, value: int = 1) -> None:
+        self.values[name] = self.values.get(name, 0) + value
+
+
+# Static conformance: mypy checks these assignments against the ports.
+_connections: ConnectionLookup = FakeConnections()
+_archive: DeliveryArchive = FakeArchive()
+_publisher: EventPublisher = FakePublisher()
+_secrets: ClioWebhookSecrets = FakeSecrets()

@@ -1,0 +1,75 @@
+"""Layout and packaging rules from the brief: thin handlers, lean receivers, layer requirements."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from tests.conftest import ROOT
+
+FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+RECEIVERS = ["clio_webhook", "xero_webhook"]
+WORKER_ONLY_MODULES = ["authlib", "httpx", "aws_lambda_powertools.utilities.idempotency", "clio_xero.sandbox", "moto"]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_layer_requirements_match_pyproject_runtime_dependencies() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_name(d) for d in project["dependencies"]} - {"boto3"}  # the Lambda runtime has boto3
+    lines = (ROOT / "shared" / "requirements.txt").read_text().splitlines()
+    layer = {_name(line) for line in lines if line.strip() and not line.startswith("#")}
+    assert layer == declared
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_handlers_only_wire(function: str) -> None:
+    """functions/*/app.py: no loops, no boto3/httpx calls, a `handler`, under 40 lines."""
+    source = (ROOT / "functions" / function / "app.py").read_text()
+    tree = ast.parse(source)
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "handler" for n in tree.body)
+    assert not any(isinstance(n, ast.For | ast.While) for n in ast.walk(tree))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {"boto3", "httpx", "botocore"} & imported
+    assert len(source.splitlines()) < 40
+
+
+@pytest.mark.parametrize("function", RECEIVERS)
+def test_receivers_do_not_import_worker_code(function: str) -> None:
+    """Cold start: a receiver must not load API clients, OAuth or idempotency utilities."""
+    path = ROOT / "functions" / function / "app.py"
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('app', {str(path)!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    loaded = set(json.loads(out.stdout))
+    offenders = sorted(m for m in loaded for w in WORKER_ONLY_MODULES if m == w or m.startswith(w + "."))
+    assert offenders == []
+
+
+def test_importing_the_package_needs_no_environment() -> None:
+    """No import-time side effects: every module imports with an empty environment."""
+    code = (
+        "import importlib, pkgutil, clio_xero\n"
+        "names = [m.name for m in pkgutil.walk_packages(clio_xero.__path__, 'clio_xero.')]\n"
+        "[importlib.import_module(n) for n in names]\n"
+        "print(len(names))\n"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "shared")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 20
