@@ -65,16 +65,32 @@ def _address_value(store: Store, rec: Record | None) -> dict[str, Any] | None:
     return {k: _value(store, REGISTRY["addresses"], rec, k, {}) for k in REGISTRY["addresses"].scalars}
 
 
+def _group(resource: str, link: str) -> Callable[[Store], dict[int | None, list[Record]]]:
+    def build(store: Store) -> dict[int | None, list[Record]]:
+        out: dict[int | None, list[Record]] = {}
+        for rec in store.all(resource):
+            out.setdefault(rec.link_id(link), []).append(rec)
+        return out
+
+    return build
+
+
+def by_link(store: Store, resource: str, link: str, target: int | None) -> list[Record]:
+    """Records of ``resource`` whose ``link`` points at ``target`` (indexed per store write)."""
+    groups: dict[int | None, list[Record]] = store.index(f"{resource}.{link}", _group(resource, link))
+    return groups.get(target, [])
+
+
 def account_balances(
     store: Store, *, client_id: int | None = None, matter_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Per-bank-account balances held for a client or matter (trust money, mostly)."""
     totals: dict[int, float] = {}
-    for tx in store.all("bank_transactions"):
-        if client_id is not None and tx.link_id("client") != client_id:
-            continue
-        if matter_id is not None and tx.link_id("matter") != matter_id:
-            continue
+    if client_id is not None:
+        txs = by_link(store, "bank_transactions", "client", client_id)
+    else:
+        txs = by_link(store, "bank_transactions", "matter", matter_id)
+    for tx in txs:
         acct = tx.link_id("bank_account")
         if acct is not None:
             totals[acct] = totals.get(acct, 0.0) + float(tx.attrs.get("amount", 0.0))
@@ -105,7 +121,7 @@ def _contact_computed(store: Store, rec: Record) -> dict[str, Any]:
     else:
         name = a.get("name") or ""
     work = next((x for x in addrs if x.attrs.get("name") == "Work"), None)
-    is_client = any(m.link_id("client") == rec.id for m in store.all("matters"))
+    is_client = bool(by_link(store, "matters", "client", rec.id))
     return {
         "name": name,
         "primary_email_address": emails[0].attrs["address"] if emails else None,
@@ -164,7 +180,7 @@ BILL_TRANSITIONS = {
 
 def bill_totals(store: Store, rec: Record) -> dict[str, float]:
     """Money on a bill, derived from its line items, interest charges and allocations."""
-    lines = [li for li in store.all("line_items") if li.link_id("bill") == rec.id]
+    lines = by_link(store, "line_items", "bill", rec.id)
     sub_total = sum(float(li.attrs.get("sub_total", 0.0)) for li in lines)
     tax = sum(float(li.attrs.get("tax", 0.0)) for li in lines)
     tax2 = sum(float(li.attrs.get("secondary_tax", 0.0)) for li in lines)

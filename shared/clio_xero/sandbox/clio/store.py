@@ -94,6 +94,9 @@ class Store:
         self._seq: dict[str, Iterator[int]] = {}
         self._listeners: list[Callable[[Change], None]] = []
         self._muted = 0
+        # Bumped by every insert/update/delete; derived indexes are rebuilt when it moves.
+        self.generation = 0
+        self._indexes: dict[str, tuple[int, Any]] = {}
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, resource: str, record_id: int) -> Record | None:
@@ -105,6 +108,16 @@ class Store:
 
     def count(self, resource: str) -> int:
         return len(self._tables.get(resource, {}))
+
+    def index(self, key: str, build: Callable[[Store], Any]) -> Any:
+        """A derived lookup (e.g. matters by client), cached until the next write."""
+        with self.lock:
+            cached = self._indexes.get(key)
+            if cached is not None and cached[0] == self.generation:
+                return cached[1]
+            value = build(self)
+            self._indexes[key] = (self.generation, value)
+            return value
 
     # -- writing -------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -128,6 +141,7 @@ class Store:
     def insert(self, resource: str, attrs: dict[str, Any], links: dict[str, Link] | None = None) -> Record:
         with self.lock:
             now = self.clock.now()
+            self.generation += 1
             rec = Record(resource, self._next_id(resource), now, now, 1, dict(attrs), dict(links or {}))
             self._tables.setdefault(resource, {})[rec.id] = rec
             self._emit(Change(resource, rec, "created"))
@@ -144,6 +158,7 @@ class Store:
         """Apply changes, bump version and ``updated_at``, notify (even if nothing changed: Clio
         bumps ``updated_at`` and the etag on every successful PATCH)."""
         with self.lock:
+            self.generation += 1
             rec.attrs.update(attrs or {})
             rec.links.update(links or {})
             rec.version += 1
@@ -161,6 +176,7 @@ class Store:
 
     def delete(self, rec: Record) -> None:
         with self.lock:
+            self.generation += 1
             self._tables.get(rec.resource, {}).pop(rec.id, None)
             self._emit(Change(rec.resource, rec, "deleted"))
 
