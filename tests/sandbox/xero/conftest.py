@@ -62,10 +62,11 @@ def receiver() -> Receiver:
 
 
 @pytest.fixture
-def sandbox(clock: ManualClock, receiver: Receiver) -> XeroSandbox:
-    return XeroSandbox(
-        clock=clock, validate_responses=True, webhook_transport=httpx.MockTransport(receiver.handler)
-    )
+def sandbox(clock: ManualClock, receiver: Receiver) -> Iterator[XeroSandbox]:
+    sb = XeroSandbox(clock=clock, validate_responses=True, webhook_transport=httpx.MockTransport(receiver.handler))
+    yield sb
+    # Every response body (and webhook payload) of the test validated against Xero's own specs.
+    assert sb.schema_violations == []
 
 
 @pytest.fixture

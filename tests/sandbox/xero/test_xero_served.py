@@ -1,0 +1,103 @@
+"""The sandbox over real loopback HTTP: OAuth, accounting, admin surface and webhooks to a receiver."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from clio_xero.errors import SignatureError
+from clio_xero.sandbox._base import ServedApp, serve
+from clio_xero.sandbox.xero import XeroSandbox
+from clio_xero.webhooks.signing import verify_xero
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+pytestmark = pytest.mark.integration
+KEY = "served-webhook-key"
+
+
+class ReceiverApp:
+    """A minimal, correct Xero webhook endpoint as a WSGI app."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        try:
+            verify_xero(body, environ.get("HTTP_X_XERO_SIGNATURE"), KEY)
+        except SignatureError:
+            start_response("401 Unauthorized", [("Content-Length", "0")])
+            return [b""]
+        self.events.extend(json.loads(body)["events"])
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[XeroSandbox, ServedApp, ReceiverApp, ServedApp]]:
+    sandbox = XeroSandbox(validate_responses=True)  # default OffsetClock: wall time + admin offset
+    receiver = ReceiverApp()
+    app, hook = serve(sandbox.wsgi_app), serve(receiver)
+    sandbox.public_base_url = app.url
+    try:
+        yield sandbox, app, receiver, hook
+    finally:
+        app.close()
+        hook.close()
+
+
+def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, ReceiverApp, ServedApp]) -> None:
+    sandbox, app, receiver, hook = served
+    with httpx.Client(base_url=app.url, timeout=10) as http:
+        org = http.post("/_sandbox/organisations", json={"name": "Served Legal", "country": "NZ"}).json()
+        tenant = org["organisationId"]
+        assert http.put("/_sandbox/webhook", json={"url": hook.url + "/xero", "key": KEY}).status_code == 200
+        assert http.post("/_sandbox/webhook/deliver").json()["status"] == "OK"
+
+        redirect = "http://127.0.0.1:1/callback"
+        r = http.get(
+            "/connect/authorize",
+            params={"response_type": "code", "client_id": "xero-sandbox-client", "redirect_uri": redirect,
+                    "scope": "offline_access accounting.contacts", "state": "x"},
+        )  # fmt: skip
+        assert r.status_code == 302
+        code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))["code"]
+        basic = base64.b64encode(b"xero-sandbox-client:xero-sandbox-secret").decode()
+        tokens = http.post(
+            "/connect/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect},
+            headers={"Authorization": f"Basic {basic}"},
+        ).json()
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert [c["tenantId"] for c in http.get("/connections", headers=auth).json()] == [tenant]
+
+        api = {**auth, "xero-tenant-id": tenant}
+        created = http.put("/api.xro/2.0/Contacts", json={"Contacts": [{"Name": "Over The Wire"}]}, headers=api)
+        assert created.status_code == 200
+        assert created.headers["X-MinLimit-Remaining"] == "59"
+        contact_id = created.json()["Contacts"][0]["ContactID"]
+        rates = http.get("/api.xro/2.0/TaxRates", headers=api).json()["TaxRates"]
+        assert "OUTPUT2" in {t["TaxType"] for t in rates}
+
+        delivered = http.post("/_sandbox/webhook/deliver").json()
+        assert delivered["posts"] == 1
+        assert [(e["eventCategory"], e["resourceId"]) for e in receiver.events] == [("CONTACT", contact_id)]
+        assert receiver.events[0]["resourceUrl"] == f"{app.url}/api.xro/2.0/Contacts/{contact_id}"
+
+        # The admin clock moves the served sandbox's time: the access token expires.
+        http.post("/_sandbox/clock/advance", json={"seconds": 1801})
+        expired = http.get("/api.xro/2.0/Contacts", headers=api)
+        assert expired.status_code == 401
+        assert expired.json()["Detail"].startswith("TokenExpired")
+        log = http.get("/_sandbox/requests").json()
+        assert [(e["method"], e["status"]) for e in log][-2:] == [("GET", 200), ("GET", 401)]
+        assert sandbox.schema_violations == []
