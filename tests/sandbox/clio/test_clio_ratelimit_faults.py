@@ -120,3 +120,12 @@ def test_webhook_delay_and_reorder(make_sandbox: Any, receiver: Receiver, clock:
     got = [json.loads(r.content)["data"]["name"] for r in receiver.event_requests()]
     assert sorted(got) == sorted(names)
     assert got != names
+
+
+def test_added_latency_is_real_time(sandbox: ClioSandbox, api: httpx.Client) -> None:
+    import time
+
+    sandbox.faults = FaultPlan(latency_ms=30)
+    started = time.perf_counter()
+    assert api.get("/api/v4/contacts.json").status_code == 200
+    assert time.perf_counter() - started >= 0.03

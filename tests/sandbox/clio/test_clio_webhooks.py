@@ -314,3 +314,14 @@ def test_list_get_delete(sandbox: ClioSandbox, api: httpx.Client, receiver: Rece
     assert api.get(f"/api/v4/webhooks/{a['id']}.json").status_code == 404
     assert sandbox.deliver_due_webhooks() == 1  # a's pending handshake was abandoned
     assert [h.headers["X-Hook-Secret"] for h in receiver.handshakes()] == [b["shared_secret"]]
+
+
+def test_voiding_a_bill_is_an_update_with_the_new_state(
+    sandbox: ClioSandbox, api: httpx.Client, receiver: Receiver
+) -> None:
+    c = new_contact(api)
+    bill = sandbox.create_bill(client_id=c["id"], matter_ids=[], line_items=[{"price": 10}], state="awaiting_payment")
+    _live(api, sandbox, model="bill", events=["updated", "deleted"], fields="id,state")
+    assert api.delete(f"/api/v4/bills/{bill.id}.json").status_code == 204
+    sandbox.deliver_due_webhooks()
+    assert [(e["meta"]["event"], e["data"]["state"]) for e in receiver.events()] == [("updated", "void")]
