@@ -380,3 +380,13 @@ def test_line_item_patch_recomputes_and_delete(sandbox: ClioSandbox, api: httpx.
     assert api.get(f"/api/v4/bills/{bill.id}.json", params={"fields": "total"}).json()["data"]["total"] == 110.0
     assert api.delete(f"/api/v4/line_items/{line['id']}.json").status_code == 204
     assert api.get(f"/api/v4/bills/{bill.id}.json", params={"fields": "total"}).json()["data"]["total"] == 0.0
+
+
+def test_bank_records_patch_descriptive_fields_only(api: httpx.Client) -> None:
+    (op,) = api.get("/api/v4/bank_accounts.json", params={"type": "OperatingAccount"}).json()["data"]
+    r = api.patch(
+        f"/api/v4/bank_accounts/{op['id']}.json",
+        json={"data": {"name": "Main Operating", "balance": 1e9}},
+        params={"fields": "name,balance"},
+    )
+    assert r.json()["data"] == {"name": "Main Operating", "balance": 0.0}

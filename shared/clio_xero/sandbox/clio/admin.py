@@ -101,7 +101,10 @@ class AdminApi:
     def _seed(self, _r: Request, body: dict[str, Any]) -> Response:
         from .seed import seed_firm
 
-        sizes = {k: int(body[k]) for k in ("contacts", "activities", "bills", "seed") if k in body}
+        try:
+            sizes = {k: int(body[k]) for k in ("contacts", "activities", "bills", "seed") if k in body}
+        except (TypeError, ValueError):
+            raise bad_request("contacts, activities, bills and seed must be integers") from None
         result = seed_firm(self.sb, **sizes)
         return _json(result.summary(), 201)
 

@@ -471,8 +471,7 @@ class ClioApp:
         if res == "webhooks":
             return self.sb.hub.update(rec, data)
         if res in {"bank_accounts", "bank_transactions"}:
-            allowed = {"name", "description", "institution", "account_number", "holder", "transaction_type"}
-            return store.update(rec, {k: v for k, v in domain._obj(data).items() if k in allowed})
+            return domain.patch_bank_record(store, rec, data)
         raise ApiError(404, "NotFound", f"No route matches [PATCH] /api/v4/{res}")
 
     def _delete(self, res: str, rec: Any) -> None:

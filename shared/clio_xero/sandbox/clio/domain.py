@@ -458,6 +458,17 @@ def _currency(store: Store, currency_id: Any) -> Record:
     return rec
 
 
+_BANK_PATCHABLE = {
+    "bank_accounts": ("name", "institution", "account_number", "holder", "general_ledger_number"),
+    "bank_transactions": ("description", "transaction_type", "confirmation"),
+}
+
+
+def patch_bank_record(store: Store, rec: Record, data: Any) -> Record:
+    """PATCH of a bank account or transaction: descriptive fields only (amounts are history)."""
+    return store.update(rec, _copy_strs(_obj(data), _BANK_PATCHABLE[rec.resource]))
+
+
 def create_bank_transaction(store: Store, data: Any, *, extra_links: dict[str, Link] | None = None) -> Record:
     data = _obj(data)
     amount = _opt_num(data, "amount")

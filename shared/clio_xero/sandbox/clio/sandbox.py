@@ -12,7 +12,7 @@ from clio_xero.clock import Clock, ManualClock, OffsetClock
 from clio_xero.sandbox._base import FaultPlan, RequestLog
 
 from . import domain
-from .api_errors import ApiError, bad_request
+from .api_errors import bad_request
 from .app import ClioApp
 from .fields import Selection
 from .oauth import OAuthServer
@@ -238,6 +238,3 @@ class ClioSandbox:
         from .deviations import DEVIATIONS
 
         return list(DEVIATIONS)
-
-    def api_error(self, status: int, message: str) -> ApiError:
-        return ApiError(status, "SandboxError", message)

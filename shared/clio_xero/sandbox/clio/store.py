@@ -53,7 +53,7 @@ class Record:
 
 @dataclass(frozen=True)
 class Change:
-    """A write, as webhooks see it. ``snapshot`` is the record as it was when the change happened."""
+    """A write, as webhooks see it: the record right after the change (or as it was, if deleted)."""
 
     resource: str
     record: Record
