@@ -100,7 +100,9 @@ def test_batch_with_summarize_errors_false_reports_per_element(api: httpx.Client
     make_contact("Taken Name")
     r = api.put(
         "Contacts?summarizeErrors=false",
-        json={"Contacts": [{"Name": "Fresh"}, {"Name": "Taken Name"}, {"Name": "Bad Email", "EmailAddress": "jürgen@x"}]},
+        json={
+            "Contacts": [{"Name": "Fresh"}, {"Name": "Taken Name"}, {"Name": "Bad Email", "EmailAddress": "jürgen@x"}]
+        },
     )
     assert r.status_code == 200
     out = r.json()["Contacts"]

@@ -126,7 +126,9 @@ def test_refresh_rotates_and_old_token_has_30_minute_grace(
     assert contacts(http, latest.json()["access_token"], org.organisation_id).status_code == 200
 
 
-def test_refresh_token_dies_after_60_days_unused(http: httpx.Client, tokens: dict[str, Any], clock: ManualClock) -> None:
+def test_refresh_token_dies_after_60_days_unused(
+    http: httpx.Client, tokens: dict[str, Any], clock: ManualClock
+) -> None:
     clock.advance(60 * 86400)
     assert refresh(http, tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
@@ -179,9 +181,7 @@ def test_connections_filter_by_auth_event(http: httpx.Client, sandbox: XeroSandb
     assert first_event != event
 
 
-def test_reconnect_keeps_connection_and_moves_updated_date(
-    http: httpx.Client, org: Org, clock: ManualClock
-) -> None:
+def test_reconnect_keeps_connection_and_moves_updated_date(http: httpx.Client, org: Org, clock: ManualClock) -> None:
     tokens = exchange(http, authorize(http)["code"]).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     before = http.get("/connections", headers=auth).json()[0]

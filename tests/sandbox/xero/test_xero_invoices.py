@@ -79,14 +79,22 @@ def test_account_code_must_exist_and_be_active(
     api: httpx.Client, client: dict[str, Any], sandbox: XeroSandbox, org: Org
 ) -> None:
     sandbox.admin.update_account(org.organisation_id, "260", {"Status": "ARCHIVED"})
-    unknown = api.put("Invoices", json=invoice_body(client["ContactID"], [{"Description": "x", "UnitAmount": 1, "AccountCode": "999"}]))
+    unknown = api.put(
+        "Invoices",
+        json=invoice_body(client["ContactID"], [{"Description": "x", "UnitAmount": 1, "AccountCode": "999"}]),
+    )
     assert unknown.status_code == 400
     assert first_error(unknown) == "Account code '999' is not a valid code for this document."
-    archived = api.put("Invoices", json=invoice_body(client["ContactID"], [{"Description": "x", "UnitAmount": 1, "AccountCode": "260"}]))
+    archived = api.put(
+        "Invoices",
+        json=invoice_body(client["ContactID"], [{"Description": "x", "UnitAmount": 1, "AccountCode": "260"}]),
+    )
     assert first_error(archived).startswith("Account code '260' has been archived")
     bad_tax = api.put(
         "Invoices",
-        json=invoice_body(client["ContactID"], [{"Description": "x", "UnitAmount": 1, "AccountCode": "200", "TaxType": "NOPE"}]),
+        json=invoice_body(
+            client["ContactID"], [{"Description": "x", "UnitAmount": 1, "AccountCode": "200", "TaxType": "NOPE"}]
+        ),
     )
     assert "TaxType code NOPE" in first_error(bad_tax)
 
@@ -143,7 +151,9 @@ def test_void_only_without_payments(api: httpx.Client, make_invoice: Make) -> No
     assert set_status(api, inv["InvoiceID"], "VOIDED").json()["Invoices"][0]["Status"] == "VOIDED"
 
 
-def test_invoice_number_unique_and_auto_generated(api: httpx.Client, make_invoice: Make, client: dict[str, Any]) -> None:
+def test_invoice_number_unique_and_auto_generated(
+    api: httpx.Client, make_invoice: Make, client: dict[str, Any]
+) -> None:
     auto = make_invoice()
     assert auto["InvoiceNumber"] == "INV-0001"
     mine = make_invoice(InvoiceNumber="CLIO-1001", contact=client)

@@ -94,7 +94,9 @@ def test_wire_formats() -> None:
     assert ms_date(date(2019, 2, 26)) == "/Date(1551139200000+0000)/"
     assert parse_input_date("/Date(1551139200000+0000)/") == date(2019, 2, 26)
     assert parse_input_date("2026-01-05T10:00:00") == date(2026, 1, 5)
-    assert parse_if_modified_since("2020-02-06T12:17:43.202-08:00") == datetime(2020, 2, 6, 20, 17, 43, 202000, tzinfo=UTC)
+    assert parse_if_modified_since("2020-02-06T12:17:43.202-08:00") == datetime(
+        2020, 2, 6, 20, 17, 43, 202000, tzinfo=UTC
+    )
     assert parse_if_modified_since("Thu, 06 Feb 2020 20:17:43 GMT").tzinfo is not None
     with pytest.raises(ValueError, match="invalid date"):
         parse_input_date("05/01/2026")

@@ -47,7 +47,9 @@ def test_tax_rates_currencies_organisation(api: httpx.Client, org: Org) -> None:
     rates = {t["TaxType"]: t for t in api.get("TaxRates").json()["TaxRates"]}
     assert rates["OUTPUT"]["EffectiveRate"] == 10.0
     assert rates["OUTPUT"]["CanApplyToRevenue"] is True
-    assert [t["TaxType"] for t in api.get("TaxRates", params={"where": 'Name.Contains("Free")'}).json()["TaxRates"]] == [
+    assert [
+        t["TaxType"] for t in api.get("TaxRates", params={"where": 'Name.Contains("Free")'}).json()["TaxRates"]
+    ] == [
         "EXEMPTOUTPUT",
         "EXEMPTEXPENSES",
     ]

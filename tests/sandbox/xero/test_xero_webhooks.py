@@ -31,9 +31,7 @@ def live(sandbox: XeroSandbox, receiver: Receiver) -> XeroSandbox:
     return sandbox
 
 
-def test_intent_to_receive_mixes_good_and_bad_signatures(
-    sandbox: XeroSandbox, receiver: Receiver, org: Org
-) -> None:
+def test_intent_to_receive_mixes_good_and_bad_signatures(sandbox: XeroSandbox, receiver: Receiver, org: Org) -> None:
     sandbox.configure_webhook(URL, WEBHOOK_KEY)
     assert sandbox.webhooks.status == "PENDING_ITR"
     posts = sandbox.deliver_due_webhooks()
@@ -207,9 +205,7 @@ def test_delayed_events_wait_for_the_clock(
     assert len(receiver.events) == 1
 
 
-def test_reorder_shuffles_within_a_batch(
-    sandbox: XeroSandbox, receiver: Receiver, make_contact: MakeContact
-) -> None:
+def test_reorder_shuffles_within_a_batch(sandbox: XeroSandbox, receiver: Receiver, make_contact: MakeContact) -> None:
     sandbox.set_faults(FaultPlan(seed=3, reorder=True))
     sandbox.configure_webhook(URL, WEBHOOK_KEY)
     sandbox.deliver_due_webhooks()

@@ -146,46 +146,46 @@ class _Conflict:
         )
 
 
-def apply_contact(org: Org, existing: Contact | None, element: Json, now: datetime) -> Contact:
-    """Validate ``element`` against ``existing`` (``None`` = create) and commit it; return the contact."""
-    from clio_xero.sandbox.xero.store import Contact
-
-    errors: list[str] = []
+def _parse_fields(element: Json) -> dict[str, Any]:
+    """The writable fields present in ``element`` as attribute values; raise on the first bad one."""
     fields: dict[str, Any] = {}
-    try:
-        name = text(element.get("Name"), "Name", 255)
-        if name is not None:
-            name = name.strip()
-        if existing is None and not name:
-            raise ElementError("The contact name must be specified.")  # UNCONFIRMED exact text
-        if name == "" and existing is not None:
-            raise ElementError("The contact name must be specified.")
-        for key, (attr, max_len) in _SIMPLE_FIELDS.items():
-            if key in element:
-                fields[attr] = text(element[key], key, max_len)
-        if "EmailAddress" in element:
-            fields["email"] = _check_email(element["EmailAddress"], "EmailAddress")
-        if "Addresses" in element:
-            fields["addresses"] = _sub_objects(element["Addresses"], "Addresses", "AddressType", _ADDRESS_TYPES)
-        if "Phones" in element:
-            fields["phones"] = _sub_objects(element["Phones"], "Phones", "PhoneType", _PHONE_TYPES)
-        if "ContactPersons" in element:
-            fields["persons"] = _persons(element["ContactPersons"])
-        status = element.get("ContactStatus")
-        if status is not None:
-            if status not in ("ACTIVE", "ARCHIVED"):
-                raise ElementError(f"ContactStatus '{status}' cannot be set through the API")
-            fields["status"] = status
-    except ElementError as exc:
-        errors.extend(exc.messages)
+    for key, (attr, max_len) in _SIMPLE_FIELDS.items():
+        if key in element:
+            fields[attr] = text(element[key], key, max_len)
+    if "EmailAddress" in element:
+        fields["email"] = _check_email(element["EmailAddress"], "EmailAddress")
+    if "Addresses" in element:
+        fields["addresses"] = _sub_objects(element["Addresses"], "Addresses", "AddressType", _ADDRESS_TYPES)
+    if "Phones" in element:
+        fields["phones"] = _sub_objects(element["Phones"], "Phones", "PhoneType", _PHONE_TYPES)
+    if "ContactPersons" in element:
+        fields["persons"] = _persons(element["ContactPersons"])
+    status = element.get("ContactStatus")
+    if status is not None:
+        if status not in ("ACTIVE", "ARCHIVED"):
+            raise ElementError(f"ContactStatus '{status}' cannot be set through the API")
+        fields["status"] = status
+    return fields
 
+
+def _parse_name(element: Json, existing: Contact | None) -> str:
+    name = text(element.get("Name"), "Name", 255)
+    if name is None and existing is not None:
+        return existing.name
+    if not name or not name.strip():
+        raise ElementError("The contact name must be specified.")  # UNCONFIRMED exact text
+    return name.strip()
+
+
+def _rule_errors(org: Org, existing: Contact | None, name: str, fields: dict[str, Any]) -> list[str]:
+    """The organisation-level rules: uniqueness, subscribed currency, known tax types."""
+    errors = []
     except_id = existing.contact_id if existing else None
-    final_name = name or (existing.name if existing else "")
-    final_status = fields.get("status", existing.status if existing else "ACTIVE")
+    status = fields.get("status", existing.status if existing else "ACTIVE")
     conflict = _Conflict(org)
-    if final_name and final_status == "ACTIVE" and conflict.name_taken(final_name, except_id):
+    if name and status == "ACTIVE" and conflict.name_taken(name, except_id):
         errors.append(
-            f"The contact name {final_name} is already assigned to another contact. "
+            f"The contact name {name} is already assigned to another contact. "
             "The contact name must be unique across all active contacts."
         )
     number = fields.get("contact_number")
@@ -197,19 +197,38 @@ def apply_contact(org: Org, existing: Contact | None, element: Json, now: dateti
     currency = fields.get("default_currency")
     if currency and currency not in org.currencies:
         errors.append(f"Organisation is not subscribed to currency {currency}")
-    for attr in ("ar_tax_type", "ap_tax_type"):
-        tax = fields.get(attr)
+    for tax in (fields.get("ar_tax_type"), fields.get("ap_tax_type")):
         if tax and tax not in org.tax_rates:
             errors.append(f"The TaxType code {tax} does not exist or cannot be used for this type of transaction.")
+    return errors
+
+
+def apply_contact(org: Org, existing: Contact | None, element: Json, now: datetime) -> Contact:
+    """Validate ``element`` against ``existing`` (``None`` = create) and commit it; return the contact.
+
+    All problems of the element are reported together, as Xero does."""
+    from clio_xero.sandbox.xero.store import Contact
+
+    errors: list[str] = []
+    name = existing.name if existing else ""
+    fields: dict[str, Any] = {}
+    for step in ("name", "fields"):
+        try:
+            if step == "name":
+                name = _parse_name(element, existing)
+            else:
+                fields = _parse_fields(element)
+        except ElementError as exc:
+            errors.extend(exc.messages)
+    errors.extend(_rule_errors(org, existing, name, fields))
     if errors:
         raise ElementError(*errors)
-
     if existing is None:
-        contact = Contact(contact_id=new_guid(), name=final_name, created=now, updated=now)
+        contact = Contact(contact_id=new_guid(), name=name, created=now, updated=now)
         org.contacts[contact.contact_id] = contact
     else:
         contact = existing
-        contact.name = final_name
+        contact.name = name
         contact.updated = now
     for attr, value in fields.items():
         setattr(contact, attr, value)

@@ -9,6 +9,7 @@ allocations, allocations only between AUTHORISED documents and within what is le
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from clio_xero.sandbox.xero.rules import CREATE_STATUSES, compute_line, document
 from clio_xero.sandbox.xero.store import Allocation, Document, LineItem
 
 if TYPE_CHECKING:
-    from clio_xero.sandbox.xero.store import DocKind, Org
+    from clio_xero.sandbox.xero.store import Account, DocKind, Org
 
 __all__ = [
     "allocate",
@@ -228,91 +229,108 @@ def _tax_rate(org: Org, tax_type: str) -> Decimal:
     return rate.rate
 
 
-def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str, LineItem]) -> LineItem:
-    if not isinstance(raw, dict):
-        raise ElementError("LineItems must be objects")
-    errors: list[str] = []
-    description = text(raw.get("Description"), "Description", 4000)
-    item_code = text(raw.get("ItemCode"), "ItemCode", 30)
-    account_code = text(raw.get("AccountCode"), "AccountCode", 10)
-    unit = _dec(raw.get("UnitAmount"), "UnitAmount")
-    sales = doc_type in ("ACCREC", "ACCRECCREDIT")
-    if item_code:
-        item = org.item_by_code(item_code)
-        if item is None:
-            errors.append(f"Item code '{item_code}' is not valid")
-        else:
-            # Lines inherit the item's defaults for what they leave out.
-            description = description or (item.description if sales else item.purchase_description) or item.name
-            if unit is None:
-                unit = item.sales_unit_price if sales else item.purchase_unit_price
-            account_code = account_code or (item.sales_account_code if sales else item.purchase_account_code)
-            raw = {**raw, "TaxType": raw.get("TaxType") or (item.sales_tax_type if sales else item.purchase_tax_type)}
-    if raw.get("AccountID") and not account_code:
-        acct = org.accounts.get(str(raw["AccountID"]).lower())
-        account_code = acct.code if acct else None
-        if acct is None:
-            errors.append(f"Account ID '{raw['AccountID']}' is not a valid account for this document.")
+def _with_item_defaults(org: Org, raw: Json, sales: bool, errors: list[str]) -> Json:
+    """Lines inherit description, price, account and tax type from their item when left out."""
+    code = text(raw.get("ItemCode"), "ItemCode", 30)
+    if not code:
+        return raw
+    item = org.item_by_code(code)
+    if item is None:
+        errors.append(f"Item code '{code}' is not valid")
+        return raw
+    side = (
+        (item.description, item.sales_unit_price, item.sales_account_code, item.sales_tax_type)
+        if sales
+        else (item.purchase_description, item.purchase_unit_price, item.purchase_account_code, item.purchase_tax_type)
+    )
+    out = dict(raw)
+    for key, value in zip(("Description", "UnitAmount", "AccountCode", "TaxType"), side, strict=True):
+        if out.get(key) in (None, "") and value is not None:
+            out[key] = value
+    out["Description"] = out.get("Description") or item.name
+    return out
+
+
+def _line_account(org: Org, raw: Json, errors: list[str]) -> Account | None:
+    """The line's account (by AccountCode or AccountID); it must exist and be ACTIVE (§8)."""
+    code = text(raw.get("AccountCode"), "AccountCode", 10)
     account = None
-    if account_code:
-        account = org.account_by_code(account_code)
+    if code:
+        account = org.account_by_code(code)
         if account is None:
-            errors.append(f"Account code '{account_code}' is not a valid code for this document.")
-        elif account.status != "ACTIVE":
-            # The integration-guide rule "use ACTIVE accounts" (xero-api.md §8).
-            errors.append(
-                f"Account code '{account_code}' has been archived, or has been deleted. "
-                "Each line item must reference a valid account."
-            )
-        else:
-            account_code = account.code
-    tax_type = raw.get("TaxType")
-    if lat == "NoTax":
-        tax_type = tax_type or "NONE"
+            errors.append(f"Account code '{code}' is not a valid code for this document.")
+    elif raw.get("AccountID"):
+        account = org.accounts.get(str(raw["AccountID"]).lower())
+        if account is None:
+            errors.append(f"Account ID '{raw['AccountID']}' is not a valid account for this document.")
+    if account is not None and account.status != "ACTIVE":
+        errors.append(
+            f"Account code '{account.code}' has been archived, or has been deleted. "
+            "Each line item must reference a valid account."
+        )
+        return None
+    return account
+
+
+def _line_tax(org: Org, raw: Json, account: Account | None, lat: str, sales: bool) -> tuple[str, Decimal]:
+    """TaxType: as given, else NONE for NoTax documents, else the account's, else the org default."""
+    tax_type = raw.get("TaxType") or ("NONE" if lat == "NoTax" else None)
     if not tax_type:
         tax_type = (account.tax_type if account else None) or (
             org.sales_tax_default if sales else org.purchases_tax_default
         )
-    rate = Decimal(0)
+    return str(tax_type), _tax_rate(org, str(tax_type))
+
+
+def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str, LineItem]) -> LineItem:
+    if not isinstance(raw, dict):
+        raise ElementError("LineItems must be objects")
+    errors: list[str] = []
+    sales = doc_type in ("ACCREC", "ACCRECCREDIT")
+    raw = _with_item_defaults(org, raw, sales, errors)
+    account = _line_account(org, raw, errors)
+    tax_type, rate = "NONE", Decimal(0)
     try:
-        rate = _tax_rate(org, str(tax_type))
+        tax_type, rate = _line_tax(org, raw, account, lat, sales)
     except ElementError as exc:
         errors.extend(exc.messages)
-    if doc_type.endswith("CREDIT") and (raw.get("DiscountRate") is not None or raw.get("DiscountAmount") is not None):
+    discount_rate, discount_amount = _dec(raw.get("DiscountRate"), "DiscountRate"), _dec(
+        raw.get("DiscountAmount"), "DiscountAmount"
+    )
+    if doc_type.endswith("CREDIT") and (discount_rate is not None or discount_amount is not None):
         errors.append("Discounts are not supported on credit notes")
+    tracking = raw.get("Tracking") or []
+    if not isinstance(tracking, list) or len(tracking) > 2:
+        errors.append("A line item can have at most 2 tracking categories")
     if errors:
         raise ElementError(*errors)
     try:
         math = compute_line(
             quantity=_dec(raw.get("Quantity"), "Quantity"),
-            unit_amount=unit,
+            unit_amount=_dec(raw.get("UnitAmount"), "UnitAmount"),
             line_amount=_dec(raw.get("LineAmount"), "LineAmount"),
-            discount_rate=_dec(raw.get("DiscountRate"), "DiscountRate"),
-            discount_amount=_dec(raw.get("DiscountAmount"), "DiscountAmount"),
+            discount_rate=discount_rate,
+            discount_amount=discount_amount,
             tax_rate=rate,
             line_amount_types=lat,
             tax_amount=_dec(raw.get("TaxAmount"), "TaxAmount"),
         )
     except ValueError as exc:
         raise ElementError(str(exc)) from None
-    tracking = raw.get("Tracking") or []
-    if not isinstance(tracking, list) or len(tracking) > 2:
-        raise ElementError("A line item can have at most 2 tracking categories")
     # Lines sent without their LineItemID are deleted and recreated with a new id (§6.3).
     given_id = str(raw.get("LineItemID") or "").lower()
-    line_id = given_id if given_id in previous else new_guid()
     return LineItem(
-        line_item_id=line_id,
-        description=description,
+        line_item_id=given_id if given_id in previous else new_guid(),
+        description=text(raw.get("Description"), "Description", 4000),
         quantity=math.quantity,
         unit_amount=math.unit_amount,
         line_amount=math.line_amount,
         tax_amount=math.tax_amount,
-        account_code=account_code,
-        item_code=item_code,
-        tax_type=str(tax_type),
-        discount_rate=_dec(raw.get("DiscountRate"), "DiscountRate"),
-        discount_amount=_dec(raw.get("DiscountAmount"), "DiscountAmount"),
+        account_code=account.code if account else None,
+        item_code=raw.get("ItemCode") or None,
+        tax_type=tax_type,
+        discount_rate=discount_rate,
+        discount_amount=discount_amount,
         tracking=[dict(t) for t in tracking if isinstance(t, dict)],
     )
 
@@ -335,25 +353,57 @@ def _next_number(org: Org, kind: DocKind) -> str:
             return number
 
 
-def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json) -> Document:
-    """Validate one element and commit it (create when ``existing`` is None); raise ElementError."""
-    org = ctx.org
-    errors: list[str] = []
+@dataclass
+class _Header:
+    """The validated document-level fields of one element."""
+
+    doc_type: str
+    status: str
+    lat: str
+    currency: str
+    number: str | None
+    doc_date: date | None
+    due_date: date | None
+    expected: date | None
+
+    @property
+    def sales(self) -> bool:
+        return self.doc_type in ("ACCREC", "ACCRECCREDIT")
+
+
+def _status_errors(org: Org, existing: Document | None, status: str, el: Json) -> list[str]:
+    if existing is None:
+        return [] if status in CREATE_STATUSES else [f"A document cannot be created with status {status}"]
+    settled = _has_settlements(org, existing)
+    problem = invoice_transition_error(existing.status, status, has_payments=settled)
+    if problem:
+        raise ElementError(problem)  # nothing else matters when the status change itself is illegal
+    if existing.status == "AUTHORISED" and settled and "LineItems" in el:
+        return ["This document cannot be edited as it has a payment or credit note allocated to it."]
+    return []
+
+
+def _number_errors(org: Org, kind: DocKind, existing: Document | None, header: _Header) -> list[str]:
+    """ACCREC numbers are unique per org, voided and deleted documents included (§5, §6.3)."""
+    if not header.sales or not header.number:
+        return []
+    own = existing.doc_id if existing else None
+    clash = any(
+        d.number == header.number and d.doc_id != own and d.type == header.doc_type
+        for d in _collection(org, kind).values()
+    )
+    key = _KEYS[kind][2]
+    return [f"{key} must be unique. {header.number} is already in use."] if clash else []  # UNCONFIRMED text
+
+
+def _parse_header(org: Org, kind: DocKind, existing: Document | None, el: Json, errors: list[str]) -> _Header:
     doc_type = el.get("Type") or (existing.type if existing else None)
     if doc_type not in _TYPES[kind]:
         raise ElementError(f"Type must be one of {', '.join(_TYPES[kind])}")
     if existing is not None and el.get("Type") not in (None, existing.type):
         errors.append("The document type cannot be changed")
     status = el.get("Status") or (existing.status if existing else "DRAFT")
-    if existing is None:
-        if status not in CREATE_STATUSES:
-            errors.append(f"A document cannot be created with status {status}")
-    else:
-        problem = invoice_transition_error(existing.status, status, has_payments=_has_settlements(org, existing))
-        if problem:
-            raise ElementError(problem)
-        if existing.status == "AUTHORISED" and _has_settlements(org, existing) and "LineItems" in el:
-            errors.append("This document cannot be edited as it has a payment or credit note allocated to it.")
+    errors.extend(_status_errors(org, existing, status, el))
     lat = el.get("LineAmountTypes") or (existing.line_amount_types if existing else "Exclusive")
     if lat not in _LINE_AMOUNT_TYPES:
         errors.append(f"LineAmountTypes must be one of {', '.join(_LINE_AMOUNT_TYPES)}")
@@ -361,93 +411,65 @@ def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json)
     currency = el.get("CurrencyCode") or (existing.currency_code if existing else org.base_currency)
     if currency not in org.currencies:
         errors.append(f"Organisation is not subscribed to currency {currency}")
-    _, _, number_key = _KEYS[kind]
-    number = el.get(number_key)
-    sales = doc_type in ("ACCREC", "ACCRECCREDIT")
-    if number is not None:
-        number = text(number, number_key, 255)
-        if (
-            sales
-            and number
-            and any(
-                d.number == number and d.doc_id != (existing.doc_id if existing else None)
-                for d in _collection(org, kind).values()
-                if d.type == doc_type
-            )
-        ):
-            errors.append(f"{number_key} must be unique. {number} is already in use.")  # UNCONFIRMED exact text
+    number_key = _KEYS[kind][2]
+    header = _Header(doc_type, status, lat, currency, None, None, None, None)
     try:
-        doc_date = optional_date(el.get("Date"), "Date")
-        due_date = optional_date(el.get("DueDate"), "DueDate")
-        expected = optional_date(el.get("ExpectedPaymentDate"), "ExpectedPaymentDate")
+        header.number = text(el.get(number_key), number_key, 255)
+        header.doc_date = optional_date(el.get("Date"), "Date")
+        header.due_date = optional_date(el.get("DueDate"), "DueDate")
+        header.expected = optional_date(el.get("ExpectedPaymentDate"), "ExpectedPaymentDate")
     except ElementError as exc:
         errors.extend(exc.messages)
-        doc_date = due_date = expected = None
+    errors.extend(_number_errors(org, kind, existing, header))
+    return header
 
-    lines = existing.lines if existing else []
-    if "LineItems" in el or existing is None:
-        raw_lines = el.get("LineItems") or []
-        if not isinstance(raw_lines, list):
-            raise ElementError("LineItems must be an array")
-        previous = {li.line_item_id: li for li in (existing.lines if existing else [])}
-        lines = []
-        for raw in raw_lines:
-            try:
-                lines.append(_build_line(org, doc_type, lat, raw, previous))
-            except ElementError as exc:
-                errors.extend(exc.messages)
-    elif existing is not None and "LineAmountTypes" in el:
-        lines = [_build_line(org, doc_type, lat, line_json(li), {li.line_item_id: li}) for li in existing.lines]
-    if status in ("SUBMITTED", "AUTHORISED") and not errors:
-        if not lines:
-            errors.append("A document must have at least one line item to be approved.")  # UNCONFIRMED text
-        elif any(li.account_code is None and li.line_amount != 0 for li in lines):
-            errors.append("Account code must be specified for every line item with an amount before approval.")
-    contact_id = existing.contact_id if existing else None
-    if errors:
-        raise ElementError(*errors)
-    if "Contact" in el or existing is None:
-        contact = resolve_contact_ref(ctx, el.get("Contact"))
-        if contact.status != "ACTIVE":
-            # UNCONFIRMED text; Xero warns against posting to ARCHIVED / GDPRREQUEST contacts (§8).
-            raise ElementError(f"The contact {contact.name} is archived. Documents cannot be created for it.")
-        contact_id = contact.contact_id
-    assert contact_id is not None
 
-    now = ctx.now
-    if existing is None:
-        doc = Document(
-            kind=kind,
-            doc_id=new_guid(),
-            type=doc_type,
-            contact_id=contact_id,
-            status=status,
-            date=doc_date or now.date(),
-            created=now,
-            updated=now,
-            currency_code=currency,
-            created_by_app=ctx.provider_name,
-        )
-        _collection(org, kind)[doc.doc_id] = doc
-    else:
-        doc = existing
-        doc.contact_id = contact_id
-        doc.status = status
-        doc.updated = now
-        if doc_date:
-            doc.date = doc_date
-        doc.currency_code = currency
-    doc.line_amount_types = lat
-    doc.lines = lines
-    doc.sub_total, doc.total_tax, doc.total = document_totals([(li.line_amount, li.tax_amount) for li in lines], lat)
-    if number is not None:
-        doc.number = number or None
-    if doc.number is None and sales:
-        doc.number = _next_number(org, kind)
-    if due_date:
-        doc.due_date = due_date
-    if expected:
-        doc.expected_payment_date = expected
+def _parse_lines(org: Org, existing: Document | None, el: Json, header: _Header, errors: list[str]) -> list[LineItem]:
+    if existing is not None and "LineItems" not in el:
+        if "LineAmountTypes" not in el:
+            return existing.lines
+        # A changed LineAmountTypes recomputes the kept lines.
+        el = {"LineItems": [line_json(li) | {"TaxAmount": None} for li in existing.lines]}
+    raw_lines = el.get("LineItems") or []
+    if not isinstance(raw_lines, list):
+        raise ElementError("LineItems must be an array")
+    previous = {li.line_item_id: li for li in (existing.lines if existing else [])}
+    lines = []
+    for raw in raw_lines:
+        try:
+            lines.append(_build_line(org, header.doc_type, header.lat, raw, previous))
+        except ElementError as exc:
+            errors.extend(exc.messages)
+    return lines
+
+
+def _approval_errors(status: str, lines: list[LineItem]) -> list[str]:
+    if status not in ("SUBMITTED", "AUTHORISED"):
+        return []
+    if not lines:
+        return ["A document must have at least one line item to be approved."]  # UNCONFIRMED text
+    if any(li.account_code is None and li.line_amount != 0 for li in lines):
+        return ["Account code must be specified for every line item with an amount before approval."]
+    return []
+
+
+def _document_contact(ctx: Ctx, existing: Document | None, el: Json) -> str:
+    if existing is not None and "Contact" not in el:
+        return existing.contact_id
+    contact = resolve_contact_ref(ctx, el.get("Contact"))
+    if contact.status != "ACTIVE":
+        # UNCONFIRMED text; Xero warns against posting to ARCHIVED / GDPRREQUEST contacts (§8).
+        raise ElementError(f"The contact {contact.name} is archived. Documents cannot be created for it.")
+    return contact.contact_id
+
+
+def _set_optional(doc: Document, header: _Header, el: Json) -> None:
+    if header.doc_date:
+        doc.date = header.doc_date
+    if header.due_date:
+        doc.due_date = header.due_date
+    if header.expected:
+        doc.expected_payment_date = header.expected
     for key, attr in (("Reference", "reference"), ("Url", "url")):
         if key in el:
             setattr(doc, attr, text(el[key], key))
@@ -455,12 +477,50 @@ def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json)
         doc.currency_rate = _dec(el["CurrencyRate"], "CurrencyRate") or Decimal(1)
     if el.get("SentToContact") is not None and doc.status == "AUTHORISED":
         doc.sent_to_contact = bool(el["SentToContact"])
-    contact_rec = org.contacts[contact_id]
+
+
+def apply_document(ctx: Ctx, kind: DocKind, existing: Document | None, el: Json) -> Document:
+    """Validate one element and commit it (create when ``existing`` is None); raise ElementError.
+
+    Nothing is committed unless the whole element is valid; the contact is resolved last because
+    a ``Contact`` given only by Name may create one."""
+    org = ctx.org
+    errors: list[str] = []
+    header = _parse_header(org, kind, existing, el, errors)
+    lines = _parse_lines(org, existing, el, header, errors)
+    if not errors:
+        errors.extend(_approval_errors(header.status, lines))
+    if errors:
+        raise ElementError(*errors)
+    contact_id = _document_contact(ctx, existing, el)
+    now = ctx.now
+    doc = existing or Document(
+        kind=kind,
+        doc_id=new_guid(),
+        type=header.doc_type,
+        contact_id=contact_id,
+        status=header.status,
+        date=now.date(),
+        created=now,
+        updated=now,
+        created_by_app=ctx.provider_name,
+    )
+    _collection(org, kind)[doc.doc_id] = doc
+    doc.contact_id, doc.status, doc.updated = contact_id, header.status, now
+    doc.currency_code, doc.line_amount_types, doc.lines = header.currency, header.lat, lines
+    doc.sub_total, doc.total_tax, doc.total = document_totals(
+        [(li.line_amount, li.tax_amount) for li in lines], header.lat
+    )
+    if header.number is not None:
+        doc.number = header.number or None
+    if doc.number is None and header.sales:
+        doc.number = _next_number(org, kind)
+    _set_optional(doc, header, el)
     # IsCustomer/IsSupplier flip on AR/AP activity without bumping UpdatedDateUTC (§5).
-    if doc_type.startswith("ACCREC"):
-        contact_rec.is_customer = True
+    if header.sales:
+        org.contacts[contact_id].is_customer = True
     else:
-        contact_rec.is_supplier = True
+        org.contacts[contact_id].is_supplier = True
     return doc
 
 

@@ -219,7 +219,9 @@ def seed_org(
                 if i % 3 == 0:
                     b.number(c, f"XERO-{i:05d}")
                 out.matching_contact_ids.append(c.contact_id)
-        sources: list[tuple[str, str | None]] = list(matching_contacts) or [(b.random_person(), None) for _ in range(max(1, near_matches))]
+        sources: list[tuple[str, str | None]] = list(matching_contacts) or [
+            (b.random_person(), None) for _ in range(max(1, near_matches))
+        ]
         attempts = 0
         while len(out.near_match_contact_ids) < near_matches and attempts < near_matches * 10:
             src_name, src_email = sources[attempts % len(sources)]
