@@ -178,8 +178,8 @@ def test_contact_by_name_creates_and_reuses(api: httpx.Client, sandbox: XeroSand
 
 def test_over_posting_contact_fields_updates_the_contact(api: httpx.Client, client: dict[str, Any]) -> None:
     lines = [{"Description": "x", "Quantity": 1, "UnitAmount": 1, "AccountCode": "200"}]
-    api.put("Invoices", json={"Invoices": [{"Type": "ACCREC", "LineItems": lines,
-                                           "Contact": {"ContactID": client["ContactID"], "EmailAddress": "over@post.example"}}]})  # fmt: skip
+    contact = {"ContactID": client["ContactID"], "EmailAddress": "over@post.example"}
+    api.put("Invoices", json={"Invoices": [{"Type": "ACCREC", "LineItems": lines, "Contact": contact}]})
     assert api.get(f"Contacts/{client['ContactID']}").json()["Contacts"][0]["EmailAddress"] == "over@post.example"
 
 

@@ -166,7 +166,7 @@ class Admin:
             status, result = 400, {"errors": [str(exc)]}
         return Response(json.dumps(result, default=str), status=status, content_type="application/json")
 
-    def _route(self, method: str, parts: list[str], body: Json, request: Request) -> tuple[int, Any]:  # noqa: C901, PLR0911, PLR0912
+    def _route(self, method: str, parts: list[str], body: Json, request: Request) -> tuple[int, Any]:  # noqa: C901, PLR0912
         sb = self.sb
         head = parts[0] if parts and parts[0] else ""
         if head == "" and method == "GET":
@@ -235,7 +235,7 @@ class Admin:
             return self._tenant_route(method, parts[1], parts[2:], body)
         raise AdminError(404, f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
 
-    def _tenant_route(self, method: str, tenant: str, parts: list[str], body: Json) -> tuple[int, Any]:  # noqa: PLR0911
+    def _tenant_route(self, method: str, tenant: str, parts: list[str], body: Json) -> tuple[int, Any]:
         what = parts[0]
         if what == "disconnect" and method == "POST":
             return 200, {"disconnected": self.sb.identity.disconnect_tenant(tenant)}

@@ -47,7 +47,10 @@ __all__ = ["SchemaViolationError", "XeroSandbox"]
 
 Json = dict[str, Any]
 API_PREFIX = "/api.xro/2.0/"
-DEFAULT_SCOPE = "openid profile email offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings"
+DEFAULT_SCOPE = (
+    "openid profile email offline_access accounting.contacts accounting.invoices accounting.payments "
+    "accounting.settings"
+)
 
 # Responses whose bodies the official spec does not describe (401/403/404/429/5xx) are not checked;
 # these deliberate deviations are listed in docs/sandbox-xero.md.
@@ -93,7 +96,7 @@ class XeroSandbox:
         faults: FaultPlan | None = None,
         validate_responses: bool = False,
         client_id: str = "xero-sandbox-client",
-        client_secret: str = "xero-sandbox-secret",
+        client_secret: str = "xero-sandbox-secret",  # noqa: S107 - a sandbox-only, documented dummy
     ) -> None:
         self.clock: Clock = clock or OffsetClock()
         self.store = Store()

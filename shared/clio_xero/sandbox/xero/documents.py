@@ -1,4 +1,4 @@
-"""``/Invoices`` and ``/CreditNotes`` (same shape, xero-api.md §6.3–6.4) and credit-note Allocations.
+"""``/Invoices`` and ``/CreditNotes`` (same shape, xero-api.md §6.3 and §6.4) and credit-note Allocations.
 
 Rules enforced: legal status transitions only (see :mod:`rules`), ACCREC ``InvoiceNumber`` unique
 per org (voided and deleted ones keep theirs), line totals and tax per line at 2 dp, every
@@ -152,9 +152,7 @@ def document_json(org: Org, doc: Document, *, lines: bool = True) -> Json:
         for p in payments
     ]
     allocations = [
-        a
-        for a in org.allocations.values()
-        if not a.deleted and (a.invoice_id == doc.doc_id or a.credit_note_id == doc.doc_id)
+        a for a in org.allocations.values() if not a.deleted and doc.doc_id in (a.invoice_id, a.credit_note_id)
     ]
     if doc.kind == "invoice":
         out["AmountDue"] = money(doc.amount_due)
@@ -294,8 +292,9 @@ def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str,
         tax_type, rate = _line_tax(org, raw, account, lat, sales)
     except ElementError as exc:
         errors.extend(exc.messages)
-    discount_rate, discount_amount = _dec(raw.get("DiscountRate"), "DiscountRate"), _dec(
-        raw.get("DiscountAmount"), "DiscountAmount"
+    discount_rate, discount_amount = (
+        _dec(raw.get("DiscountRate"), "DiscountRate"),
+        _dec(raw.get("DiscountAmount"), "DiscountAmount"),
     )
     if doc_type.endswith("CREDIT") and (discount_rate is not None or discount_amount is not None):
         errors.append("Discounts are not supported on credit notes")
@@ -610,6 +609,36 @@ def settle(ctx: Ctx, doc: Document, when: date | None) -> None:
     ctx.emit(_CATEGORY[doc.kind], "UPDATE", doc.doc_id, event_data(doc))
 
 
+def _allocation_target(org: Org, cn: Document, el: Json) -> tuple[Document, Decimal]:
+    """The invoice and amount of one allocation, checked: both documents AUTHORISED, the amount
+    within the remaining credit and the amount due, same currency."""
+    ref = obj(el, "Invoice")
+    inv = None
+    if ref.get("InvoiceID"):
+        inv = org.invoices.get(str(ref["InvoiceID"]).lower())
+    elif ref.get("InvoiceNumber"):
+        inv = _find_document(org, "invoice", str(ref["InvoiceNumber"]))
+    if inv is None:
+        raise ElementError("Invoice could not be found")
+    amount = _dec(el.get("Amount"), "Amount") or Decimal(0)
+    errors = []
+    if cn.status != "AUTHORISED":
+        errors.append("Credit note must be AUTHORISED before it can be allocated")  # UNCONFIRMED text
+    if inv.status != "AUTHORISED":
+        errors.append("Invoice must be AUTHORISED to have credit allocated to it")  # UNCONFIRMED text
+    if amount <= 0:
+        errors.append("Amount must be greater than zero")
+    elif amount > cn.amount_due:
+        errors.append("The amount being allocated exceeds the remaining credit on the credit note")
+    elif amount > inv.amount_due:
+        errors.append("The amount being allocated exceeds the amount due on the invoice")
+    if inv.currency_code != cn.currency_code:
+        errors.append("The invoice and credit note must be in the same currency")
+    if errors:
+        raise ElementError(*errors)
+    return inv, amount
+
+
 def allocate(ctx: Ctx, credit_note_id: str) -> Reply:
     org = ctx.org
     cn = org.credit_notes.get(credit_note_id.lower())
@@ -618,31 +647,7 @@ def allocate(ctx: Ctx, credit_note_id: str) -> Reply:
     elements = ctx.elements("Allocations")
 
     def process(el: Json) -> Json:
-        ref = obj(el, "Invoice")
-        inv = None
-        if ref.get("InvoiceID"):
-            inv = org.invoices.get(str(ref["InvoiceID"]).lower())
-        elif ref.get("InvoiceNumber"):
-            inv = _find_document(org, "invoice", str(ref["InvoiceNumber"]))
-        if inv is None:
-            raise ElementError("Invoice could not be found")
-        amount = _dec(el.get("Amount"), "Amount")
-        errors = []
-        if cn.status != "AUTHORISED":
-            errors.append("Credit note must be AUTHORISED before it can be allocated")  # UNCONFIRMED text
-        if inv.status != "AUTHORISED":
-            errors.append("Invoice must be AUTHORISED to have credit allocated to it")  # UNCONFIRMED text
-        if amount is None or amount <= 0:
-            errors.append("Amount must be greater than zero")
-        elif amount > cn.amount_due:
-            errors.append("The amount being allocated exceeds the remaining credit on the credit note")
-        elif amount > inv.amount_due:
-            errors.append("The amount being allocated exceeds the amount due on the invoice")
-        if inv.currency_code != cn.currency_code:
-            errors.append("The invoice and credit note must be in the same currency")
-        if errors:
-            raise ElementError(*errors)
-        assert amount is not None
+        inv, amount = _allocation_target(org, cn, el)
         when = optional_date(el.get("Date"), "Date") or ctx.now.date()
         alloc = Allocation(new_guid(), cn.doc_id, inv.doc_id, amount, when)
         org.allocations[alloc.allocation_id] = alloc

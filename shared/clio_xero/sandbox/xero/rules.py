@@ -72,29 +72,20 @@ def compute_line(
 ) -> LineMath:
     """One line's amount and tax, each rounded to 2 dp on its own (Xero computes tax per line and
     then sums, xero-api.md §8). ``tax_rate`` is a percentage. Raises ``ValueError`` with Xero's
-    complaint when the given ``LineAmount`` contradicts Quantity × UnitAmount."""
+    complaint when the given ``LineAmount`` contradicts Quantity x UnitAmount."""
     if quantity is None and unit_amount is None and line_amount is None:
-        amount = Decimal(0)  # a description-only line
+        quantity_out, unit_out, amount = None, None, Decimal(0)  # a description-only line
     elif line_amount is not None and (quantity is None or unit_amount is None):
-        # "Provide a LineAmount and Xero will calculate the missing amount for you" (spec LineItem).
-        amount = round2(line_amount)
-        if quantity is None and unit_amount is None:
-            quantity, unit_amount = Decimal(1), amount
-        elif quantity is None:
-            assert unit_amount is not None
-            quantity = (amount / unit_amount).quantize(Decimal("0.0001")) if unit_amount else Decimal(1)
-        else:
-            unit_amount = (amount / quantity).quantize(Decimal("0.0001")) if quantity else amount
+        quantity_out, unit_out, amount = _from_line_amount(quantity, unit_amount, round2(line_amount))
     else:
-        qty = Decimal(1) if quantity is None else quantity
-        unit = Decimal(0) if unit_amount is None else unit_amount
-        gross = qty * unit
+        quantity_out = Decimal(1) if quantity is None else quantity
+        unit_out = Decimal(0) if unit_amount is None else unit_amount
+        gross = quantity_out * unit_out
         if discount_rate is not None:
             gross = gross * (HUNDRED - discount_rate) / HUNDRED
         if discount_amount is not None:
             gross -= discount_amount
         amount = round2(gross)
-        quantity, unit_amount = qty, unit
         if line_amount is not None and abs(round2(line_amount) - amount) > Decimal("0.01"):
             raise ValueError(f"The line amount {round2(line_amount)} does not match Quantity x UnitAmount ({amount}).")
     if tax_amount is not None:
@@ -105,7 +96,20 @@ def compute_line(
         tax = round2(amount * tax_rate / (HUNDRED + tax_rate))
     else:
         tax = round2(amount * tax_rate / HUNDRED)
-    return LineMath(quantity, unit_amount, amount, tax)
+    return LineMath(quantity_out, unit_out, amount, tax)
+
+
+def _from_line_amount(
+    quantity: Decimal | None, unit_amount: Decimal | None, amount: Decimal
+) -> tuple[Decimal, Decimal, Decimal]:
+    """ "Provide a LineAmount and Xero will calculate the missing amount for you" (spec LineItem)."""
+    four_dp = Decimal("0.0001")
+    if quantity is None and unit_amount is None:
+        return Decimal(1), amount, amount
+    if quantity is None:
+        assert unit_amount is not None
+        return ((amount / unit_amount).quantize(four_dp) if unit_amount else Decimal(1)), unit_amount, amount
+    return quantity, ((amount / quantity).quantize(four_dp) if quantity else amount), amount
 
 
 def document_totals(lines: list[tuple[Decimal, Decimal]], line_amount_types: str) -> tuple[Decimal, Decimal, Decimal]:

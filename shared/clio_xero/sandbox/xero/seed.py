@@ -16,7 +16,7 @@ import random
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -160,6 +160,138 @@ def _near_variants(name: str, email: str | None) -> list[tuple[str, str | None, 
     ]
 
 
+def _seed_reference_data(org: Org, now: datetime, out: OrgSeed) -> None:
+    """Law-firm accounts on top of the regional chart, two extra currencies, billable items."""
+    from clio_xero.sandbox.xero.chart import CURRENCY_NAMES
+
+    no_tax = "NONE" if "NONE" in org.tax_rates else None
+    for code, acct_name, acct_type, status, payments, bank_no in EXTRA_ACCOUNTS:
+        if org.account_by_code(code) is not None:
+            continue
+        bank = acct_type == "BANK"
+        account = Account(
+            account_id=new_guid(),
+            code=code,
+            name=acct_name,
+            type=acct_type,
+            updated=now,
+            status=status,
+            enable_payments=payments,
+            bank_account_number=bank_no,
+            bank_account_type="BANK" if bank else None,
+            currency_code=org.base_currency if bank else None,
+            tax_type=org.sales_tax_default if acct_type == "REVENUE" else no_tax,
+        )
+        org.accounts[account.account_id] = account
+    accounts = [a for a in org.accounts.values() if a.code]
+    out.bank_account_codes = sorted(str(a.code) for a in accounts if a.type == "BANK")
+    out.archived_account_codes = sorted(str(a.code) for a in accounts if a.status == "ARCHIVED")
+    out.payment_account_codes = sorted(
+        str(a.code) for a in accounts if a.status == "ACTIVE" and (a.type == "BANK" or a.enable_payments)
+    )
+    for code in ("USD", "EUR", "GBP", "NZD"):
+        if code != org.base_currency and len(org.currencies) < 3:
+            org.currencies[code] = Currency(code, CURRENCY_NAMES[code])
+    for code, item_name, price, item_account in ITEMS:
+        if org.item_by_code(code) is None:
+            item = Item(
+                item_id=new_guid(),
+                code=code,
+                updated=now,
+                name=item_name,
+                description=item_name,
+                sales_unit_price=Decimal(price),
+                sales_account_code=item_account,
+                sales_tax_type=org.sales_tax_default,
+                is_purchased=False,
+            )
+            org.items[item.item_id] = item
+        out.item_codes.append(code)
+
+
+def _seed_matching(b: _Builder, out: OrgSeed, pairs: Sequence[tuple[str, str]], near_matches: int) -> None:
+    for i, (contact_name, email) in enumerate(pairs):
+        c = b.add(contact_name, email)
+        if c is not None:
+            if i % 3 == 0:
+                b.number(c, f"XERO-{i:05d}")
+            out.matching_contact_ids.append(c.contact_id)
+    sources: list[tuple[str, str | None]] = list(pairs) or [(b.random_person(), None) for _ in range(near_matches)]
+    attempts = 0
+    while sources and len(out.near_match_contact_ids) < near_matches and attempts < near_matches * 10:
+        src_name, src_email = sources[attempts % len(sources)]
+        variants = _near_variants(src_name, src_email or f"{_ascii_email(src_name)}@example.com")
+        v_name, v_email, v_status = variants[(attempts // len(sources)) % len(variants)]
+        attempts += 1
+        c = b.add(v_name, v_email, status=v_status)
+        if c is not None:
+            out.near_match_contact_ids.append(c.contact_id)
+
+
+def _random_name(b: _Builder, made: int) -> tuple[str, bool]:
+    rng = b.rng
+    roll = rng.random()
+    if roll < 0.45:
+        name, person = b.random_person(), True
+    elif roll < 0.85:
+        name, person = b.random_company(), False
+    elif roll < 0.95:
+        name, person = rng.choice(NON_LATIN), True
+    else:
+        name, person = (b.random_company() + " ") * 12, False  # very long names
+    if made >= 2 and rng.random() < 0.5:
+        name = f"{name} {made}"
+    return name, person
+
+
+def _seed_xero_only(b: _Builder, out: OrgSeed, extra_contacts: int) -> None:
+    rng = b.rng
+    made = 0
+    while made < extra_contacts:
+        name, person = _random_name(b, made)
+        email = f"{_ascii_email(name)[:40]}{made}@{rng.choice(['example.com', 'mail.test', 'firm.example'])}"
+        c = b.add(name, email, status="ARCHIVED" if rng.random() < 0.08 else "ACTIVE", person=person)
+        if c is None:
+            continue
+        made += 1
+        if rng.random() < 0.3:
+            b.number(c, f"XO-{made:05d}")
+        out.xero_only_contact_ids.append(c.contact_id)
+
+
+def _seed_invoices(sb: XeroSandbox, org: Org, out: OrgSeed, wanted: int, rng: random.Random) -> None:
+    """ACCREC invoices for Xero-only contacts (draft and authorised); every third approved one paid."""
+    ctx = sb.user_ctx(org.organisation_id)
+    active = [cid for cid in out.xero_only_contact_ids if org.contacts[cid].status == "ACTIVE"]
+    for n in range(min(wanted, len(active) * 3)):
+        issued = (ctx.now - timedelta(days=rng.randint(5, 200))).date()
+        doc = apply_document(
+            ctx,
+            "invoice",
+            None,
+            {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": active[n % len(active)]},
+                "Date": issued.isoformat(),
+                "DueDate": (issued + timedelta(days=30)).isoformat(),
+                "Status": rng.choice(["DRAFT", "AUTHORISED", "AUTHORISED", "AUTHORISED"]),
+                "Reference": f"Matter {rng.randint(1000, 9999)}",
+                "LineItems": [
+                    {"ItemCode": "PROF", "Quantity": float(Decimal(rng.randint(1, 40)) / 4)},
+                    {"ItemCode": "SEARCH", "Quantity": 1},
+                ],
+            },
+        )
+        out.invoice_ids.append(doc.doc_id)
+        if doc.status == "AUTHORISED" and n % 3 == 0:
+            paid_on = (issued + timedelta(days=14)).isoformat()
+            create_payment(
+                ctx,
+                {"Invoice": {"InvoiceID": doc.doc_id}, "Account": {"Code": "090"}, "Amount": float(doc.amount_due),
+                 "Date": paid_on},
+            )  # fmt: skip
+
+
 def seed_org(
     sandbox: XeroSandbox,
     *,
@@ -174,116 +306,18 @@ def seed_org(
 ) -> OrgSeed:
     """Fill an organisation (created unless ``tenant_id`` names one) with realistic firm data.
 
-    ``invoices`` defaults to a quarter of ``extra_contacts``; a third of them get paid.
+    ``matching_contacts`` are (name, email) pairs from the Clio seed, created exactly;
+    ``near_matches`` contacts differ from them by accents, case, spacing, initials, suffixes or
+    email (case/spacing twins are ARCHIVED, since the active-name rule forbids them otherwise);
+    ``extra_contacts`` are Xero-only. ``invoices`` defaults to a quarter of ``extra_contacts``.
     """
     rng = random.Random(seed)
-    sb = sandbox
-    org = sb.store.orgs[tenant_id] if tenant_id else sb.create_organisation(name, country=country)
+    org = sandbox.store.orgs[tenant_id] if tenant_id else sandbox.create_organisation(name, country=country)
     out = OrgSeed(org.organisation_id, org.name)
-    now = sb.clock.now()
-    with sb.store.lock:
-        for code, acct_name, acct_type, status, payments, bank_no in EXTRA_ACCOUNTS:
-            if org.account_by_code(code) is None:
-                account = Account(
-                    account_id=new_guid(), code=code, name=acct_name, type=acct_type, updated=now, status=status,
-                    enable_payments=payments, bank_account_number=bank_no,
-                    bank_account_type="BANK" if acct_type == "BANK" else None,
-                    currency_code=org.base_currency if acct_type == "BANK" else None,
-                    tax_type=org.sales_tax_default if acct_type == "REVENUE" else "NONE" if "NONE" in org.tax_rates else None,
-                )  # fmt: skip
-                org.accounts[account.account_id] = account
-        out.bank_account_codes = sorted(a.code for a in org.accounts.values() if a.type == "BANK" and a.code)
-        out.archived_account_codes = sorted(a.code for a in org.accounts.values() if a.status == "ARCHIVED" and a.code)
-        out.payment_account_codes = sorted(
-            a.code
-            for a in org.accounts.values()
-            if a.code and a.status == "ACTIVE" and (a.type == "BANK" or a.enable_payments)
-        )
-        for code in ("USD", "EUR", "GBP", "NZD"):
-            if code != org.base_currency and len(org.currencies) < 3:
-                from clio_xero.sandbox.xero.chart import CURRENCY_NAMES
-
-                org.currencies[code] = Currency(code, CURRENCY_NAMES[code])
-        for code, item_name, price, item_account in ITEMS:
-            if org.item_by_code(code) is None:
-                item = Item(item_id=new_guid(), code=code, updated=now, name=item_name, description=item_name,
-                            sales_unit_price=Decimal(price), sales_account_code=item_account,
-                            sales_tax_type=org.sales_tax_default, is_purchased=False)  # fmt: skip
-                org.items[item.item_id] = item
-            out.item_codes.append(code)
-
-        b = _Builder(sb, org, rng)
-        for i, (contact_name, email) in enumerate(matching_contacts):
-            c = b.add(contact_name, email)
-            if c is not None:
-                if i % 3 == 0:
-                    b.number(c, f"XERO-{i:05d}")
-                out.matching_contact_ids.append(c.contact_id)
-        sources: list[tuple[str, str | None]] = list(matching_contacts) or [
-            (b.random_person(), None) for _ in range(max(1, near_matches))
-        ]
-        attempts = 0
-        while len(out.near_match_contact_ids) < near_matches and attempts < near_matches * 10:
-            src_name, src_email = sources[attempts % len(sources)]
-            variants = _near_variants(src_name, src_email or f"{_ascii_email(src_name)}@example.com")
-            v_name, v_email, v_status = variants[(attempts // len(sources)) % len(variants)]
-            attempts += 1
-            c = b.add(v_name, v_email, status=v_status)
-            if c is not None:
-                out.near_match_contact_ids.append(c.contact_id)
-        made = 0
-        while made < extra_contacts:
-            roll = rng.random()
-            if roll < 0.45:
-                cname, person = b.random_person(), True
-            elif roll < 0.85:
-                cname, person = b.random_company(), False
-            elif roll < 0.95:
-                cname, person = rng.choice(NON_LATIN), True
-            else:
-                cname, person = (b.random_company() + " ") * 12, False  # very long names
-            if made >= 2:
-                cname = f"{cname} {made}" if rng.random() < 0.5 else cname
-            email = f"{_ascii_email(cname)[:40]}{made}@{rng.choice(['example.com', 'mail.test', 'firm.example'])}"
-            status = "ARCHIVED" if rng.random() < 0.08 else "ACTIVE"
-            c = b.add(cname, email, status=status, person=person)
-            if c is None:
-                continue
-            made += 1
-            if rng.random() < 0.3:
-                b.number(c, f"XO-{made:05d}")
-            out.xero_only_contact_ids.append(c.contact_id)
-
-        ctx = sb.user_ctx(org.organisation_id)
-        active = [cid for cid in out.xero_only_contact_ids if org.contacts[cid].status == "ACTIVE"]
-        wanted = extra_contacts // 4 if invoices is None else invoices
-        sales = org.account_by_code("210") or org.account_by_code("200")
-        assert sales is not None
-        for n in range(min(wanted, len(active) * 3)):
-            contact_id = active[n % len(active)]
-            issued = (now - timedelta(days=rng.randint(5, 200))).date()
-            doc = apply_document(
-                ctx,
-                "invoice",
-                None,
-                {
-                    "Type": "ACCREC",
-                    "Contact": {"ContactID": contact_id},
-                    "Date": issued.isoformat(),
-                    "DueDate": (issued + timedelta(days=30)).isoformat(),
-                    "Status": rng.choice(["DRAFT", "AUTHORISED", "AUTHORISED", "AUTHORISED"]),
-                    "Reference": f"Matter {rng.randint(1000, 9999)}",
-                    "LineItems": [
-                        {"ItemCode": "PROF", "Quantity": float(Decimal(rng.randint(1, 40)) / 4)},
-                        {"ItemCode": "SEARCH", "Quantity": 1},
-                    ],
-                },
-            )
-            out.invoice_ids.append(doc.doc_id)
-            if doc.status == "AUTHORISED" and n % 3 == 0:
-                create_payment(
-                    ctx,
-                    {"Invoice": {"InvoiceID": doc.doc_id}, "Account": {"Code": "090"}, "Amount": float(doc.amount_due),
-                     "Date": (issued + timedelta(days=14)).isoformat()},
-                )  # fmt: skip
+    with sandbox.store.lock:
+        _seed_reference_data(org, sandbox.clock.now(), out)
+        builder = _Builder(sandbox, org, rng)
+        _seed_matching(builder, out, matching_contacts, near_matches)
+        _seed_xero_only(builder, out, extra_contacts)
+        _seed_invoices(sandbox, org, out, extra_contacts // 4 if invoices is None else invoices, rng)
     return out

@@ -299,22 +299,36 @@ def item_json(i: Item) -> Json:
     return out
 
 
-def _apply_item(ctx: Ctx, existing: Item | None, el: Json) -> Item:
-    org = ctx.org
-    errors: list[str] = []
-    code = text(el.get("Code"), "Code", 30) if "Code" in el else (existing.code if existing else None)
-    if not code:
-        raise ElementError("Item code must be specified")
+def _item_errors(org: Org, existing: Item | None, code: str, el: Json) -> list[str]:
+    errors = []
     if any(i.code.casefold() == code.casefold() and i is not existing for i in org.items.values()):
         errors.append(f"Item code '{code}' already exists")
-    name = text(el.get("Name"), "Name", 50)
     for section in ("SalesDetails", "PurchaseDetails"):
-        details = el.get(section) or {}
-        acct = details.get("AccountCode") if isinstance(details, dict) else None
+        acct = obj(el, section).get("AccountCode")
         if acct:
             account = org.account_by_code(str(acct))
             if account is None or account.status != "ACTIVE":
                 errors.append(f"Account code '{acct}' is not a valid code for this document.")
+    return errors
+
+
+def _set_item_details(item: Item, el: Json) -> None:
+    for section, prefix in (("SalesDetails", "sales"), ("PurchaseDetails", "purchase")):
+        details = obj(el, section)
+        if details.get("UnitPrice") is not None:
+            setattr(item, f"{prefix}_unit_price", to_decimal(details["UnitPrice"]))
+        for key, suffix in (("AccountCode", "account_code"), ("TaxType", "tax_type")):
+            if key in details:
+                setattr(item, f"{prefix}_{suffix}", details[key])
+
+
+def _apply_item(ctx: Ctx, existing: Item | None, el: Json) -> Item:
+    org = ctx.org
+    code = text(el.get("Code"), "Code", 30) if "Code" in el else (existing.code if existing else None)
+    if not code:
+        raise ElementError("Item code must be specified")
+    name = text(el.get("Name"), "Name", 50)
+    errors = _item_errors(org, existing, code, el)
     if errors:
         raise ElementError(*errors)
     item = existing or Item(item_id=new_guid(), code=code, updated=ctx.now)
@@ -327,15 +341,7 @@ def _apply_item(ctx: Ctx, existing: Item | None, el: Json) -> Item:
     for key, attr in (("IsSold", "is_sold"), ("IsPurchased", "is_purchased")):
         if key in el:
             setattr(item, attr, bool(el[key]))
-    for section, prefix in (("SalesDetails", "sales"), ("PurchaseDetails", "purchase")):
-        details = el.get(section)
-        if isinstance(details, dict):
-            if details.get("UnitPrice") is not None:
-                setattr(item, f"{prefix}_unit_price", to_decimal(details["UnitPrice"]))
-            if "AccountCode" in details:
-                setattr(item, f"{prefix}_account_code", details["AccountCode"])
-            if "TaxType" in details:
-                setattr(item, f"{prefix}_tax_type", details["TaxType"])
+    _set_item_details(item, el)
     org.items[item.item_id] = item
     return item
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
 from decimal import Decimal
 from typing import Any, Literal
 
