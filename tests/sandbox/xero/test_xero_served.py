@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,6 +28,7 @@ class ReceiverApp:
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -37,7 +38,10 @@ class ReceiverApp:
         except SignatureError:
             start_response("401 Unauthorized", [("Content-Length", "0")])
             return [b""]
-        self.events.extend(json.loads(body)["events"])
+        events = json.loads(body)["events"]
+        self.events.extend(events)
+        if self.on_events is not None and events:
+            self.on_events(events)
         start_response("200 OK", [("Content-Length", "0")])
         return [b""]
 
@@ -92,6 +96,19 @@ def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, Rec
         assert delivered["posts"] == 1
         assert [(e["eventCategory"], e["resourceId"]) for e in receiver.events] == [("CONTACT", contact_id)]
         assert receiver.events[0]["resourceUrl"] == f"{app.url}/api.xro/2.0/Contacts/{contact_id}"
+
+        # A receiver that writes back to Xero while handling a delivery (from another thread) must
+        # not deadlock the sandbox; its write is itself an event (the echo), due on the next run.
+        def write_back(events: list[dict[str, Any]]) -> None:
+            receiver.on_events = None
+            body = {"Contacts": [{"ContactID": events[0]["resourceId"], "EmailAddress": "echo@example.com"}]}
+            assert httpx.post(f"{app.url}/api.xro/2.0/Contacts", json=body, headers=api, timeout=5).status_code == 200
+
+        receiver.on_events = write_back
+        http.post("/_sandbox/tenants/" + tenant + "/contacts", json={"Name": "Made By A User"})
+        assert http.post("/_sandbox/webhook/deliver").json()["posts"] == 1
+        assert http.post("/_sandbox/webhook/deliver").json()["posts"] == 1  # the echo, raised mid-delivery
+        assert [e["eventType"] for e in receiver.events[1:]] == ["CREATE", "UPDATE"]
 
         # The admin clock moves the served sandbox's time: the access token expires.
         http.post("/_sandbox/clock/advance", json={"seconds": 1801})

@@ -114,6 +114,7 @@ class Webhooks:
         self._validate = validate
         self._state = _State()
         self._lock = threading.RLock()
+        self._deliver_lock = threading.Lock()
         self.log: list[DeliveryRecord] = []
 
     # ------------------------------------------------------------------ configuration
@@ -184,25 +185,29 @@ class Webhooks:
     # ------------------------------------------------------------------ delivery
 
     def deliver_due(self) -> int:
-        """Send everything due by the sandbox clock; return the number of HTTP POSTs made."""
-        with self._lock:
-            s = self._state
-            if s.url is None or s.key is None or s.status in ("NONE", "ITR_FAILED", "DISABLED"):
-                return 0
-            now = self.clock.now()
+        """Send everything due by the sandbox clock; return the number of HTTP POSTs made.
+
+        The state lock is never held during a POST: a receiver may call the sandbox API (and so
+        raise new events) while handling a delivery, from another thread when served.
+        """
+        with self._deliver_lock:  # one delivery run at a time
+            with self._lock:
+                s = self._state
+                url, key, status = s.url, s.key, s.status
+                if url is None or key is None or status in ("NONE", "ITR_FAILED", "DISABLED"):
+                    return 0
+                now = self.clock.now()
+                if status == "RETRYING" and s.next_attempt is not None and now < s.next_attempt:
+                    return 0
             with httpx.Client(transport=self.transport, timeout=TIMEOUT_SECONDS) as client:
                 posts = 0
-                if s.status == "PENDING_ITR":
-                    ok, sent = self._intent_to_receive(client, s.url, s.key)
-                    posts += sent
+                if status == "PENDING_ITR":
+                    ok, posts = self._intent_to_receive(client, url, key)
+                    with self._lock:
+                        self._state.status = "OK" if ok else "ITR_FAILED"
                     if not ok:
-                        s.status = "ITR_FAILED"
                         return posts
-                    s.status = "OK"
-                if s.status == "RETRYING" and s.next_attempt is not None and now < s.next_attempt:
-                    return posts
-                posts += self._deliver_events(client, s, now)
-                return posts
+                return posts + self._deliver_events(client, url, key, now)
 
     def _intent_to_receive(self, client: httpx.Client, url: str, key: str) -> tuple[bool, int]:
         rng = self._faults().rng
@@ -225,43 +230,51 @@ class Webhooks:
             )
         return all_ok, len(good)
 
-    def _deliver_events(self, client: httpx.Client, s: _State, now: datetime) -> int:
-        assert s.url is not None
-        assert s.key is not None
-        faults = self._faults()
-        s.pending = [e for e in s.pending if now - e.at < KEEP_EVENTS]
-        posts = 0
-        while True:
+    def _next_batch(self, now: datetime) -> tuple[list[WebhookEvent], bytes, int, tuple[int, ...]] | None:
+        with self._lock:
+            s = self._state
+            s.pending = [e for e in s.pending if now - e.at < KEEP_EVENTS]
             due = [e for e in s.pending if e.due <= now][:BATCH_LIMIT]
             if not due:
-                return posts
+                return None
             batch = list(due)
+            faults = self._faults()
             if faults.reorder:
                 faults.rng.shuffle(batch)
-            body = self._payload(batch)
             attempts = 1 if s.status == "RETRYING" else 2  # a first failure is retried immediately
+            return due, self._payload(batch), attempts, tuple(e.sequence for e in batch)
+
+    def _deliver_events(self, client: httpx.Client, url: str, key: str, now: datetime) -> int:
+        posts = 0
+        while (nxt := self._next_batch(now)) is not None:
+            due, body, attempts, sequences = nxt
             ok = False
             for _ in range(attempts):
-                status, _text = self._post(client, s.url, body, sign_xero(body, s.key))
+                status, _text = self._post(client, url, body, sign_xero(body, key))
                 posts += 1
                 ok = status == 200
-                self.log.append(
-                    DeliveryRecord(
-                        "events", now.isoformat(), status, ok, True, tuple(e.sequence for e in batch), body.decode()
-                    )
-                )
+                self.log.append(DeliveryRecord("events", now.isoformat(), status, ok, True, sequences, body.decode()))
                 if ok:
                     break
+            if not self._settle(due, ok, now):
+                break
+        return posts
+
+    def _settle(self, due: list[WebhookEvent], ok: bool, now: datetime) -> bool:
+        """Record a batch outcome; return whether to keep delivering."""
+        with self._lock:
+            s = self._state
             if not ok:
                 s.failing_since = s.failing_since or now
                 if now - s.failing_since >= DISABLE_AFTER:
                     s.status = "DISABLED"
                 else:
                     s.status, s.next_attempt = "RETRYING", now + RETRY_EVERY
-                return posts
+                return False
             s.status, s.failing_since, s.next_attempt = "OK", None, None
             sent = {id(e) for e in due}
             s.pending = [e for e in s.pending if id(e) not in sent]
+            faults = self._faults()
             for e in due:
                 if not e.duplicate and faults.roll(faults.duplicate_rate):
                     # At-least-once delivery: the same event arrives again in a later POST.
@@ -270,6 +283,7 @@ class Webhooks:
                             e.sequence, e.tenant_id, e.category, e.event_type, e.resource_id, e.at, e.due, e.data, True
                         )
                     )
+            return True
 
     def _payload(self, batch: list[WebhookEvent]) -> bytes:
         base = self._base_url()
