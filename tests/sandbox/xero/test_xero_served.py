@@ -116,5 +116,5 @@ def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, Rec
         assert expired.status_code == 401
         assert expired.json()["Detail"].startswith("TokenExpired")
         log = http.get("/_sandbox/requests").json()
-        assert [(e["method"], e["status"]) for e in log][-2:] == [("GET", 200), ("GET", 401)]
+        assert [(e["method"], e["status"]) for e in log][-2:] == [("POST", 200), ("GET", 401)]
         assert sandbox.schema_violations == []
