@@ -226,3 +226,37 @@ def test_identity_calls_are_logged_with_status(http: httpx.Client, sandbox: Xero
         ("GET", "/connect/authorize", 302),
         ("POST", "/connect/token", 200),
     ]
+
+
+def test_broad_transactions_scope_is_refused_for_new_apps(http: httpx.Client, org: Org) -> None:
+    r = http.get(
+        "/connect/authorize",
+        params={"response_type": "code", "client_id": "xero-sandbox-client", "redirect_uri": REDIRECT,
+                "scope": "offline_access accounting.transactions"},
+    )  # fmt: skip
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_scope"
+
+
+def test_scopes_limit_what_a_token_can_do(http: httpx.Client, sandbox: XeroSandbox, org: Org) -> None:
+    code = authorize(http, scope="offline_access accounting.contacts.read accounting.invoices")["code"]
+    access = exchange(http, code).json()["access_token"]
+    headers = {"Authorization": f"Bearer {access}", "xero-tenant-id": org.organisation_id}
+    assert http.get("/api.xro/2.0/Contacts", headers=headers).status_code == 200
+    write = http.put("/api.xro/2.0/Contacts", json={"Contacts": [{"Name": "No"}]}, headers=headers)
+    assert write.status_code == 401
+    assert write.json()["Detail"] == "AuthorizationUnsuccessful"
+    assert http.get("/api.xro/2.0/Invoices", headers=headers).status_code == 200
+    assert http.get("/api.xro/2.0/Payments", headers=headers).status_code == 401
+    assert http.get("/api.xro/2.0/Accounts", headers=headers).status_code == 401
+
+
+def test_identity_paths_also_answer_under_identity_prefix(http: httpx.Client, org: Org) -> None:
+    r = http.get(
+        "/identity/connect/authorize",
+        params={"response_type": "code", "client_id": "xero-sandbox-client", "redirect_uri": REDIRECT,
+                "scope": SCOPE},
+    )  # fmt: skip
+    assert r.status_code == 302
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))["code"]
+    assert exchange(http, code).status_code == 200

@@ -71,7 +71,7 @@ def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, Rec
         r = http.get(
             "/connect/authorize",
             params={"response_type": "code", "client_id": "xero-sandbox-client", "redirect_uri": redirect,
-                    "scope": "offline_access accounting.contacts", "state": "x"},
+                    "scope": "offline_access accounting.contacts accounting.settings.read", "state": "x"},
         )  # fmt: skip
         assert r.status_code == 302
         code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query))["code"]
@@ -91,6 +91,8 @@ def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, Rec
         contact_id = created.json()["Contacts"][0]["ContactID"]
         rates = http.get("/api.xro/2.0/TaxRates", headers=api).json()["TaxRates"]
         assert "OUTPUT2" in {t["TaxType"] for t in rates}
+        read_only = http.put("/api.xro/2.0/Currencies", json={"Code": "USD"}, headers=api)
+        assert read_only.status_code == 401  # accounting.settings.read allows GET only
 
         delivered = http.post("/_sandbox/webhook/deliver").json()
         assert delivered["posts"] == 1

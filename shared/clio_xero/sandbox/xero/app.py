@@ -49,8 +49,32 @@ Json = dict[str, Any]
 API_PREFIX = "/api.xro/2.0/"
 DEFAULT_SCOPE = (
     "openid profile email offline_access accounting.contacts accounting.invoices accounting.payments "
-    "accounting.settings"
+    "accounting.banktransactions accounting.settings"
 )
+# Resource -> scopes that grant it (xero-api.md §1: granular 2026 scopes, or the legacy broad one).
+_SCOPES: dict[str, tuple[str, ...]] = {
+    "contacts": ("accounting.contacts",),
+    "invoices": ("accounting.invoices", "accounting.transactions"),
+    "creditnotes": ("accounting.invoices", "accounting.transactions"),
+    "items": ("accounting.invoices", "accounting.settings", "accounting.transactions"),
+    "payments": ("accounting.payments", "accounting.transactions"),
+    "banktransactions": ("accounting.banktransactions", "accounting.transactions"),
+    "accounts": ("accounting.settings",),
+    "taxrates": ("accounting.settings",),
+    "currencies": ("accounting.settings",),
+    "organisation": ("accounting.settings",),
+}
+
+
+def has_scope(granted: str, method: str, rest: str) -> bool:
+    """Whether ``granted`` allows ``method`` on the resource; ``<scope>.read`` allows GET only."""
+    resource = rest.strip("/").split("/")[0].lower()
+    have = set(granted.split())
+    for scope in _SCOPES.get(resource, ()):
+        if scope in have or (method == "GET" and f"{scope}.read" in have):
+            return True
+    return resource not in _SCOPES  # unknown resources answer 404 later
+
 
 # Responses whose bodies the official spec does not describe (401/403/404/429/5xx) are not checked;
 # these deliberate deviations are listed in docs/sandbox-xero.md.
@@ -196,7 +220,9 @@ class XeroSandbox:
         tenant: str | None = None
         timeout = False
         try:
-            if path.lower().startswith("/connect/") or path.lower().rstrip("/").startswith("/connections"):
+            if path.lower().removeprefix("/identity").startswith("/connect/") or path.lower().rstrip("/").startswith(
+                "/connections"
+            ):
                 reply = self._identity(request)
             elif path.startswith(API_PREFIX):
                 tenant = request.headers.get("xero-tenant-id")
@@ -218,7 +244,9 @@ class XeroSandbox:
 
     def _identity(self, request: Request) -> Reply:
         path = request.path.rstrip("/")
-        low = path.lower()
+        # Also answer under /identity/..., the path of Xero's real authorize URL
+        # (login.xero.com/identity/connect/authorize), so either base URL style works.
+        low = path.lower().removeprefix("/identity")
         try:
             if low == "/connect/authorize" and request.method == "GET":
                 return self._authorize(request)
@@ -278,6 +306,9 @@ class XeroSandbox:
         tenant = (request.headers.get("xero-tenant-id") or "").strip().lower()
         if not tenant or tenant not in self.store.orgs or tenant not in self.identity.connected_tenants(grant.user_id):
             return _problem(403, "Forbidden", "AuthenticationUnsuccessful"), False
+        if not has_scope(grant.scope, request.method, request.path[len(API_PREFIX) :]):
+            # UNCONFIRMED detail text; Xero answers a missing scope with 401.
+            return _problem(401, "Unauthorized", "AuthorizationUnsuccessful"), False
         fault = self._roll_faults()
         if fault is not None:
             fault.headers.update(self.rate_limiter.headers(tenant))
@@ -361,7 +392,7 @@ class XeroSandbox:
         from clio_xero.sandbox.openapi import SpecValidator
 
         spec: SpecName = "xero_accounting" if request.path.startswith(API_PREFIX) else "xero_identity"
-        if request.path.lower().startswith("/connect/"):
+        if request.path.lower().removeprefix("/identity").startswith("/connect/"):
             return  # the token endpoint is not in any of Xero's documents (see docs)
         errors = SpecValidator.for_spec(spec).validate_response(request.method, request.path, reply.status, reply.body)
         if errors and not errors[0].startswith(_UNDOCUMENTED):

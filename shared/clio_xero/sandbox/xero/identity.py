@@ -36,6 +36,7 @@ REFRESH_GRACE = timedelta(minutes=30)
 REFRESH_IDLE_EXPIRY = timedelta(days=60)
 AUTH_CODE_TTL = timedelta(minutes=5)
 DEFAULT_USER = "sandbox-user"
+BROAD_SCOPES = frozenset({"accounting.transactions", "accounting.transactions.read"})
 
 
 class OAuthError(Exception):
@@ -131,6 +132,8 @@ class Identity:
         self._refresh: dict[str, _RefreshToken] = {}
         self._connections: dict[str, Connection] = {}
         self.access_token_ttl = ACCESS_TOKEN_TTL
+        #: The app was created after 2 Mar 2026: the broad ``accounting.transactions`` scope fails.
+        self.granular_only = True
 
     # ------------------------------------------------------------------ authorisation code flow
 
@@ -145,6 +148,9 @@ class Identity:
         scopes = scope.split()
         if not scopes:
             raise OAuthError(400, "invalid_scope", "scope is required")
+        if self.granular_only and BROAD_SCOPES & set(scopes):
+            # Apps created on/after 2 Mar 2026 get granular scopes only (xero-api.md §1).
+            raise OAuthError(400, "invalid_scope", "accounting.transactions is not available to this app")
         with self._lock:
             event = self.connect(user_id, tenants)
             code = secrets.token_urlsafe(24)
