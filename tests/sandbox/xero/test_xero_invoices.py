@@ -60,7 +60,7 @@ def test_line_totals_and_tax_per_line_two_dp(
 
 
 def test_discounts_line_amount_and_tax_override(api: httpx.Client, client: dict[str, Any]) -> None:
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"Description": "Discounted", "Quantity": 2, "UnitAmount": 100, "DiscountRate": 12.5, "AccountCode": "200"},
         {"Description": "Given total", "LineAmount": 50, "AccountCode": "200"},
         {"Description": "Manual tax", "Quantity": 1, "UnitAmount": 10, "TaxAmount": 0.99, "AccountCode": "200"},
