@@ -199,7 +199,9 @@ def test_delete_connection_disconnects_the_tenant(http: httpx.Client, tokens: di
     r = http.delete(f"/connections/{connection['id']}", headers=auth)
     assert r.status_code == 204
     assert r.content == b""
-    assert contacts(http, tokens["access_token"], org.organisation_id).status_code == 403
+    refused = contacts(http, tokens["access_token"], org.organisation_id)
+    assert refused.status_code == 403
+    assert refused.headers["X-DayLimit-Remaining"] == "5000"  # a refusal consumes no quota
     assert http.get("/connections", headers=auth).json() == []
     assert http.delete(f"/connections/{connection['id']}", headers=auth).status_code == 404
 

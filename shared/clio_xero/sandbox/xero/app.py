@@ -304,11 +304,13 @@ class XeroSandbox:
         if isinstance(grant, str):
             return _problem(401, "Unauthorized", grant, {"WWW-Authenticate": "Bearer"}), False
         tenant = (request.headers.get("xero-tenant-id") or "").strip().lower()
+        # The quota headers go on every answer about a real org, refusals included.
+        quota = self.rate_limiter.headers(tenant) if tenant in self.store.orgs else {}
         if not tenant or tenant not in self.store.orgs or tenant not in self.identity.connected_tenants(grant.user_id):
-            return _problem(403, "Forbidden", "AuthenticationUnsuccessful"), False
+            return _problem(403, "Forbidden", "AuthenticationUnsuccessful", quota), False
         if not has_scope(grant.scope, request.method, request.path[len(API_PREFIX) :]):
             # UNCONFIRMED detail text; Xero answers a missing scope with 401.
-            return _problem(401, "Unauthorized", "AuthorizationUnsuccessful"), False
+            return _problem(401, "Unauthorized", "AuthorizationUnsuccessful", quota), False
         fault = self._roll_faults()
         if fault is not None:
             fault.headers.update(self.rate_limiter.headers(tenant))
