@@ -51,7 +51,6 @@ def served() -> Iterator[tuple[XeroSandbox, ServedApp, ReceiverApp, ServedApp]]:
     sandbox = XeroSandbox(validate_responses=True)  # default OffsetClock: wall time + admin offset
     receiver = ReceiverApp()
     app, hook = serve(sandbox.wsgi_app), serve(receiver)
-    sandbox.public_base_url = app.url
     try:
         yield sandbox, app, receiver, hook
     finally:
@@ -97,6 +96,7 @@ def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, Rec
         delivered = http.post("/_sandbox/webhook/deliver").json()
         assert delivered["posts"] == 1
         assert [(e["eventCategory"], e["resourceId"]) for e in receiver.events] == [("CONTACT", contact_id)]
+        # Unset public_base_url: resourceUrl points back at the served sandbox itself.
         assert receiver.events[0]["resourceUrl"] == f"{app.url}/api.xro/2.0/Contacts/{contact_id}"
 
         # A receiver that writes back to Xero while handling a delivery (from another thread) must

@@ -85,7 +85,8 @@ def test_api_writes_echo_as_signed_batched_events(
     event = payload["events"][1]
     assert event["tenantId"] == org.organisation_id
     assert event["tenantType"] == "ORGANISATION"
-    assert event["resourceUrl"] == f"https://api.xero.com/api.xro/2.0/Invoices/{invoice['InvoiceID']}"
+    assert event["resourceUrl"] == f"http://xero.test/api.xro/2.0/Invoices/{invoice['InvoiceID']}"
+    assert api.get(event["resourceUrl"]).json()["Invoices"][0]["InvoiceID"] == invoice["InvoiceID"]
     assert "data" not in event
     assert len(event["eventDateUtc"]) == len("2026-01-05T09:00:00.000")
     body, signature = receiver.raw[0]

@@ -133,8 +133,10 @@ class XeroSandbox:
         self.validate_responses = validate_responses
         self.schema_violations: list[str] = []
         self.provider_name = "clio-xero sandbox"
-        #: What webhook ``resourceUrl`` values start with (the served URL, or Xero's by default).
-        self.public_base_url = "https://api.xero.com"
+        #: What webhook ``resourceUrl`` values start with. ``None``: the base URL of the latest
+        #: accounting request (so a served sandbox points back at itself), else Xero's.
+        self.public_base_url: str | None = None
+        self._seen_base_url: str | None = None
         #: Called with the tenant id while a request holds its concurrency slot (tests use it to
         #: keep requests in flight deterministically).
         self.request_hook: Callable[[str], None] | None = None
@@ -144,7 +146,7 @@ class XeroSandbox:
             self.clock,
             lambda: self.faults,
             webhook_transport,
-            base_url=lambda: self.public_base_url,
+            base_url=lambda: self.resource_base_url,
             validate=self._validate_webhook if validate_responses else None,
         )
         self._fault_lock = threading.Lock()
@@ -155,6 +157,10 @@ class XeroSandbox:
         self.wsgi_app: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]] = self._wsgi
 
     # ------------------------------------------------------------------ python admin API
+
+    @property
+    def resource_base_url(self) -> str:
+        return self.public_base_url or self._seen_base_url or "https://api.xero.com"
 
     @property
     def limits(self) -> XeroLimits:
@@ -206,7 +212,7 @@ class XeroSandbox:
             now=self.clock.now(),
             provider_name="Xero",
             emit=lambda c, t, r, d: self.emit(tenant_id, c, t, r, d),
-            base_url=self.public_base_url,
+            base_url=self.resource_base_url,
         )
 
     # ------------------------------------------------------------------ WSGI
@@ -226,6 +232,7 @@ class XeroSandbox:
                 reply = self._identity(request)
             elif path.startswith(API_PREFIX):
                 tenant = request.headers.get("xero-tenant-id")
+                self._seen_base_url = request.host_url.rstrip("/")
                 reply, timeout = self._accounting(request)
             else:
                 reply = not_found()
@@ -379,7 +386,7 @@ class XeroSandbox:
                 now=self.clock.now(),
                 provider_name=self.provider_name,
                 emit=lambda c, t, r, d: self.emit(tenant, c, t, r, d),
-                base_url=self.public_base_url,
+                base_url=self.resource_base_url,
             )
             try:
                 return _route(ctx, request.method, request.path[len(API_PREFIX) :])
