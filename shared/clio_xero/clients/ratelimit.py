@@ -1,0 +1,448 @@
+"""Rate budgets shared by every Lambda working for one connection (xero-api.md §3, clio-api.md §3).
+
+Each API call does ``acquire`` → HTTP → ``observe`` → ``release``. ``acquire`` never sleeps: when
+the budget is spent it raises :class:`~clio_xero.errors.ThrottledError` with ``retry_after``, and
+the worker puts the record back on the queue with that delay.
+
+What is counted, per (provider, key) (key = Xero tenant id / Clio connection):
+
+* **fixed windows**: calls per UTC minute and per UTC day, each a counter item incremented only
+  while below the limit (a conditional ``ADD``), expiring via TTL;
+* **concurrency**: N slot items, each leased for ``slot_lease_seconds`` (a crashed Lambda's slot
+  frees itself);
+* **blocked until**: set by ``observe`` from a 429's ``Retry-After`` (or a ``...-Remaining: 0``
+  header), so every other Lambda backs off too instead of spending its own 429.
+
+Our windows are aligned to the UTC clock; Xero's start at each tenant's first call (xero-api.md §3),
+so the two drift apart by up to a window. That is why the provider's own signals (429 +
+Retry-After, remaining-headers) override our counters through ``blocked until``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from clio_xero.aws.errors import aws_errors, is_condition_failure, translate
+from clio_xero.clock import Clock, SystemClock
+from clio_xero.errors import ThrottledError
+from clio_xero.store.dynamo import connection_pk
+from clio_xero.store.dynamo import key as item_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = [
+    "CLIO_LIMITS",
+    "DEFAULT_LIMITS",
+    "XERO_LIMITS",
+    "XERO_STARTER_LIMITS",
+    "DynamoRateBudget",
+    "InMemoryRateBudget",
+    "RateBudget",
+    "RateLimits",
+    "UnlimitedBudget",
+    "parse_retry_after",
+]
+
+#: When a 429 carries no usable Retry-After (Xero's app-wide minute limit, xero-api.md §3 [S]).
+DEFAULT_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """One provider's limits per key. ``None`` means not limited by us."""
+
+    per_minute: int | None
+    per_day: int | None = None
+    concurrent: int | None = None
+    slot_lease_seconds: int = 60
+
+
+XERO_LIMITS = RateLimits(per_minute=60, per_day=5000, concurrent=5)
+#: Starter tier from March 2026 (xero-api.md §1, [S]): 1,000 calls per day per org.
+XERO_STARTER_LIMITS = RateLimits(per_minute=60, per_day=1000, concurrent=5)
+#: Clio: ~50/min per token at peak, higher off-peak (clio-api.md §3); we budget for peak always.
+CLIO_LIMITS = RateLimits(per_minute=50)
+DEFAULT_LIMITS: Mapping[str, RateLimits] = {"xero": XERO_LIMITS, "clio": CLIO_LIMITS}
+
+
+class RateBudget(Protocol):
+    def acquire(self, provider: str, key: str) -> None:
+        """Take one call from the budget or raise ``ThrottledError(retry_after=...)``; never sleeps."""
+        ...
+
+    def release(self, provider: str, key: str) -> None:
+        """Give the concurrency slot back (after the call, whatever its outcome)."""
+        ...
+
+    def observe(self, provider: str, key: str, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from a response: 429/Retry-After and remaining-quota headers block everyone."""
+        ...
+
+
+class UnlimitedBudget:
+    """A budget that never throttles (scripts; tests that are not about limits)."""
+
+    def acquire(self, provider: str, key: str) -> None:
+        return None
+
+    def release(self, provider: str, key: str) -> None:
+        return None
+
+    def observe(self, provider: str, key: str, status: int, headers: Mapping[str, str]) -> None:
+        return None
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
+    """Seconds from ``Retry-After`` (seconds or HTTP-date) or Clio's older ``Retry-At``."""
+    for name in ("Retry-After", "Retry-At"):
+        raw = _header(headers, name)
+        if raw is None:
+            continue
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lower = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lower), None)
+    return value
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    raw = _header(headers, name)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _minute_end(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def _day_end(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+
+def _seconds_until(when: datetime, now: datetime) -> float:
+    return max(1.0, math.ceil((when - now).total_seconds()))
+
+
+class _WindowedBudget(ABC):
+    """The algorithm; subclasses provide the shared state (memory or DynamoDB)."""
+
+    def __init__(self, clock: Clock | None, limits: Mapping[str, RateLimits] | None) -> None:
+        self._clock = clock or SystemClock()
+        self._limits = dict(limits or DEFAULT_LIMITS)
+        self._held_lock = threading.Lock()
+        self._held: dict[tuple[str, str], list[str]] = {}
+
+    def limits_for(self, provider: str) -> RateLimits:
+        try:
+            return self._limits[provider]
+        except KeyError:
+            raise ValueError(f"no rate limits configured for provider {provider!r}") from None
+
+    # ------------------------------------------------------------------ RateBudget
+
+    def acquire(self, provider: str, key: str) -> None:
+        limits = self.limits_for(provider)
+        now = self._clock.now()
+        blocked = self._blocked_until(provider, key)
+        if blocked is not None and blocked > now:
+            raise ThrottledError(
+                f"{provider} budget for {key} is blocked by the provider", retry_after=_seconds_until(blocked, now)
+            )
+        slot: str | None = None
+        if limits.concurrent:
+            slot = self._take_slot(
+                provider, key, limits.concurrent, now, now + timedelta(seconds=limits.slot_lease_seconds)
+            )
+            if slot is None:
+                raise ThrottledError(f"{provider} concurrency budget for {key} is in use", retry_after=1.0)
+        taken: list[tuple[str, int]] = []
+        try:
+            windows = (
+                ("m", limits.per_minute, now.strftime("%Y%m%d%H%M"), _minute_end(now)),
+                ("d", limits.per_day, now.strftime("%Y-%m-%d"), _day_end(now)),
+            )
+            for kind, limit, window, end in windows:
+                if limit is None:
+                    continue
+                if not self._increment(provider, key, f"{kind}#{window}", limit, end):
+                    for window_id, _ in taken:
+                        self._decrement(provider, key, window_id)
+                    what = "minute" if kind == "m" else "day"
+                    raise ThrottledError(
+                        f"{provider} {what} budget for {key} is spent", retry_after=_seconds_until(end, now)
+                    )
+                taken.append((f"{kind}#{window}", limit))
+        except BaseException:
+            if slot is not None:
+                self._free_slot(provider, key, slot)
+            raise
+        if slot is not None:
+            with self._held_lock:
+                self._held.setdefault((provider, key), []).append(slot)
+
+    def release(self, provider: str, key: str) -> None:
+        with self._held_lock:
+            held = self._held.get((provider, key))
+            slot = held.pop() if held else None
+        if slot is not None:
+            self._free_slot(provider, key, slot)
+
+    def observe(self, provider: str, key: str, status: int, headers: Mapping[str, str]) -> None:
+        now = self._clock.now()
+        until: datetime | None = None
+        if status == 429:
+            retry = parse_retry_after(headers, now)
+            until = now + timedelta(seconds=retry if retry is not None else DEFAULT_BACKOFF_SECONDS)
+        # The provider says the window is spent: block until our window turns over; if its
+        # window turns over later, the next call gets a 429 whose Retry-After we record.
+        elif _int_header(headers, "X-DayLimit-Remaining") == 0:
+            until = _day_end(now)
+        elif _int_header(headers, "X-MinLimit-Remaining") == 0:
+            until = _minute_end(now)
+        elif _int_header(headers, "X-RateLimit-Remaining") == 0:
+            reset = _int_header(headers, "X-RateLimit-Reset")  # Clio: unix seconds
+            until = datetime.fromtimestamp(reset, UTC) if reset is not None else _minute_end(now)
+        if until is not None and until > now:
+            self._block(provider, key, until)
+
+    # ------------------------------------------------------------------ state primitives
+
+    @abstractmethod
+    def _blocked_until(self, provider: str, key: str) -> datetime | None: ...
+
+    @abstractmethod
+    def _block(self, provider: str, key: str, until: datetime) -> None:
+        """Set blocked-until to ``until`` unless it is already later."""
+
+    @abstractmethod
+    def _take_slot(self, provider: str, key: str, slots: int, now: datetime, until: datetime) -> str | None: ...
+
+    @abstractmethod
+    def _free_slot(self, provider: str, key: str, slot: str) -> None: ...
+
+    @abstractmethod
+    def _increment(self, provider: str, key: str, window: str, limit: int, expires: datetime) -> bool: ...
+
+    @abstractmethod
+    def _decrement(self, provider: str, key: str, window: str) -> None: ...
+
+
+class InMemoryRateBudget(_WindowedBudget):
+    """Same semantics in one process (tests, the local single-process runtime); thread-safe."""
+
+    def __init__(self, clock: Clock | None = None, limits: Mapping[str, RateLimits] | None = None) -> None:
+        super().__init__(clock, limits)
+        self._lock = threading.Lock()
+        self._blocked: dict[tuple[str, str], datetime] = {}
+        self._slots: dict[tuple[str, str, int], tuple[str, datetime]] = {}
+        self._counts: dict[tuple[str, str, str], int] = {}
+
+    def count(self, provider: str, key: str, window: str) -> int:
+        """Calls counted in ``window`` (``m#YYYYmmddHHMM`` / ``d#YYYY-mm-dd``); for tests."""
+        with self._lock:
+            return self._counts.get((provider, key, window), 0)
+
+    def _blocked_until(self, provider: str, key: str) -> datetime | None:
+        with self._lock:
+            return self._blocked.get((provider, key))
+
+    def _block(self, provider: str, key: str, until: datetime) -> None:
+        with self._lock:
+            current = self._blocked.get((provider, key))
+            if current is None or current < until:
+                self._blocked[(provider, key)] = until
+
+    def _take_slot(self, provider: str, key: str, slots: int, now: datetime, until: datetime) -> str | None:
+        owner = uuid.uuid4().hex
+        with self._lock:
+            for i in range(slots):
+                held = self._slots.get((provider, key, i))
+                if held is None or held[1] <= now:
+                    self._slots[(provider, key, i)] = (owner, until)
+                    return f"{i}:{owner}"
+        return None
+
+    def _free_slot(self, provider: str, key: str, slot: str) -> None:
+        index, owner = slot.split(":", 1)
+        with self._lock:
+            held = self._slots.get((provider, key, int(index)))
+            if held is not None and held[0] == owner:
+                del self._slots[(provider, key, int(index))]
+
+    def _increment(self, provider: str, key: str, window: str, limit: int, expires: datetime) -> bool:
+        with self._lock:
+            current = self._counts.get((provider, key, window), 0)
+            if current >= limit:
+                return False
+            self._counts[(provider, key, window)] = current + 1
+            return True
+
+    def _decrement(self, provider: str, key: str, window: str) -> None:
+        with self._lock:
+            self._counts[(provider, key, window)] = max(0, self._counts.get((provider, key, window), 0) - 1)
+
+
+def _epoch_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+class DynamoRateBudget(_WindowedBudget):
+    """The budget in the single table, shared by every Lambda of the stack.
+
+    Items (``pk=CONN#<key>``): ``RATE#<provider>#m#<YYYYmmddHHMM>`` and ``RATE#<provider>#d#<YYYY-mm-dd>``
+    counters (``count``), ``RATE#<provider>#slot#<i>`` (``owner``, ``lease_until`` epoch ms) and
+    ``RATE#<provider>#blocked`` (``blocked_until`` epoch ms). All carry the ``expires_at`` TTL.
+    Cost: 1 read + 1-2 conditional writes per window + 1 write per slot taken/freed per call.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb: DynamoDBClient,
+        clock: Clock | None = None,
+        limits: Mapping[str, RateLimits] | None = None,
+    ) -> None:
+        super().__init__(clock, limits)
+        self._table = table_name
+        self._ddb = dynamodb
+
+    def _ttl(self, when: datetime) -> str:
+        # Kept a day past the window so an operator can still see what happened.
+        return str(int((when + timedelta(days=1)).timestamp()))
+
+    def _blocked_until(self, provider: str, key: str) -> datetime | None:
+        with aws_errors("read rate budget"):
+            result = self._ddb.get_item(
+                TableName=self._table, Key=item_key(connection_pk(key), f"RATE#{provider}#blocked"), ConsistentRead=True
+            )
+        item = result.get("Item")
+        if not item or "blocked_until" not in item:
+            return None
+        return datetime.fromtimestamp(int(item["blocked_until"]["N"]) / 1000, UTC)
+
+    def _block(self, provider: str, key: str, until: datetime) -> None:
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=item_key(connection_pk(key), f"RATE#{provider}#blocked"),
+                UpdateExpression="SET blocked_until = :u, expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(blocked_until) OR blocked_until < :u",
+                ExpressionAttributeValues={":u": {"N": str(_epoch_ms(until))}, ":ttl": {"N": self._ttl(until)}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if not is_condition_failure(exc):  # already blocked for longer: fine
+                raise translate("record rate limit block", exc) from exc
+
+    def _take_slot(self, provider: str, key: str, slots: int, now: datetime, until: datetime) -> str | None:
+        owner = uuid.uuid4().hex
+        start = int(uuid.uuid4().int % slots)  # spread contention over the slots
+        for n in range(slots):
+            i = (start + n) % slots
+            try:
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key=item_key(connection_pk(key), f"RATE#{provider}#slot#{i}"),
+                    UpdateExpression="SET #o = :o, lease_until = :until, expires_at = :ttl",
+                    ConditionExpression="attribute_not_exists(lease_until) OR lease_until <= :now",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={
+                        ":o": {"S": owner},
+                        ":until": {"N": str(_epoch_ms(until))},
+                        ":now": {"N": str(_epoch_ms(now))},
+                        ":ttl": {"N": self._ttl(until)},
+                    },
+                )
+            except (ClientError, BotoCoreError) as exc:
+                if is_condition_failure(exc):
+                    continue
+                raise translate("take rate budget slot", exc) from exc
+            return f"{i}:{owner}"
+        return None
+
+    def _free_slot(self, provider: str, key: str, slot: str) -> None:
+        index, owner = slot.split(":", 1)
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=item_key(connection_pk(key), f"RATE#{provider}#slot#{index}"),
+                UpdateExpression="REMOVE #o, lease_until",
+                ConditionExpression="#o = :o",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":o": {"S": owner}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if not is_condition_failure(exc):  # the lease expired and someone else has the slot
+                raise translate("free rate budget slot", exc) from exc
+
+    def _increment(self, provider: str, key: str, window: str, limit: int, expires: datetime) -> bool:
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=item_key(connection_pk(key), f"RATE#{provider}#{window}"),
+                UpdateExpression="ADD #c :one SET expires_at = :ttl",
+                ConditionExpression="attribute_not_exists(#c) OR #c < :limit",
+                ExpressionAttributeNames={"#c": "count"},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":ttl": {"N": self._ttl(expires)},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if is_condition_failure(exc):
+                return False
+            raise translate("count rate budget", exc) from exc
+        return True
+
+    def _decrement(self, provider: str, key: str, window: str) -> None:
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=item_key(connection_pk(key), f"RATE#{provider}#{window}"),
+                UpdateExpression="ADD #c :minus",
+                ConditionExpression="attribute_exists(#c) AND #c > :zero",
+                ExpressionAttributeNames={"#c": "count"},
+                ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if not is_condition_failure(exc):
+                raise translate("uncount rate budget", exc) from exc
+
+    def count(self, provider: str, key_: str, window: str) -> int:
+        """Calls counted in ``window`` (``m#YYYYmmddHHMM`` / ``d#YYYY-mm-dd``); for tests and the CLI."""
+        with aws_errors("read rate budget"):
+            result = self._ddb.get_item(
+                TableName=self._table,
+                Key=item_key(connection_pk(key_), f"RATE#{provider}#{window}"),
+                ConsistentRead=True,
+            )
+        item = result.get("Item")
+        return int(item["count"]["N"]) if item else 0
