@@ -68,3 +68,17 @@ def test_faults_via_admin_surface(http: httpx.Client, api: httpx.Client) -> None
         ("GET", "/api.xro/2.0/Organisation", 500),
         ("GET", "/api.xro/2.0/Organisation", 200),
     ]
+
+
+def test_timeout_then_retry_with_same_idempotency_key_does_not_duplicate(
+    api: httpx.Client, sandbox: XeroSandbox
+) -> None:
+    sandbox.set_faults(FaultPlan(timeout_rate=1.0))
+    body = {"Contacts": [{"Name": "Exactly Once"}]}
+    with pytest.raises(httpx.ReadTimeout):
+        api.put("Contacts", json=body, headers={"Idempotency-Key": "job-1"})
+    sandbox.set_faults(FaultPlan())
+    retry = api.put("Contacts", json=body, headers={"Idempotency-Key": "job-1"})
+    assert retry.status_code == 200
+    assert retry.json()["Contacts"][0]["Name"] == "Exactly Once"
+    assert len(api.get("Contacts").json()["Contacts"]) == 1

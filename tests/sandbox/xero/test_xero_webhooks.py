@@ -230,3 +230,15 @@ def test_admin_surface_configures_and_delivers(
     assert out["status"] == "OK"
     assert out["pending"] == 0
     assert [e["eventCategory"] for e in receiver.events] == ["CONTACT"]
+
+
+def test_only_connected_orgs_raise_events(
+    live: XeroSandbox, receiver: Receiver, org: Org, http: httpx.Client, make_contact: MakeContact
+) -> None:
+    other = live.create_organisation("Never Connected Ltd")
+    live.admin.create_contact(other.organisation_id, {"Name": "Invisible"})
+    make_contact("Visible")
+    http.post(f"/_sandbox/tenants/{org.organisation_id}/disconnect")
+    live.admin.create_contact(org.organisation_id, {"Name": "After Disconnect"})
+    live.deliver_due_webhooks()
+    assert [e["tenantId"] for e in receiver.events] == [org.organisation_id]

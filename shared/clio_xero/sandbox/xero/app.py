@@ -201,7 +201,9 @@ class XeroSandbox:
         return self.webhooks.deliver_due()
 
     def emit(self, tenant_id: str, category: str, event_type: str, resource_id: str, data: Json | None = None) -> None:
-        self.webhooks.record(tenant_id, category, event_type, resource_id, data)
+        """Queue a webhook event. Xero sends events only for orgs connected to the app (§2)."""
+        if any(c.tenant_id == tenant_id for c in self.identity.all_connections()):
+            self.webhooks.record(tenant_id, category, event_type, resource_id, data)
 
     def user_ctx(self, tenant_id: str) -> Ctx:
         """A context for changes made "as a user in the web app" (admin surface, seed)."""
