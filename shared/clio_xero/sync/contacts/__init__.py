@@ -1,0 +1,1 @@
+"""Contacts, both ways: Clio Person/Company <-> Xero Contact (see docs/mapping-contacts.md)."""
