@@ -228,9 +228,7 @@ class XeroSandbox:
         tenant: str | None = None
         timeout = False
         try:
-            if path.lower().removeprefix("/identity").startswith("/connect/") or path.lower().rstrip("/").startswith(
-                "/connections"
-            ):
+            if _is_identity(path):
                 reply = self._identity(request)
             elif path.startswith(API_PREFIX):
                 tenant = request.headers.get("xero-tenant-id")
@@ -403,8 +401,8 @@ class XeroSandbox:
         from clio_xero.sandbox.openapi import SpecValidator
 
         spec: SpecName = "xero_accounting" if request.path.startswith(API_PREFIX) else "xero_identity"
-        if request.path.lower().removeprefix("/identity").startswith("/connect/"):
-            return  # the token endpoint is not in any of Xero's documents (see docs)
+        if not request.path.startswith(API_PREFIX) and not request.path.lower().startswith("/connections"):
+            return  # the OAuth endpoints are in none of Xero's documents (see docs)
         errors = SpecValidator.for_spec(spec).validate_response(request.method, request.path, reply.status, reply.body)
         if errors and not errors[0].startswith(_UNDOCUMENTED):
             message = f"{request.method} {request.path} {reply.status}: " + "; ".join(errors)
@@ -480,6 +478,13 @@ _ROUTES: dict[tuple[str, int, str], Callable[..., Reply]] = {
     ("banktransactions", 0, "POST"): settings.write_bank_transactions,
     ("banktransactions", 1, "GET"): settings.get_bank_transaction,
 }
+
+
+def _is_identity(path: str) -> bool:
+    """Identity service paths (``/connect/...``, also under ``/identity``; ``/connections``),
+    matched case-insensitively as Xero does."""
+    low = path.lower()
+    return low.removeprefix("/identity").startswith("/connect/") or low.rstrip("/").startswith("/connections")
 
 
 def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Reply:
