@@ -155,9 +155,8 @@ class Admin:
             body = json.loads(request.get_data() or b"{}")
             if not isinstance(body, dict):
                 raise AdminError(400, "body must be a JSON object")
-            status, result = self._route(
-                request.method, request.path[len("/_sandbox") :].strip("/").split("/"), body, request
-            )
+            parts = request.path[len("/_sandbox") :].strip("/").split("/")
+            status, result = self._route(request.method, parts, body)
         except AdminError as exc:
             status, result = exc.status, {"errors": exc.messages}
         except ApiError as exc:
@@ -166,74 +165,103 @@ class Admin:
             status, result = 400, {"errors": [str(exc)]}
         return Response(json.dumps(result, default=str), status=status, content_type="application/json")
 
-    def _route(self, method: str, parts: list[str], body: Json, request: Request) -> tuple[int, Any]:  # noqa: C901, PLR0912
-        sb = self.sb
+    def _route(self, method: str, parts: list[str], body: Json) -> tuple[int, Any]:
         head = parts[0] if parts and parts[0] else ""
         if head == "" and method == "GET":
             return 200, {"endpoints": _ENDPOINTS}
-        if head == "organisations":
-            if method == "POST":
-                org = sb.create_organisation(body["name"], country=body.get("country", "AU"),
-                                             organisation_id=body.get("organisationId"))  # fmt: skip
-                return 201, _org_summary(org)
-            return 200, [_org_summary(o) for o in sb.store.orgs.values()]
-        if head == "seed" and method == "POST":
-            from clio_xero.sandbox.xero.seed import seed_org
-
-            pairs = [(str(p[0]), str(p[1])) for p in body.get("matching_contacts", [])]
-            result = seed_org(
-                sb,
-                tenant_id=body.get("tenantId"),
-                name=body.get("name", "Sandbox Legal Pty Ltd"),
-                country=body.get("country", "AU"),
-                matching_contacts=pairs,
-                near_matches=int(body.get("near_matches", 10)),
-                extra_contacts=int(body.get("extra_contacts", 20)),
-                seed=int(body.get("seed", 0)),
-            )
-            return 201, asdict(result)
-        if head == "tokens" and method == "POST":
-            return 200, sb.issue_tokens(body.get("tenantIds"), user_id=body.get("userId", "sandbox-user"))
-        if head == "connections" and method == "GET":
-            return 200, [{**c.as_json(), "userId": c.user_id} for c in sb.identity.all_connections()]
-        if head == "clock":
-            if len(parts) > 1 and parts[1] == "advance" and method == "POST":
-                advance = getattr(sb.clock, "advance", None)
-                if advance is None:
-                    raise AdminError(400, "this sandbox clock cannot be moved")
-                advance(float(body.get("seconds", 0)))
-            return 200, {"now": sb.clock.now().isoformat()}
-        if head == "faults":
-            if method in ("PUT", "POST"):
-                sb.set_faults(FaultPlan.from_dict(body))
-            elif method == "DELETE":
-                sb.set_faults(FaultPlan())
-            return 200, {k: v for k, v in asdict(sb.faults).items() if k != "rng"}
-        if head == "limits":
-            if method in ("PUT", "POST"):
-                sb.set_limits(XeroLimits(**{**asdict(sb.limits), **body}))
-            return 200, asdict(sb.limits)
-        if head == "requests":
-            if method == "DELETE":
-                sb.request_log.clear()
-                return 200, []
-            return 200, sb.request_log.as_dicts()
-        if head == "schema-violations":
-            return 200, list(sb.schema_violations)
-        if head == "webhook":
-            sub = parts[1] if len(parts) > 1 else ""
-            if sub == "" and method in ("PUT", "POST"):
-                sb.configure_webhook(body["url"], body["key"])
-            elif sub == "" and method == "DELETE":
-                sb.webhooks.remove()
-            elif sub == "enable" and method == "POST":
-                sb.webhooks.enable()
-            elif sub == "deliver" and method == "POST":
-                return 200, {"posts": sb.deliver_due_webhooks(), **sb.webhooks.info()}
-            return 200, sb.webhooks.info()
         if head == "tenants" and len(parts) >= 3:
             return self._tenant_route(method, parts[1], parts[2:], body)
-        raise AdminError(404, f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+        handler = {
+            "organisations": self._organisations,
+            "seed": self._seed,
+            "tokens": self._tokens,
+            "connections": self._connections,
+            "clock": self._clock,
+            "faults": self._faults,
+            "limits": self._limits,
+            "requests": self._requests,
+            "schema-violations": lambda _m, _p, _b: (200, list(self.sb.schema_violations)),
+            "webhook": self._webhook,
+        }.get(head)
+        result = handler(method, parts[1:], body) if handler is not None else None
+        if result is None:
+            raise AdminError(404, f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
+        return result
+
+    def _organisations(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any]:
+        sb = self.sb
+        if method == "POST":
+            org = sb.create_organisation(
+                body["name"], country=body.get("country", "AU"), organisation_id=body.get("organisationId")
+            )
+            return 201, _org_summary(org)
+        return 200, [_org_summary(o) for o in sb.store.orgs.values()]
+
+    def _seed(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any] | None:
+        if method != "POST":
+            return None
+        from clio_xero.sandbox.xero.seed import seed_org
+
+        result = seed_org(
+            self.sb,
+            tenant_id=body.get("tenantId"),
+            name=body.get("name", "Sandbox Legal Pty Ltd"),
+            country=body.get("country", "AU"),
+            matching_contacts=[(str(p[0]), str(p[1])) for p in body.get("matching_contacts", [])],
+            near_matches=int(body.get("near_matches", 10)),
+            extra_contacts=int(body.get("extra_contacts", 20)),
+            seed=int(body.get("seed", 0)),
+        )
+        return 201, asdict(result)
+
+    def _tokens(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any] | None:
+        if method != "POST":
+            return None
+        return 200, self.sb.issue_tokens(body.get("tenantIds"), user_id=body.get("userId", "sandbox-user"))
+
+    def _connections(self, method: str, _rest: list[str], _body: Json) -> tuple[int, Any] | None:
+        if method != "GET":
+            return None
+        return 200, [{**c.as_json(), "userId": c.user_id} for c in self.sb.identity.all_connections()]
+
+    def _clock(self, method: str, rest: list[str], body: Json) -> tuple[int, Any]:
+        if rest[:1] == ["advance"] and method == "POST":
+            advance = getattr(self.sb.clock, "advance", None)
+            if advance is None:
+                raise AdminError(400, "this sandbox clock cannot be moved")
+            advance(float(body.get("seconds", 0)))
+        return 200, {"now": self.sb.clock.now().isoformat()}
+
+    def _faults(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any]:
+        if method in ("PUT", "POST"):
+            self.sb.set_faults(FaultPlan.from_dict(body))
+        elif method == "DELETE":
+            self.sb.set_faults(FaultPlan())
+        return 200, {k: v for k, v in asdict(self.sb.faults).items() if k != "rng"}
+
+    def _limits(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any]:
+        if method in ("PUT", "POST"):
+            self.sb.set_limits(XeroLimits(**{**asdict(self.sb.limits), **body}))
+        return 200, asdict(self.sb.limits)
+
+    def _requests(self, method: str, _rest: list[str], _body: Json) -> tuple[int, Any]:
+        if method == "DELETE":
+            self.sb.request_log.clear()
+            return 200, []
+        return 200, self.sb.request_log.as_dicts()
+
+    def _webhook(self, method: str, rest: list[str], body: Json) -> tuple[int, Any]:
+        sb = self.sb
+        sub = rest[0] if rest else ""
+        if sub == "" and method in ("PUT", "POST"):
+            sb.configure_webhook(body["url"], body["key"])
+        elif sub == "" and method == "DELETE":
+            sb.webhooks.remove()
+        elif sub == "enable" and method == "POST":
+            sb.webhooks.enable()
+        elif sub == "deliver" and method == "POST":
+            return 200, {"posts": sb.deliver_due_webhooks(), **sb.webhooks.info()}
+        return 200, sb.webhooks.info()
 
     def _tenant_route(self, method: str, tenant: str, parts: list[str], body: Json) -> tuple[int, Any]:
         what = parts[0]

@@ -207,6 +207,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, value)
 
 
+def _row_key(fld: str) -> Callable[[Json], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(fld))
+
+
 def apply_order(rows: list[Json], order: str | None) -> list[Json]:
     if not order:
         return rows
@@ -214,7 +218,7 @@ def apply_order(rows: list[Json], order: str | None) -> list[Json]:
         parts = clause.split()
         fld = parts[0]
         desc = len(parts) > 1 and parts[1].upper() == "DESC"
-        rows = sorted(rows, key=lambda r, f=fld: _sort_key(r.get(f)), reverse=desc)  # type: ignore[misc]
+        rows = sorted(rows, key=_row_key(fld), reverse=desc)
     return rows
 
 

@@ -86,8 +86,9 @@ class _Parser:
 
     def parse(self) -> Predicate:
         pred = self.or_expr()
-        if self.peek() is not None:
-            raise WhereError(f"unexpected {self.peek().text!r} in where clause")  # type: ignore[union-attr]
+        extra = self.peek()
+        if extra is not None:
+            raise WhereError(f"unexpected {extra.text!r} in where clause")
         return pred
 
     def or_expr(self) -> Predicate:
