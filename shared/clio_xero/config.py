@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from clio_xero.errors import ConfigurationError
 
 
-class _Settings(BaseModel):
+class EnvSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     @classmethod
@@ -23,7 +23,7 @@ class _Settings(BaseModel):
             raise ConfigurationError(f"{cls.__name__}: missing or invalid environment: {missing}") from exc
 
 
-class ReceiverSettings(_Settings):
+class ReceiverSettings(EnvSettings):
     """What every webhook receiver needs (set by template.yaml)."""
 
     table_name: str

@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,6 +64,10 @@ class ConnectionLookup(Protocol):
     def find_by_xero_tenant(self, tenant_id: str) -> list[Connection]: ...
 
 
+class ConnectionStatusWriter(Protocol):
+    def set_status(self, connection_id: str, status: ConnectionStatus, reason: str | None = None) -> None: ...
+
+
 def xero_tenant_gsi1pk(tenant_id: str) -> str:
     return f"XEROTENANT#{tenant_id.lower()}"
 
@@ -96,6 +100,34 @@ class DynamoConnectionStore:
                 ExpressionAttributeValues={":t": {"S": xero_tenant_gsi1pk(tenant_id)}},
             )
         return [Connection.model_validate(from_item(i)) for i in result.get("Items", [])]
+
+    def set_status(self, connection_id: str, status: ConnectionStatus, reason: str | None = None) -> None:
+        """Mark a connection (e.g. ``needs_reconnect`` after ``invalid_grant``), with why."""
+        with aws_errors("update connection status"):
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), CONNECTION_SK),
+                UpdateExpression="SET #s = :s, status_reason = :r",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": status.value}, ":r": {"S": reason or ""}},
+            )
+
+    def list_all(self) -> list[Connection]:
+        """Every connection (a handful per stack: a scan is the simple, right tool)."""
+        out: list[Connection] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "sk = :sk",
+            "ExpressionAttributeValues": {":sk": {"S": CONNECTION_SK}},
+        }
+        while True:
+            with aws_errors("list connections"):
+                page = self._ddb.scan(**kwargs)
+            out.extend(Connection.model_validate(from_item(i)) for i in page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def put_new(self, connection: Connection) -> None:
         """Create ``connection``; refuses to overwrite an existing one."""

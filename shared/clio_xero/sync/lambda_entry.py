@@ -1,0 +1,51 @@
+"""The worker's Lambda side: an SQS FIFO batch in, partial batch failures out (Powertools)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from clio_xero.aws.errors import aws_errors
+from clio_xero.errors import ThrottledError
+from clio_xero.sync.worker import SyncWorker
+
+MAX_DELAY_SECONDS = 12 * 3600  # SQS's visibility timeout ceiling
+DEFAULT_THROTTLE_DELAY = 60
+
+
+def delay_seconds(exc: ThrottledError) -> int:
+    return int(min(max(exc.retry_after or DEFAULT_THROTTLE_DELAY, 1), MAX_DELAY_SECONDS))
+
+
+def process_sqs_batch(event: dict[str, Any], context: Any, *, worker: SyncWorker, sqs: Any, queue_url: str) -> Any:
+    """Process a batch; a failing record fails the rest of its message group (FIFO order)."""
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+    def record_handler(record: SQSRecord) -> None:
+        attributes = record.attributes
+        first = attributes.approximate_first_receive_timestamp
+        try:
+            worker.handle_body(
+                record.body,
+                receive_count=int(attributes.approximate_receive_count or 1),
+                first_received=first if isinstance(first, datetime) else _from_ms(first),
+            )
+        except ThrottledError as exc:
+            # Put the record back with the provider's delay instead of sleeping in the Lambda.
+            with aws_errors("delay a throttled record"):
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay_seconds(exc)
+                )
+            raise
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+def _from_ms(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError):
+        return None
