@@ -193,7 +193,7 @@ def test_twenty_threads_one_refresh(xero: XeroWorld, clock: ManualClock) -> None
         start.wait()
         try:
             results.append(tm.access_token())
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(20)]
