@@ -198,8 +198,8 @@ class Aws:
 
 @pytest.fixture
 def aws(moto_endpoint: str) -> Aws:
-    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, **CREDS)
-    kms = boto3.client("kms", endpoint_url=moto_endpoint, **CREDS)
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, **CREDS)  # type: ignore[call-overload]
+    kms = boto3.client("kms", endpoint_url=moto_endpoint, **CREDS)  # type: ignore[call-overload]
     template = SamTemplate.from_dict(load_template(TEMPLATE), ROOT)
     name = f"t-{uuid.uuid4().hex[:8]}"
     ddb.create_table(**create_table_args(template, "Table", name))

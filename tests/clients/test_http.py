@@ -284,3 +284,27 @@ def test_clio_paging_links_never_leave_the_connection_host() -> None:
     assert [c["id"] for c in client.iter_contacts(page_size=1)] == [1, 2]
     assert requests[1].url.host == "eu.app.clio.com"
     assert requests[0].url.params["order"] == "id(asc)"
+
+
+def test_ids_are_sent_in_chunks_of_fifty_and_results_mapped_per_element() -> None:
+    chunks: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            ids = request.url.params["IDs"].split(",")
+            chunks.append(ids)
+            assert request.url.params["includeArchived"] == "true" and request.url.params["page"] == "1"
+            return httpx.Response(200, json={"Contacts": [{"ContactID": i} for i in ids]})
+        return httpx.Response(200, json={"Contacts": [
+            {"ContactID": "a", "StatusAttributeString": "WARNING", "Warnings": [{"Message": "w"}]},
+            {"Name": "B", "StatusAttributeString": "ERROR", "HasValidationErrors": True,
+             "ValidationErrors": [{"Message": "The contact name B is already assigned to another contact."}]},
+        ]})  # fmt: skip
+
+    client = xero_client(handler)
+    ids = [f"{i:08d}-0000-0000-0000-000000000000" for i in range(120)]
+    assert len(client.get_contacts(ids)) == 120
+    assert [len(c) for c in chunks] == [50, 50, 20]
+    ok, bad = client.save_contacts([{"Name": "A"}, {"Name": "B"}], idempotency_key="k", create=False)
+    assert ok.ok and ok.record is not None and ok.errors == []
+    assert not bad.ok and bad.errors == ["The contact name B is already assigned to another contact."]

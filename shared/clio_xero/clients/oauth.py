@@ -23,13 +23,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal, NoReturn, Protocol
 
 import httpx
-from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
-from authlib.integrations.httpx_client import OAuth2Client  # type: ignore[import-untyped]
 
 from clio_xero.clients.tokens import PROVIDER_NAMES, Provider, StaleTokenError, StoredToken, TokenSet, TokenStore
 from clio_xero.clock import Clock, SystemClock
@@ -51,6 +50,16 @@ __all__ = [
     "reconnect_message",
     "token_set_from_response",
 ]
+
+with warnings.catch_warnings():
+    # authlib >= 1.7 warns at import that it prefers the "httpx2" distribution and falls back to
+    # httpx, which is what we use (and what the rest of the stack is tested with). Its own
+    # ``authlib.deprecate`` installs an "always" filter on import, so load that first.
+    import authlib.deprecate  # type: ignore[import-untyped]  # noqa: F401
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
+    from authlib.integrations.httpx_client import OAuth2Client  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 
