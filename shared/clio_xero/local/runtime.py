@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -179,6 +180,12 @@ class LocalRuntime:
             self._ddb_local.stop()
             self._ddb_local = None
         if self._moto is not None:
+            # moto keeps its state in module globals shared by every server in this process:
+            # wipe it, so the next runtime in the same process (tests) starts empty.
+            import httpx
+
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10)
             self._moto.stop()
             self._moto = None
         for k, v in self._saved_env.items():
