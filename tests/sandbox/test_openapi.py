@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
 from clio_xero.sandbox import openapi
 from clio_xero.sandbox.openapi import SpecValidator, find_specs_dir, load_spec_document
 
@@ -88,12 +89,7 @@ def test_for_spec_is_cached_per_process() -> None:
 def test_yaml_parse_is_cached_as_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(openapi, "_repo_root", lambda: tmp_path)
     source = find_specs_dir() / "xero" / "xero_accounting.yaml"
-    cache = (
-        tmp_path
-        / ".cache"
-        / "specs"
-        / f"xero_accounting.{hashlib.sha256(source.read_bytes()).hexdigest()}.json"
-    )
+    cache = tmp_path / ".cache" / "specs" / f"xero_accounting.{hashlib.sha256(source.read_bytes()).hexdigest()}.json"
 
     cold = load_spec_document("xero_accounting")
     assert cache.is_file()
@@ -167,9 +163,7 @@ def test_clio_error_response(clio: SpecValidator) -> None:
 
 
 def test_undocumented_path_method_and_status(clio: SpecValidator) -> None:
-    assert clio.validate_response("GET", "/api/v4/nope.json", 200, {}) == [
-        "undocumented: GET /api/v4/nope.json 200"
-    ]
+    assert clio.validate_response("GET", "/api/v4/nope.json", 200, {}) == ["undocumented: GET /api/v4/nope.json 200"]
     assert clio.validate_response("PUT", "/api/v4/contacts.json", 200, {}) == [
         "undocumented: PUT /api/v4/contacts.json 200"
     ]
@@ -185,10 +179,7 @@ def test_concrete_templates_win_over_parameters(clio: SpecValidator) -> None:
 
 
 def test_clio_request_body(clio: SpecValidator) -> None:
-    assert (
-        clio.validate_request("POST", "/api/v4/contacts.json", {"data": {"name": "A", "type": "Person"}})
-        == []
-    )
+    assert clio.validate_request("POST", "/api/v4/contacts.json", {"data": {"name": "A", "type": "Person"}}) == []
     errors = clio.validate_request("POST", "/api/v4/contacts.json", {"data": {"name": "A", "type": "Robot"}})
     assert errors
     assert errors[0].startswith("$.data.type: ")
@@ -296,9 +287,7 @@ def test_xero_connections_via_identity_spec() -> None:
     ]
     # The document says /Connections; Xero (and our clients) use /connections.
     assert identity.validate_response("GET", "https://api.xero.com/connections", 200, body) == []
-    assert identity.validate_response("GET", "/connections", 200, [{"id": 5}]) == [
-        "$[0].id: 5 is not of type 'string'"
-    ]
+    assert identity.validate_response("GET", "/connections", 200, [{"id": 5}]) == ["$[0].id: 5 is not of type 'string'"]
     assert identity.validate_response("GET", "/connections", 200, {"id": UUID}) != []
     assert identity.validate_response("DELETE", f"/connections/{UUID}", 204, None) == []
     assert identity.validate_schema("Connection", body[0]) == []
@@ -309,9 +298,7 @@ def test_xero_connections_via_identity_spec() -> None:
 
 def test_validating_a_list_is_fast(clio: SpecValidator, xero: SpecValidator) -> None:
     clio_body = {"data": [{**CLIO_CONTACT, "id": i} for i in range(25)], "meta": {"paging": {}}}
-    xero_body = {
-        "Contacts": [{"ContactID": UUID, "Name": f"C{i}", "ContactStatus": "ACTIVE"} for i in range(25)]
-    }
+    xero_body = {"Contacts": [{"ContactID": UUID, "Name": f"C{i}", "ContactStatus": "ACTIVE"} for i in range(25)]}
     assert clio.validate_response("GET", "/api/v4/contacts.json", 200, clio_body) == []  # warm-up
     assert xero.validate_response("GET", "/api.xro/2.0/Contacts", 200, xero_body) == []
     best = float("inf")
