@@ -1,0 +1,1 @@
+"""``make bench``: benchmarks whose results and target checks are written to docs/benchmarks.md."""
