@@ -192,3 +192,23 @@ def test_a_failed_refresh_releases_the_lease_and_stays_retryable(clock: ManualCl
 def test_no_stored_token_means_reconnect(clock: ManualClock) -> None:
     with pytest.raises(NeedsReconnectError, match="no tokens are stored"):
         manager(InMemoryTokenStore(clock), FakeRefresher(clock), clock).access_token()
+
+
+def test_tokens_shorter_than_the_leeway_are_not_refreshed_by_every_waiter(clock: ManualClock) -> None:
+    store = InMemoryTokenStore(clock)
+    store.save("c", "xero", token("at-0", clock, seconds=0), expected_version=None)
+
+    class Short(FakeRefresher):
+        def refresh(self, refresh_token: str) -> TokenSet:
+            self.seen.append(refresh_token)
+            return token(f"at-{len(self.seen)}", self.clock, seconds=60)  # shorter than the 120 s leeway
+
+    refresher = Short(clock)
+    first = manager(store, refresher, clock)
+    stale = store.load("c", "xero")
+    assert stale is not None
+    # A second worker read the old version, then the first one refreshed.
+    assert first.access_token() == "at-1"
+    second = manager(store, refresher, clock)
+    assert second._refresh(second._fresh, stale.version) == "at-1"
+    assert refresher.seen == ["rt"]

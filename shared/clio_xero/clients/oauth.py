@@ -140,14 +140,14 @@ class TokenManager:
         stored = self._load()
         if self._fresh(stored):
             return stored.token.access_token
-        return self._refresh(self._fresh)
+        return self._refresh(self._fresh, stored.version)
 
     def force_refresh(self, stale_access_token: str) -> str:
         """After a 401 with ``stale_access_token``: refresh, unless someone already replaced it."""
         stored = self._load()
         if stored.token.access_token != stale_access_token and self._fresh(stored):
             return stored.token.access_token
-        return self._refresh(lambda s: s.token.access_token != stale_access_token and self._fresh(s))
+        return self._refresh(lambda s: s.token.access_token != stale_access_token and self._fresh(s), stored.version)
 
     # ------------------------------------------------------------------ internals
 
@@ -160,7 +160,14 @@ class TokenManager:
     def _fresh(self, stored: StoredToken) -> bool:
         return not stored.token.expires_within(self._clock.now(), self._leeway)
 
-    def _refresh(self, done: Callable[[StoredToken], bool]) -> str:
+    def _refresh(self, wanted: Callable[[StoredToken], bool], seen_version: int) -> str:
+        def done(stored: StoredToken) -> bool:
+            # Someone else saved a new, unexpired token since we looked: use it even if it is
+            # already inside the leeway (a provider issuing tokens shorter than the leeway must
+            # not make every worker refresh in turn).
+            replaced = stored.version != seen_version and stored.token.expires_at > self._clock.now()
+            return wanted(stored) or replaced
+
         waited = 0.0
         while True:
             owner = f"{self._owner_prefix}:{uuid.uuid4().hex[:12]}"
