@@ -46,7 +46,7 @@ def poller(runtime: LocalRuntime, function: str) -> SqsPoller:
 
 
 def seen(runtime: LocalRuntime, record_id: str) -> list[dict[str, Any]]:
-    items = runtime.client("dynamodb").query(
+    items: list[dict[str, Any]] = runtime.client("dynamodb").query(
         TableName=runtime.physical_id("LogTable"),
         KeyConditionExpression="pk = :p",
         ExpressionAttributeValues={":p": {"S": f"seen#{record_id}"}},

@@ -26,7 +26,16 @@ from clio_xero.store.webhook_secrets import PENDING_TTL, KmsDynamoWebhookSecrets
 from tests.conftest import ROOT, TEMPLATE, java_and_jar
 
 pytestmark = pytest.mark.integration
-CREDS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": "us-east-1"}
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        region_name="us-east-1",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +66,7 @@ def dynamodb_endpoint(request: pytest.FixtureRequest, moto_endpoint: str) -> Ite
 
 @pytest.fixture
 def table(dynamodb_endpoint: str) -> tuple[Any, str]:
-    ddb = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, **CREDS)
+    ddb = aws_client("dynamodb", dynamodb_endpoint)
     template = SamTemplate.from_dict(load_template(TEMPLATE), ROOT)
     name = f"t-{uuid.uuid4().hex[:8]}"
     ddb.create_table(**create_table_args(template, "Table", name))
@@ -66,7 +75,7 @@ def table(dynamodb_endpoint: str) -> tuple[Any, str]:
 
 @pytest.fixture
 def kms(moto_endpoint: str) -> tuple[Any, str]:
-    client = boto3.client("kms", endpoint_url=moto_endpoint, **CREDS)
+    client = aws_client("kms", moto_endpoint)
     return client, client.create_key()["KeyMetadata"]["Arn"]
 
 

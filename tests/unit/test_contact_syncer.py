@@ -19,7 +19,7 @@ class World:
         self.clio = FakeClio()
         self.xero = FakeXero()
         self.mappings = InMemoryMappingStore()
-        self.settings = ConnectionSettings(**settings)  # type: ignore[arg-type]
+        self.settings = ConnectionSettings.model_validate(settings)
         self.syncer = ContactSyncer(
             connection_id=CONN,
             clio=self.clio,
