@@ -212,3 +212,61 @@ def test_tokens_shorter_than_the_leeway_are_not_refreshed_by_every_waiter(clock:
     second = manager(store, refresher, clock)
     assert second._refresh(second._fresh, stale.version) == "at-1"
     assert refresher.seen == ["rt"]
+
+
+def test_client_authentication_per_provider_and_pkce(clock: ManualClock) -> None:
+    import base64
+    import urllib.parse
+
+    import httpx
+
+    from clio_xero.clients import AuthlibRefresher, exchange_code
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"access_token": "a", "expires_in": 60, "token_type": "bearer"})
+
+    transport = httpx.MockTransport(handler)
+    for provider in ("xero", "clio"):
+        AuthlibRefresher(provider=provider, token_url="https://id.test/token", client_id="cid", client_secret="sec",
+                         transport=transport, clock=clock).refresh("rt-1")  # fmt: skip
+    xero_req, clio_req = seen
+    assert xero_req.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:sec").decode()
+    assert "client_secret" not in xero_req.content.decode()
+    clio_form = dict(urllib.parse.parse_qsl(clio_req.content.decode()))
+    assert "Authorization" not in clio_req.headers
+    assert clio_form == {"grant_type": "refresh_token", "refresh_token": "rt-1", "client_id": "cid",
+                         "client_secret": "sec"}  # fmt: skip
+    got = exchange_code(provider="xero", token_url="https://id.test/token", client_id="cid", client_secret="sec",
+                        code="c1", redirect_uri="https://app.test/cb", code_verifier="v" * 43,
+                        transport=transport, clock=clock)  # fmt: skip
+    form = dict(urllib.parse.parse_qsl(seen[-1].content.decode()))
+    assert form["code_verifier"] == "v" * 43 and form["grant_type"] == "authorization_code"
+    assert form["redirect_uri"] == "https://app.test/cb" and form["code"] == "c1"
+    assert got.refresh_token is None and got.expires_at == clock.now() + timedelta(seconds=60)
+
+
+def test_token_endpoint_outages_are_retryable(clock: ManualClock) -> None:
+    import httpx
+
+    from clio_xero.clients import AuthlibRefresher
+
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="Bad gateway")
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    for handler in (down, slow):
+        refresher = AuthlibRefresher(
+            provider="xero",
+            token_url="https://id.test/token",
+            client_id="c",
+            client_secret="s",
+            transport=httpx.MockTransport(handler),
+            clock=clock,
+        )
+        with pytest.raises(UpstreamUnavailableError):
+            refresher.refresh("rt")
