@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from clio_xero.cli.context import LOCAL_STATE, StackContext
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -59,11 +60,17 @@ def test_local_up_serves_and_stops_cleanly(local_up: tuple[subprocess.Popen[str]
     assert "/webhooks/xero" in banner and "/webhooks/clio/{connection_id}" in banner
     assert httpx.get(f"{api.group(1)}/health", timeout=10).json()["status"] == "ok"
     assert httpx.post(f"{api.group(1)}/webhooks/xero", content=b"{}", timeout=10).status_code == 401
+    # Other commands find this stack through the state file and the stack's own outputs.
+    context = StackContext.resolve(local=True, state_path=ROOT / LOCAL_STATE)
+    assert (context.api_url, context.endpoint_url) == (api.group(1), aws.group(1))
+    assert context.client("dynamodb").describe_table(TableName=context.table_name)["Table"]["TableStatus"] == "ACTIVE"
+    assert context.queue_url.endswith("-sync.fifo") and context.dead_letter_queue_url.endswith("-sync-dlq.fifo")
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
     rest = []
     while not lines.empty():
         rest.append(lines.get_nowait())
     assert "Stopped." in "".join(rest)
+    assert not (ROOT / LOCAL_STATE).exists()  # a stopped stack leaves no state behind
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{api.group(1)}/health", timeout=2)

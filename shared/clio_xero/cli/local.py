@@ -31,6 +31,7 @@ def up(
 
     Everything listens on 127.0.0.1. Ctrl-C stops it all.
     """
+    from clio_xero.cli.context import LOCAL_STATE, LocalState
     from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
 
     options = RuntimeOptions(
@@ -43,13 +44,18 @@ def up(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalRuntime(options) as runtime:
+        state = LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path)
+        state.write()
         for line in runtime.describe():
             console.print(line, highlight=False, soft_wrap=True)
         console.print(f"Xero webhook key: SSM SecureString {runtime.config_path}/xero-webhook-key")
         console.print(f"Use it from other shells:  export AWS_ENDPOINT_URL={runtime.aws_endpoint}")
+        console.print("Other commands reach this stack with [bold]--local[/] (or CLIO_XERO_LOCAL=1).")
         console.print("[bold green]Ready.[/] Ctrl-C to stop.")
         try:
             stop.wait()
         except KeyboardInterrupt:
             console.print("Stopping...")
+        finally:
+            LOCAL_STATE.unlink(missing_ok=True)
     console.print("Stopped.")

@@ -87,6 +87,12 @@ def build_local_template(
             out = f"F{fi}Q{si}"
             outputs[out] = {"Value": source.queue}
             queue_outputs[out] = (fid, source.name)
+    # The template's own outputs, where they refer only to what exists locally, so tools that
+    # read a stack's outputs (the CLI) work the same against `local up` and a deployed stack.
+    for name, output in (template.raw.get("Outputs") or {}).items():
+        refs = _references(output.get("Value"))
+        if all(r.startswith("AWS::") or r in known for r in refs):
+            outputs[name] = {"Value": output["Value"]}
     body: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": template.raw.get("Parameters") or {},
