@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from clio_xero.cli import connect, contacts, ops
 from clio_xero.cli.local import local_app
 from clio_xero.cli.sandbox import sandbox_app
 
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 app.add_typer(sandbox_app, name="sandbox")
+for module in (connect, contacts, ops):
+    module.register(app)
 
 
 @app.command()

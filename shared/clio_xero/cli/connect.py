@@ -1,0 +1,9 @@
+"""``clio-xero connect``, ``disconnect`` and ``webhooks register|status`` (issue 5)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the top-level app."""
