@@ -200,3 +200,35 @@ def build_worker(
         max_receive_count=settings.max_receive_count,
     )
     return worker, sqs
+
+
+def build_sweep(
+    settings: WorkerSettings, *, log: Log, count: Counter, transport: httpx.BaseTransport | None = None
+) -> Any:
+    """The scheduled sweep (clio_xero.sync.sweep), wired like the worker."""
+    import boto3
+
+    from clio_xero.aws.queue import SqsEventPublisher
+    from clio_xero.sync.sweep import DynamoCursorStore, Sweep
+
+    clock = SystemClock()
+    dynamodb = boto3.client("dynamodb")
+    connections = DynamoConnectionStore(settings.table_name, dynamodb)
+    clients = ConnectionClients(
+        settings=settings,
+        connections=connections,
+        tokens=DynamoTokenStore(settings.table_name, dynamodb, boto3.client("kms"), settings.kms_key_id, clock),
+        budget=DynamoRateBudget(settings.table_name, dynamodb, clock),
+        credentials=AppCredentials(settings.config_path, boto3.client("ssm")),
+        clock=clock,
+        transport=transport,
+    )
+    return Sweep(
+        connections=connections,
+        clients=clients,
+        cursors=DynamoCursorStore(settings.table_name, dynamodb),
+        publisher=SqsEventPublisher(settings.queue_url, boto3.client("sqs")),
+        clock=clock,
+        log=log,
+        count=count,
+    )
