@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from clio_xero.aws.queue import SqsEventPublisher
 from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
 from clio_xero.clients.oauth import AuthlibRefresher, TokenManager
@@ -194,6 +195,7 @@ def build_worker(
         syncer_for=syncer_factory(clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb), clock),
         mappings=mappings,
         dead_letters=SqsDeadLetters(settings.dead_letter_queue_url, sqs),
+        requeue=SqsEventPublisher(settings.queue_url, sqs),
         clock=clock,
         log=log,
         count=count,
@@ -208,7 +210,6 @@ def build_sweep(
     """The scheduled sweep (clio_xero.sync.sweep), wired like the worker."""
     import boto3
 
-    from clio_xero.aws.queue import SqsEventPublisher
     from clio_xero.sync.sweep import DynamoCursorStore, Sweep
 
     clock = SystemClock()

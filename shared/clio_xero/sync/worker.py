@@ -4,7 +4,8 @@ What happens to a record, by the exception it ends in (``clio_xero.errors``):
 
 * nothing raised → done (the message is deleted);
 * :class:`ThrottledError` → raised; the Lambda entry delays the message by ``retry_after``
-  (its visibility) so no Lambda time is slept away;
+  (its visibility) so no Lambda time is slept away; near the receive limit a fresh copy is queued
+  instead, so waiting for a rate limit never lands a record in the DLQ;
 * other :class:`RetryableError` → raised for SQS to redeliver; on the last allowed receive the
   worker dead-letters it itself, **with the reason attached**;
 * :class:`PermanentError`, :class:`NeedsReconnectError` → recorded on the mapping (the error list
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
 from clio_xero.errors import (
     NeedsReconnectError,
@@ -31,7 +33,7 @@ from clio_xero.errors import (
     ThrottledError,
     ValidationFailedError,
 )
-from clio_xero.events import RecordType, Source, SyncEvent
+from clio_xero.events import RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.intake.observe import Counter, Log
 from clio_xero.sync.contacts.engine import ContactSyncer, SyncResult
 from clio_xero.sync.hints import hint_for
@@ -87,8 +89,10 @@ class SyncWorker:
         clock: Clock,
         log: Log,
         count: Counter,
+        requeue: EventPublisher | None = None,
         max_receive_count: int = 5,
     ) -> None:
+        self._requeue = requeue
         self._syncer_for = syncer_for
         self._mappings = mappings
         self._dead_letters = dead_letters
@@ -117,6 +121,13 @@ class SyncWorker:
             result = self._dispatch(event)
         except ThrottledError:
             self._count("Throttled")
+            if self._requeue is not None and receive_count >= self._max_receive_count - 1:
+                # Waiting for a rate limit is not a failure: rather than let SQS count this
+                # receive towards the DLQ, queue a fresh copy (receive count 1) and let this go.
+                fresh = dedupe_key("requeue", event.dedupe_key, receive_count, self._clock.now().isoformat())
+                self._requeue.publish([event.model_copy(update={"dedupe_key": fresh})])
+                self._count("RequeuedAfterThrottle")
+                return Disposition(reason="throttled: requeued")
             raise
         except RetryableError as exc:
             if receive_count < self._max_receive_count:
