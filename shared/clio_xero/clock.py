@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -56,3 +58,25 @@ class OffsetClock:
         with self._lock:
             self._offset += timedelta(seconds=seconds)
         return self.now()
+
+
+_process_clock: Clock = SystemClock()
+
+
+def default_clock() -> Clock:
+    """The clock function wiring uses when none is injected: the wall clock in Lambda.
+
+    The in-process local runtime can swap it (:func:`use_clock`) so that tests move time for the
+    functions it hosts exactly as they move it for the sandboxes: no test waits on the wall clock.
+    """
+    return _process_clock
+
+
+@contextlib.contextmanager
+def use_clock(clock: Clock) -> Iterator[Clock]:
+    global _process_clock  # noqa: PLW0603 - one process-wide seam, set only by the local runtime
+    previous, _process_clock = _process_clock, clock
+    try:
+        yield clock
+    finally:
+        _process_clock = previous

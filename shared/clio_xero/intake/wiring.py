@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from clio_xero.aws.archive import S3DeliveryArchive
 from clio_xero.aws.errors import aws_errors
 from clio_xero.aws.queue import SqsEventPublisher
-from clio_xero.clock import SystemClock
+from clio_xero.clock import default_clock
 from clio_xero.config import ReceiverSettings, XeroReceiverSettings
 from clio_xero.intake.clio import ClioIntake
 from clio_xero.intake.observe import Counter, Log
@@ -66,7 +66,7 @@ def build_xero_intake(settings: XeroReceiverSettings, *, log: Log, count: Counte
         connections=DynamoConnectionStore(settings.table_name, _client("dynamodb")),
         archive=S3DeliveryArchive(settings.delivery_bucket, _client("s3")),
         publisher=SqsEventPublisher(settings.queue_url, _client("sqs")),
-        clock=SystemClock(),
+        clock=default_clock(),
         log=log,
         count=count,
     )
@@ -74,7 +74,7 @@ def build_xero_intake(settings: XeroReceiverSettings, *, log: Log, count: Counte
 
 def build_clio_intake(settings: ReceiverSettings, *, log: Log, count: Counter) -> ClioIntake:
     dynamodb = _client("dynamodb")
-    clock = SystemClock()
+    clock = default_clock()
     return ClioIntake(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
         secrets=KmsDynamoWebhookSecrets(settings.table_name, dynamodb, _client("kms"), settings.kms_key_id, clock),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from clio_xero.clock import Clock, SystemClock
+from clio_xero.clock import Clock, SystemClock, use_clock
 from clio_xero.local.cfn_yaml import load_template
 from clio_xero.local.functions import REGION, LocalFunction
 from clio_xero.local.http_api import BoundRoute, HttpApiApp
@@ -65,6 +65,7 @@ class LocalRuntime:
         self._api: ServedApp | None = None
         self._ddb_local: DynamoDBLocal | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._clock_scope: contextlib.AbstractContextManager[Clock] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalRuntime:
@@ -88,6 +89,9 @@ class LocalRuntime:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
+        # Functions hosted here take their time from the runtime's clock (a ManualClock in tests).
+        self._clock_scope = use_clock(self.clock)
+        self._clock_scope.__enter__()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
         self._moto.start()
         self._set_env({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint})
@@ -188,6 +192,9 @@ class LocalRuntime:
                 httpx.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10)
             self._moto.stop()
             self._moto = None
+        if self._clock_scope is not None:
+            self._clock_scope.__exit__(None, None, None)
+            self._clock_scope = None
         for k, v in self._saved_env.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +18,7 @@ import httpx
 
 from clio_xero.clients.oauth import token_set_from_response
 from clio_xero.clients.tokens import DynamoTokenStore
-from clio_xero.clock import SystemClock
+from clio_xero.clock import Clock, default_clock
 from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero.local.sqs_poller import SqsPoller
 from clio_xero.sandbox.serve import ServedSandboxes, serve_sandboxes
@@ -73,6 +72,7 @@ class LocalWorld:
 
 def _connect(world: LocalWorld, settings: ConnectionSettings) -> None:
     runtime, sandboxes = world.runtime, world.sandboxes
+    clock = default_clock()  # the runtime's clock while it runs
     table = runtime.physical_id("Table")
     dynamodb = runtime.client("dynamodb")
     org = sandboxes.xero.create_organisation("Local Firm Pty Ltd") if not sandboxes.xero.store.orgs else None
@@ -83,7 +83,7 @@ def _connect(world: LocalWorld, settings: ConnectionSettings) -> None:
             name="Local firm",
             status=ConnectionStatus.ACTIVE,
             xero_tenant_id=world.tenant_id,
-            created_at=datetime.now(UTC),
+            created_at=clock.now(),
         )
     )
     DynamoSettingsStore(table, dynamodb).put(world.connection_id, settings)
@@ -92,12 +92,12 @@ def _connect(world: LocalWorld, settings: ConnectionSettings) -> None:
     for provider, app in (("clio", sandboxes.clio.oauth), ("xero", sandboxes.xero.identity)):
         for name, value in (("client-id", app.client_id), ("client-secret", app.client_secret)):
             ssm.put_parameter(Name=f"{path}/{provider}/{name}", Value=value, Type="SecureString", Overwrite=True)
-    tokens = DynamoTokenStore(table, dynamodb, runtime.client("kms"), runtime.physical_id("DataKey"), SystemClock())
+    tokens = DynamoTokenStore(table, dynamodb, runtime.client("kms"), runtime.physical_id("DataKey"), clock)
     clio_grant = sandboxes.clio.issue_token()
     xero_grant = sandboxes.xero.issue_tokens([world.tenant_id])
     world.clio_token = clio_grant["access_token"]
     for provider, grant in (("clio", clio_grant), ("xero", xero_grant)):
-        tokens.save(world.connection_id, provider, token_set_from_response(grant, SystemClock()), expected_version=None)  # type: ignore[arg-type]
+        tokens.save(world.connection_id, provider, token_set_from_response(grant, clock), expected_version=None)  # type: ignore[arg-type]
     sandboxes.xero.configure_webhook(f"{runtime.api_url}/webhooks/xero", runtime.xero_webhook_key)
     with world.clio_api() as clio:
         for model in CLIO_WEBHOOK_MODELS:
@@ -126,9 +126,14 @@ def local_world(
     api_port: int = 0,
     aws_port: int = 0,
     background: bool = False,
+    clock: Clock | None = None,
 ) -> Iterator[LocalWorld]:
-    """Start sandboxes and the runtime wired to them; ``background`` runs pollers and webhook pumps."""
-    with serve_sandboxes(seed=seed) as sandboxes:
+    """Start sandboxes and the runtime wired to them; ``background`` runs pollers and schedules.
+
+    ``clock`` (a ManualClock in tests) is shared by the sandboxes and every hosted function, so a
+    test moves time for the whole system at once.
+    """
+    with serve_sandboxes(seed=seed, clock=clock) as sandboxes:
         xero_url = sandboxes.xero_server.url
         options = RuntimeOptions(
             template=template,
@@ -145,7 +150,7 @@ def local_world(
                 "XeroLoginUrl": xero_url,
             },
         )
-        with LocalRuntime(options) as runtime:
+        with LocalRuntime(options, clock=clock) as runtime:
             world = LocalWorld(runtime=runtime, sandboxes=sandboxes)
             _connect(world, settings or ConnectionSettings())
             yield world

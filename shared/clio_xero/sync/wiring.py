@@ -19,7 +19,7 @@ from clio_xero.clients.oauth import AuthlibRefresher, TokenManager
 from clio_xero.clients.ratelimit import DynamoRateBudget, RateBudget
 from clio_xero.clients.tokens import DynamoTokenStore, TokenStore
 from clio_xero.clients.xero import XeroClient
-from clio_xero.clock import Clock, SystemClock
+from clio_xero.clock import Clock, default_clock
 from clio_xero.config import EnvSettings
 from clio_xero.errors import ConfigurationError, NotFoundError
 from clio_xero.intake.observe import Counter, Log
@@ -171,7 +171,7 @@ def build_worker(
     """The worker and the SQS client its Lambda entry uses to delay throttled messages."""
     import boto3
 
-    clock = SystemClock()
+    clock = default_clock()
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
     connections = DynamoConnectionStore(settings.table_name, dynamodb)
     mappings = DynamoMappingStore(settings.table_name, dynamodb)
@@ -212,7 +212,7 @@ def build_sweep(
 
     from clio_xero.sync.sweep import DynamoCursorStore, Sweep
 
-    clock = SystemClock()
+    clock = default_clock()
     dynamodb = boto3.client("dynamodb")
     connections = DynamoConnectionStore(settings.table_name, dynamodb)
     clients = ConnectionClients(
