@@ -127,6 +127,7 @@ def local_world(
     aws_port: int = 0,
     background: bool = False,
     clock: Clock | None = None,
+    api_timeout_seconds: int = 10,
 ) -> Iterator[LocalWorld]:
     """Start sandboxes and the runtime wired to them; ``background`` runs pollers and schedules.
 
@@ -148,6 +149,7 @@ def local_world(
                 "XeroApiUrl": xero_url,
                 "XeroIdentityUrl": xero_url,
                 "XeroLoginUrl": xero_url,
+                "ApiTimeoutSeconds": str(api_timeout_seconds),
             },
         )
         with LocalRuntime(options, clock=clock) as runtime:

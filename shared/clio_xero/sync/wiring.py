@@ -44,6 +44,7 @@ class WorkerSettings(EnvSettings):
     xero_api_url: str = "https://api.xero.com"
     xero_identity_url: str = "https://identity.xero.com"
     xero_login_url: str = "https://login.xero.com/identity"
+    api_timeout_seconds: float = 10.0  # per HTTP call to Clio or Xero; a timeout is retried
 
 
 class AppCredentials:
@@ -100,6 +101,7 @@ class ConnectionClients:
             client_id=client_id,
             client_secret=client_secret,
             transport=self._transport,
+            timeout=self._settings.api_timeout_seconds,
             clock=self._clock,
         )
         return TokenManager(
@@ -134,6 +136,7 @@ class ConnectionClients:
             budget=self._budget,
             budget_key=connection_id,
             transport=self._transport,
+            timeout=s.api_timeout_seconds,
             clock=self._clock,
         )
         xero = XeroClient(
@@ -142,6 +145,7 @@ class ConnectionClients:
             tokens=self._token_manager(connection_id, "xero", xero_endpoints.token_url),
             budget=self._budget,
             transport=self._transport,
+            timeout=s.api_timeout_seconds,
             clock=self._clock,
         )
         self._cache[connection_id] = (clio, xero)
