@@ -91,9 +91,15 @@ class StackContext:
 
     @classmethod
     def resolve(
-        cls, *, stack: str | None = None, local: bool | None = None, state_path: Path = LOCAL_STATE
+        cls, *, stack: str | None = None, local: bool | None = None, state_path: Path | None = None
     ) -> StackContext:
-        """The stack named by the options or the environment (see module docstring)."""
+        """The stack named by the options or the environment (see module docstring).
+
+        The local state file is ``state_path``, else ``$CLIO_XERO_LOCAL_STATE``, else
+        ``.cache/local/stack.json`` (tests and several local stacks point elsewhere).
+        """
+        if state_path is None:
+            state_path = Path(os.environ.get("CLIO_XERO_LOCAL_STATE") or LOCAL_STATE)
         if local is None:
             local = os.environ.get("CLIO_XERO_LOCAL", "") not in ("", "0", "false")
         state = LocalState.read(state_path) if local else None
