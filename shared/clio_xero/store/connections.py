@@ -48,6 +48,12 @@ class Connection(BaseModel):
     clio_region: ClioRegion = ClioRegion.US
     xero_tenant_id: str | None = None
     created_at: datetime
+    # Recorded by the connect flow (issue 5); optional so older items still load.
+    status_reason: str | None = None
+    clio_user_id: int | None = None
+    clio_user_name: str | None = None
+    xero_tenant_name: str | None = None
+    xero_connection_id: str | None = None  # Xero's /connections id (what DELETE /connections/{id} takes)
 
 
 def new_connection_id() -> str:
@@ -112,6 +118,47 @@ class DynamoConnectionStore:
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":s": {"S": status.value}, ":r": {"S": reason or ""}},
             )
+
+    def update_fields(self, connection_id: str, values: dict[str, Any]) -> None:
+        """Set some of a connection's fields (``None`` removes one); fails if it does not exist.
+
+        Setting ``xero_tenant_id`` also maintains the ``gsi1`` keys the Xero receiver queries."""
+        allowed = set(Connection.model_fields) - {"connection_id", "created_at"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not connection fields: {', '.join(sorted(unknown))}")
+        values = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in values.items()}
+        if "xero_tenant_id" in values:
+            tenant = values["xero_tenant_id"]
+            values["gsi1pk"] = xero_tenant_gsi1pk(tenant) if tenant else None
+            values["gsi1sk"] = connection_pk(connection_id) if tenant else None
+        names: dict[str, str] = {}
+        attribute_values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for i, (name, value) in enumerate(values.items()):
+            names[f"#f{i}"] = name
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                attribute_values[f":v{i}"] = to_item({"v": value})["v"]
+                sets.append(f"#f{i} = :v{i}")
+        expression = " ".join(
+            part
+            for part in ("SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "")
+            if part
+        )
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key(connection_pk(connection_id), CONNECTION_SK),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+        }
+        if attribute_values:
+            request["ExpressionAttributeValues"] = attribute_values
+        with aws_errors("update connection"):
+            self._ddb.update_item(**request)
 
     def list_all(self) -> list[Connection]:
         """Every connection (a handful per stack: a scan is the simple, right tool)."""

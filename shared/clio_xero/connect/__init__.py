@@ -1,0 +1,1 @@
+"""Connecting a firm's Clio account and Xero organisation: signed links, OAuth, disconnect (issue 5)."""
