@@ -16,7 +16,10 @@ from typing import Any, TextIO
 
 import httpx
 
-from clio_xero.clients.oauth import token_set_from_response
+from clio_xero.clients.clio import ClioClient
+from clio_xero.clients.endpoints import ClioEndpoints
+from clio_xero.clients.oauth import StaticTokenSource, token_set_from_response
+from clio_xero.clients.ratelimit import UnlimitedBudget
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
 from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
@@ -25,10 +28,17 @@ from clio_xero.sandbox.serve import ServedSandboxes, serve_sandboxes
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
 from clio_xero.sync.mapping import DynamoMappingStore
 from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.webhooks.registration import (
+    CLIO_WEBHOOKS,
+    ClioClientWebhooks,
+    DynamoWebhookRecords,
+    WebhookManager,
+    WebhookRecord,
+)
 
 CONNECTION_ID = "local-firm"
-CLIO_WEBHOOK_MODELS = ("contact",)
-CLIO_CONTACT_WEBHOOK_FIELDS = "id,etag,updated_at,name"
+CLIO_WEBHOOK_MODELS = tuple(spec.model for spec in CLIO_WEBHOOKS)
+CLIO_CONTACT_WEBHOOK_FIELDS = next(spec.fields for spec in CLIO_WEBHOOKS if spec.model == "contact")
 
 
 @dataclass
@@ -70,6 +80,28 @@ class LocalWorld:
         store.put(self.connection_id, store.get(self.connection_id).model_copy(update=values))
 
 
+def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecord]:
+    """What `clio-xero webhooks register` does, with the world's Clio token (the receiver answers
+    the handshakes on the next pump)."""
+    runtime = world.runtime
+    clio = ClioClient(
+        endpoints=ClioEndpoints(world.sandboxes.clio_server.url),
+        tokens=StaticTokenSource(world.clio_token, provider="clio"),
+        budget=UnlimitedBudget(),
+        budget_key=world.connection_id,
+    )
+    try:
+        manager = WebhookManager(
+            connection_id=world.connection_id,
+            api=ClioClientWebhooks(clio),
+            records=DynamoWebhookRecords(runtime.physical_id("Table"), runtime.client("dynamodb")),
+            secrets=None,
+        )
+        return manager.ensure(clock.now(), api_url=runtime.api_url)
+    finally:
+        clio.close()
+
+
 def _connect(world: LocalWorld, settings: ConnectionSettings) -> None:
     runtime, sandboxes = world.runtime, world.sandboxes
     clock = default_clock()  # the runtime's clock while it runs
@@ -99,20 +131,7 @@ def _connect(world: LocalWorld, settings: ConnectionSettings) -> None:
     for provider, grant in (("clio", clio_grant), ("xero", xero_grant)):
         tokens.save(world.connection_id, provider, token_set_from_response(grant, clock), expected_version=None)  # type: ignore[arg-type]
     sandboxes.xero.configure_webhook(f"{runtime.api_url}/webhooks/xero", runtime.xero_webhook_key)
-    with world.clio_api() as clio:
-        for model in CLIO_WEBHOOK_MODELS:
-            response = clio.post(
-                "/webhooks.json",
-                json={
-                    "data": {
-                        "url": f"{runtime.api_url}/webhooks/clio/{world.connection_id}?model={model}",
-                        "model": model,
-                        "events": ["created", "updated", "deleted"],
-                        "fields": CLIO_CONTACT_WEBHOOK_FIELDS,
-                    }
-                },
-            )
-            response.raise_for_status()
+    register_clio_webhooks(world, clock)
     world.pump()  # handshakes and intent-to-receive
 
 
