@@ -332,11 +332,13 @@ class DeadLetterQueue:
                 batch = self._receive(REDRIVE_VISIBILITY_SECONDS)
                 if not batch:
                     break
-                for message in batch:
-                    letter = decode(message)
+                # Hold the whole batch first: if this run dies, ``finally`` releases every
+                # message it received, so none stays hidden for the visibility timeout.
+                letters = [decode(m) for m in batch]
+                held.update({m.message_id: m for m in letters if m.message_id not in done})
+                for letter in letters:
                     if letter.message_id in done:
                         continue
-                    held[letter.message_id] = letter
                     if not self._wanted(letter, message_ids, started, report):
                         continue
                     self._redrive_one(letter, report)
