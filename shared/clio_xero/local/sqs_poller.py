@@ -131,13 +131,19 @@ class SqsPoller:
         return PollResult(len(messages), len(done), len(failed))
 
     def drain(self, max_batches: int = 1000) -> list[PollResult]:
-        """Poll until a receive comes back empty (bounded); for tests and the demo."""
+        """Poll until a receive comes back empty or a batch makes no progress (bounded).
+
+        A batch in which every record failed ends the drain: what failed will fail again until
+        something changes (time passes, a fault clears), so the caller decides what happens next.
+        """
         results = []
         for _ in range(max_batches):
             result = self.poll_once()
             if result.received == 0:
                 break
             results.append(result)
+            if result.deleted == 0:
+                break
         return results
 
     def start(self) -> None:

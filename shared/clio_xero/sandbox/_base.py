@@ -103,7 +103,10 @@ class ServedApp:
         self._server = make_server(host, port, app, threaded=True)
         self.host = host
         self.port = int(self._server.server_port)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"serve-{self.port}", daemon=True)
+        # A short poll interval makes close() quick (the default 0.5 s adds up across tests).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"serve-{self.port}", daemon=True
+        )
         self._thread.start()
 
     @property
