@@ -365,7 +365,7 @@ class ContactBackfill:
             return report
         checkpoint = self.checkpoints.get(self.connection_id)
         if checkpoint is not None and checkpoint.phase != "done":
-            report.resumed = checkpoint
+            report.resumed = checkpoint.model_copy(deep=True)
             report.counts = dict(checkpoint.counts)
         else:
             now = self.clock.now()
