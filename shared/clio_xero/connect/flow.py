@@ -116,6 +116,7 @@ class ConnectFlow:
 
     def handle(self, request: HttpRequest, base_url: str) -> HttpResponse:
         path = request.path.rstrip("/")
+        self._count("ConnectRequests")
         try:
             if path in ("/connect/clio", "/connect/xero"):
                 return self.start(request, path.rsplit("/", 1)[1], base_url)  # type: ignore[arg-type]
