@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.table import Table
 from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.webhooks.signing import sign_clio, sign_xero
+
+if TYPE_CHECKING:
+    from clio_xero.local.world import LocalWorld
 
 DEMO_CONNECTION = "demo-firm"
 DEMO_TENANT = "8a8b2d2c-6f4e-4d36-9b43-3c3f6c1a0d11"
@@ -178,21 +181,14 @@ def queued_events(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def run_demo(template: Path, console: Console | None = None) -> bool:
-    out = console or Console()
-    out.rule("clio-xero demo: signed webhooks → verified → normalised → queued (local runtime)")
-    log_path = Path(".cache/demo/functions.log")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        log_path.open("w", encoding="utf-8") as function_log,
-        LocalRuntime(
-            RuntimeOptions(template=template, poll=False, schedule=False, function_output=function_log)
-        ) as runtime,
-    ):
+def run_intake_demo(template: Path, out: Console, function_log: TextIO) -> bool:
+    """Part 1: webhook intake alone (every answer checked), then what sits on the queue."""
+    out.rule("part 1 - signed webhooks -> verified -> normalised -> queued")
+    with LocalRuntime(
+        RuntimeOptions(template=template, poll=False, schedule=False, function_output=function_log)
+    ) as runtime:
         for line in runtime.describe():
             out.print(line, highlight=False, soft_wrap=True)
-        out.print(f"Function logs and metrics (JSON): {log_path}")
-        out.rule("deliveries")
         steps = run_scenario(runtime, out.print)
         events = queued_events(runtime)
     table = Table(title=f"On the sync queue: {len(events)} normalised events")
@@ -201,10 +197,92 @@ def run_demo(template: Path, console: Console | None = None) -> bool:
     for e in sorted(events, key=lambda e: (e["source"], e["record_type"])):
         table.add_row(e["source"], e["record_type"], e["record_id"], e["action"], e["connection_id"])
     out.print(table)
-    failures = [s for s in steps if not s.ok]
     expected_events = 6
     if len(events) != expected_events:
         out.print(f"[red]expected {expected_events} events on the queue, found {len(events)}[/]")
-    ok = not failures and len(events) == expected_events
-    out.print("[bold green]Demo passed.[/]" if ok else f"[bold red]Demo failed: {len(failures)} unexpected answers.[/]")
+    return all(s.ok for s in steps) and len(events) == expected_events
+
+
+def _contact_writes(world: LocalWorld) -> tuple[int, int]:
+    clio = world.sandboxes.clio.request_log.entries(path_prefix="/api/v4/contacts")
+    xero = world.sandboxes.xero.request_log.entries(path_prefix="/api.xro/2.0/Contacts")
+    return (
+        sum(r.method in ("POST", "PATCH", "DELETE") for r in clio),
+        sum(r.method in ("POST", "PUT") for r in xero),
+    )
+
+
+def run_sync_demo(template: Path, out: Console, function_log: TextIO) -> bool:
+    """Part 2: a real sync, both ways, through webhooks, the queue and the worker."""
+    from clio_xero.local.world import local_world
+    from clio_xero.sandbox.xero.contacts import contact_json
+    from clio_xero.sync.settings import ConnectionSettings, ContactScope
+
+    out.rule("part 2 - contacts both ways: Clio sandbox <-> local stack <-> Xero sandbox")
+    checks: list[tuple[str, bool]] = []
+    settings = ConnectionSettings(contact_scope=ContactScope.ALL)
+    with local_world(template=template, settings=settings, function_output=function_log) as world:
+        out.print(f"Clio sandbox {world.sandboxes.clio_server.url}, Xero sandbox {world.sandboxes.xero_server.url}")
+        out.print("Connected: tokens stored encrypted, Clio webhook activated, Xero intent-to-receive passed.")
+        clio = world.sandboxes.clio
+        record = clio.act_create(
+            "contacts",
+            {
+                "type": "Person",
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "email_addresses": [{"address": "ada@example.test", "name": "Work", "primary": True}],
+                "phone_numbers": [{"number": "+44 20 7946 0000", "name": "Work", "primary": True}],
+            },
+        )
+        out.print(f"A user creates Clio contact {record.id} 'Ada Lovelace' in Clio ...")
+        world.pump()
+        mapping = world.mappings.get(world.connection_id, "contact", str(record.id))
+        xero_id = mapping.xero_id if mapping else None
+        store = world.sandboxes.xero.store
+
+        def xero_contact() -> dict[str, Any]:
+            with store.lock:
+                return contact_json(store.orgs[world.tenant_id].contacts[str(xero_id)]) if xero_id else {}
+
+        created = xero_contact()
+        checks.append(("Clio contact created in Xero", created.get("Name") == "Ada Lovelace"))
+        checks.append(("Xero carries our key", created.get("ContactNumber") == f"CLIO-{record.id}"))
+        checks.append(("one Xero write, no Clio write (echo suppressed)", _contact_writes(world) == (0, 1)))
+        out.print("A bookkeeper changes her email in Xero ...")
+        world.sandboxes.xero.admin.update_contact(
+            world.tenant_id, str(xero_id), {"EmailAddress": "ada@analytical.test"}
+        )
+        world.pump()
+        with world.clio_api() as api:
+            data = api.get(f"/contacts/{record.id}.json", params={"fields": "id,email_addresses{address}"}).json()
+        emails = [e["address"] for e in data["data"]["email_addresses"]]
+        checks.append(("Xero edit reached Clio", emails == ["ada@analytical.test"]))
+        out.print("A user renames her in Clio ...")
+        clio.act_update("contacts", record, {"last_name": "King"})
+        world.pump()
+        checks.append(("Clio edit reached Xero", xero_contact().get("LastName") == "King"))
+        checks.append(("writes: Clio 1, Xero 2 - nothing echoed back", _contact_writes(world) == (1, 2)))
+        table = Table(title="Ada, on both sides")
+        for column in ("system", "name", "email", "key"):
+            table.add_column(column)
+        final = xero_contact()
+        table.add_row("Clio", "Ada King", emails[0], str(record.id))
+        table.add_row("Xero", str(final.get("Name")), str(final.get("EmailAddress")), str(final.get("ContactNumber")))
+        out.print(table)
+    for name, ok in checks:
+        out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
+    return all(ok for _, ok in checks)
+
+
+def run_demo(template: Path, console: Console | None = None) -> bool:
+    out = console or Console()
+    log_path = Path(".cache/demo/functions.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as function_log:
+        out.print(f"Function logs and metrics (JSON lines): {log_path}")
+        intake_ok = run_intake_demo(template, out, function_log)
+        sync_ok = run_sync_demo(template, out, function_log)
+    ok = intake_ok and sync_ok
+    out.print("[bold green]Demo passed.[/]" if ok else "[bold red]Demo failed: see the lines marked above.[/]")
     return ok

@@ -1,0 +1,22 @@
+"""`make demo` end to end: both parts pass and say so."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from clio_xero.demo import run_demo
+from tests.conftest import TEMPLATE
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_demo_passes_and_shows_a_real_sync() -> None:
+    output = io.StringIO()
+    assert run_demo(TEMPLATE, Console(file=output, width=160)) is True
+    text = output.getvalue()
+    assert "Demo passed." in text
+    assert "ok Xero edit reached Clio" in text and "ok Clio edit reached Xero" in text
+    assert "FAILED" not in text and "UNEXPECTED" not in text
