@@ -189,7 +189,7 @@ def test_http_api_routes(transformed_template: Template) -> None:
 
 
 def test_dlq_alarm_is_wired_to_the_topic(transformed_template: Template) -> None:
-    [alarm] = resources(transformed_template, "AWS::CloudWatch::Alarm").values()
+    alarm = resources(transformed_template, "AWS::CloudWatch::Alarm")["DeadLetterQueueDepthAlarm"]
     props = alarm["Properties"]
     assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold")
