@@ -146,7 +146,7 @@ def test_connect_both_sides_through_the_signed_links(world: LocalWorld, cli: Any
     assert cid in {c.connection_id for c in connections(world).find_by_xero_tenant(world.tenant_id)}
     store = tokens(world, clock)
     for provider in ("clio", "xero"):
-        stored = store.load(cid, provider)  # type: ignore[arg-type]
+        stored = store.load(cid, provider)
         assert stored is not None and stored.version == 1
     # Stored encrypted: the raw item holds no token text.
     raw = world.runtime.client("dynamodb").get_item(
