@@ -192,9 +192,7 @@ class _Normalizer:
             sub = node.get(k)
             if isinstance(sub, dict):
                 prop = k == "properties"
-                node[k] = {
-                    n: self.schema(s, is_property=prop) if isinstance(s, dict) else s for n, s in sub.items()
-                }
+                node[k] = {n: self.schema(s, is_property=prop) if isinstance(s, dict) else s for n, s in sub.items()}
         for k in self._LIST_KEYWORDS:
             sub = node.get(k)
             if isinstance(sub, list):
@@ -264,8 +262,7 @@ class _Route:
         self.item = item
         self.params = len(_PARAM.findall(template))
         pattern = "".join(
-            "[^/]+" if _PARAM.fullmatch(piece) else re.escape(piece)
-            for piece in re.split(r"(\{[^{}/]+\})", template)
+            "[^/]+" if _PARAM.fullmatch(piece) else re.escape(piece) for piece in re.split(r"(\{[^{}/]+\})", template)
         )
         self.regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
 
