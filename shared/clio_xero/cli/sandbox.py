@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import typer
@@ -20,11 +21,15 @@ def up(
     """Serve both sandboxes on 127.0.0.1 until Ctrl-C (admin surface under /_sandbox/)."""
     from clio_xero.sandbox.serve import serve_sandboxes
 
-    with serve_sandboxes(clio_port=clio_port, xero_port=xero_port, seed=seed) as served:
+    with serve_sandboxes(clio_port=clio_port, xero_port=xero_port, seed=seed, deliver_every=1.0) as served:
         for line in served.describe():
             console.print(line, highlight=False)
+        console.print("Webhooks are delivered every second.")
         console.print("[bold green]Ready.[/] Ctrl-C to stop.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            threading.Event().wait()
+            stop.wait()
         except KeyboardInterrupt:
             console.print("Stopping...")
+    console.print("Stopped.")

@@ -153,7 +153,7 @@ def local_world(
     ``clock`` (a ManualClock in tests) is shared by the sandboxes and every hosted function, so a
     test moves time for the whole system at once.
     """
-    with serve_sandboxes(seed=seed, clock=clock) as sandboxes:
+    with serve_sandboxes(seed=seed, clock=clock, deliver_every=1.0 if background else None) as sandboxes:
         xero_url = sandboxes.xero_server.url
         options = RuntimeOptions(
             template=template,

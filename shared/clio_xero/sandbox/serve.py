@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +13,8 @@ from clio_xero.clock import Clock
 from clio_xero.sandbox._base import ServedApp, serve
 from clio_xero.sandbox.clio import ClioSandbox
 from clio_xero.sandbox.xero import XeroSandbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,17 +46,49 @@ def build_sandboxes(*, seed: bool, clock: Clock | None = None) -> tuple[ClioSand
     return clio, xero
 
 
+class WebhookPump:
+    """Delivers due webhooks from both sandboxes every ``interval`` seconds (served mode).
+
+    Tests call ``deliver_due_webhooks()`` themselves; people running `sandbox up` or
+    `local up --sandbox` expect webhooks to just arrive, as they do from the real services.
+    """
+
+    def __init__(self, sandboxes: tuple[ClioSandbox, XeroSandbox], interval: float) -> None:
+        self._sandboxes = sandboxes
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="webhook-pump", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            for sandbox in self._sandboxes:
+                try:
+                    sandbox.deliver_due_webhooks()
+                except Exception:  # a receiver being down must not stop the pump
+                    log.exception("webhook delivery from %s failed", type(sandbox).__name__)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 @contextmanager
 def serve_sandboxes(
-    *, clio_port: int = 0, xero_port: int = 0, seed: bool = True, clock: Clock | None = None
+    *,
+    clio_port: int = 0,
+    xero_port: int = 0,
+    seed: bool = True,
+    clock: Clock | None = None,
+    deliver_every: float | None = None,
 ) -> Iterator[ServedSandboxes]:
+    """Both sandboxes on loopback; ``deliver_every`` seconds, if set, a thread delivers webhooks."""
     clio, xero = build_sandboxes(seed=seed, clock=clock)
-    clio_server = serve(clio.wsgi_app, port=clio_port)
-    try:
+    with contextlib.ExitStack() as stack:
+        clio_server = serve(clio.wsgi_app, port=clio_port)
+        stack.callback(clio_server.close)
         xero_server = serve(xero.wsgi_app, port=xero_port)
-        try:
-            yield ServedSandboxes(clio, xero, clio_server, xero_server)
-        finally:
-            xero_server.close()
-    finally:
-        clio_server.close()
+        stack.callback(xero_server.close)
+        if deliver_every is not None:
+            stack.callback(WebhookPump((clio, xero), deliver_every).close)
+        yield ServedSandboxes(clio, xero, clio_server, xero_server)
