@@ -347,7 +347,7 @@ def review(
 
 
 @contacts_app.command("link")
-def link(  # noqa: PLR0917 - typer maps parameters to the command line
+def link(
     clio_id: str = typer.Argument(..., help="The Clio contact id."),
     xero_id: str = typer.Argument(..., help="The Xero ContactID."),
     connection: str | None = CONNECTION_OPTION,

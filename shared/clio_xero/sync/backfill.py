@@ -453,7 +453,7 @@ class ContactBackfill:
 
     def _error(self, plan: BackfillPlan, clio_id: str, messages: Sequence[str], report: BackfillReport) -> None:
         text = "; ".join(messages) or "Xero refused the contact without a reason"
-        self._write_mapping(
+        written = self._write_mapping(
             plan,
             clio_id,
             {
@@ -463,8 +463,9 @@ class ContactBackfill:
                 "attempts": 1,
             },
         )
-        report.counts["errors"] += 1
-        report.errors.append((clio_id, text))
+        if written:  # not written: linked meanwhile (by the worker), which is what a refusal here means
+            report.counts["errors"] += 1
+            report.errors.append((clio_id, text))
 
     # ------------------------------------------------------------------ phases
     def _reviews(self, plan: BackfillPlan, checkpoint: Checkpoint, report: BackfillReport) -> None:
