@@ -123,6 +123,7 @@ def test_poison_messages_reach_the_dlq_and_redrive_syncs_them_once(world: LocalW
     assert code == 1 and "no message" in text
     code, errors = cli("errors", "--json")
     assert code == 1 and {e["record"] for e in errors} == {f"clio:contact:{i}" for i in records}
+    assert all("dlq redrive --all" in e["hint"] for e in errors)  # a hint even where Xero gave no words
 
     world.sandboxes.xero.set_faults(FaultPlan())  # Xero is back
     writes_before = xero_contact_writes(world)

@@ -64,8 +64,15 @@ def _usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+def _when(value: datetime | str | None) -> str:
+    if isinstance(value, str):
+        try:
+            when: datetime | None = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
 
 
 def _progress(as_json: bool) -> Progress:
@@ -174,7 +181,7 @@ def errors(
 
 
 # ---------------------------------------------------------------------------------- retry
-def retry(  # noqa: PLR0917 - typer: one parameter per option
+def retry(
     record: str | None = typer.Argument(None, help="SOURCE:TYPE:ID, e.g. clio:contact:123 or xero:contact:<uuid>."),
     all_errors: bool = typer.Option(False, "--all-errors", help="Every record whose mapping is in error."),
     connection: str | None = CONNECTION_OPTION,
@@ -208,7 +215,7 @@ def retry(  # noqa: PLR0917 - typer: one parameter per option
 
 
 # ---------------------------------------------------------------------------------- replay
-def replay(  # noqa: PLR0917 - typer: one parameter per option
+def replay(
     since: str = typer.Option(..., "--since", help="From when: ISO date/time (UTC) or relative (30m, 2h, 3d)."),
     until: str | None = typer.Option(None, "--until", help="Until when (default: now)."),
     source: str | None = typer.Option(None, "--source", help="clio or xero (default: both)."),
@@ -290,8 +297,8 @@ def dlq_list(
                 s["record"] or "-",
                 f"{s['failure_kind']}: {s['failure_reason'] or '-'}",
                 str(s["attempts"] or "-"),
-                s["first_failure"] or "-",
-                s["last_failure"] or "-",
+                _when(s["first_failure"]),
+                _when(s["last_failure"]),
             )
         console.print(table)
     if letters:

@@ -273,7 +273,7 @@ class DeadLetterQueue:
         move_task_timeout: float = 600,
     ) -> RedriveReport:
         """Send messages back to the sync queue: all (``None``) or the given ids."""
-        if message_ids is None and use_move_task:
+        if message_ids is None and use_move_task and self._stack.move_task_available:
             report = self._try_move_task(progress, sleep, move_task_timeout)
             if report is not None:
                 return report

@@ -87,7 +87,10 @@ def error_list(
                     or ("needs review" if mapping.status is MappingStatus.NEEDS_REVIEW else None),
                     message=mapping.last_error or reason.get("failure_reason"),
                     attempts=mapping.attempts or None,
-                    hint=mapping.error_hint or reason.get("hint") or _review_hint(mapping),
+                    hint=mapping.error_hint
+                    or reason.get("hint")
+                    or _review_hint(mapping)
+                    or _kind_hint(reason.get("failure_kind")),
                     updated_at=mapping.updated_at,
                     xero_id=mapping.xero_id,
                     dlq_message_ids=tuple(m.message_id for m in mine),
@@ -107,12 +110,25 @@ def error_list(
                     what_failed=letter.reason.get("failure_kind") or "moved_by_sqs",
                     message=letter.reason.get("failure_reason"),
                     attempts=int(attempts) if attempts.isdigit() else letter.receive_count or None,
-                    hint=letter.reason.get("hint") or None,
+                    hint=letter.reason.get("hint") or _kind_hint(letter.reason.get("failure_kind") or "moved_by_sqs"),
                     updated_at=letter.sent_at,
                     dlq_message_ids=(letter.message_id,),
                 )
             )
     return sorted(out, key=lambda e: e.updated_at.isoformat() if e.updated_at else "", reverse=True)
+
+
+# When the worker had no specific hint, the kind of failure still says what to do next.
+_KIND_HINTS = {
+    "UpstreamUnavailableError": "the provider was unavailable: once it is back, `clio-xero dlq redrive --all`",
+    "ThrottledError": "the API budget was spent: `clio-xero dlq redrive --all` later",
+    "NotFoundError": "the record is gone on the other side: check it, then `clio-xero retry RECORD`",
+    "moved_by_sqs": "it failed 5 times without a reason recorded: see the worker logs, then `dlq redrive`",
+}
+
+
+def _kind_hint(kind: str | None) -> str | None:
+    return _KIND_HINTS.get(kind or "")
 
 
 def _review_hint(mapping: Mapping) -> str | None:

@@ -45,6 +45,8 @@ class OpsStack:
     # Short polling on AWS samples a subset of servers and can come back empty while messages
     # exist; a 1 s long poll does not. moto answers from one process, so 0 is exact there.
     receive_wait_seconds: int = 1
+    # `clio-xero local up` is moto, which has no StartMessageMoveTask: do not ask it every time.
+    move_task_available: bool = True
 
     @classmethod
     def from_context(cls, context: StackLike, clock: Clock | None = None) -> OpsStack:
@@ -57,6 +59,7 @@ class OpsStack:
             clients=context.client,
             clock=clock or SystemClock(),
             receive_wait_seconds=0 if context.endpoint_url else 1,
+            move_task_available=not context.endpoint_url,
         )
 
     def client(self, service: str) -> Any:
