@@ -12,8 +12,8 @@ read too, because DynamoDB deletes expired items lazily):
 from __future__ import annotations
 
 import base64
-import json
 import secrets
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 STATE_SK = "#STATE"
 LINK_KEY_NAME = "connect-link-key"
+KEY_CACHE_SECONDS = 300
 
 
 def state_pk(state_id: str) -> str:
@@ -112,13 +113,17 @@ class DynamoConnectStore:
 class LinkKey:
     """The connect-link HMAC key: SSM SecureString ``<ConfigPath>/connect-link-key`` (base64)."""
 
-    def __init__(self, config_path: str, ssm: Any) -> None:
+    def __init__(self, config_path: str, ssm: Any, max_age_seconds: float = KEY_CACHE_SECONDS) -> None:
         self.name = f"{config_path.rstrip('/')}/{LINK_KEY_NAME}"
         self._ssm = ssm
+        self._max_age = max_age_seconds
         self._value: bytes | None = None
+        self._read_at = 0.0
 
     def get(self) -> bytes:
-        if self._value is None:
+        # Cached for a few minutes per warm container: a replaced key (every outstanding link
+        # revoked) takes effect within that time.
+        if self._value is None or time.monotonic() - self._read_at > self._max_age:
             try:
                 value = self._ssm.get_parameter(Name=self.name, WithDecryption=True)["Parameter"]["Value"]
             except (ClientError, BotoCoreError) as exc:
@@ -128,6 +133,7 @@ class LinkKey:
                     ) from exc
                 raise translate(f"read SSM parameter {self.name}", exc) from exc
             self._value = _decode_key(value, self.name)
+            self._read_at = time.monotonic()
         return self._value
 
     def ensure(self) -> bytes:
@@ -160,7 +166,3 @@ def _decode_key(value: str, name: str) -> bytes:
     if len(raw) < 32:
         raise ConfigurationError(f"SSM parameter {name} must hold at least 32 random bytes, base64-encoded")
     return raw
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
