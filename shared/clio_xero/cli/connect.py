@@ -145,7 +145,7 @@ def _when(value: datetime | None) -> str:
 # ---------------------------------------------------------------------------- connect
 
 
-def connect(  # noqa: PLR0917 - typer: one parameter per option
+def connect(
     name: str = typer.Option("", "--name", help="A name for the connection (e.g. the firm)."),
     clio_region: str | None = typer.Option(
         None, "--clio-region", help="Where the firm's Clio account lives: us (default), ca, eu, au."
@@ -209,7 +209,7 @@ def connect(  # noqa: PLR0917 - typer: one parameter per option
 # ---------------------------------------------------------------------------- disconnect
 
 
-def disconnect(  # noqa: PLR0917 - typer: one parameter per option
+def disconnect(
     connection_id: str | None = CONNECTION_OPTION,
     purge: bool = typer.Option(False, "--purge", help="Also delete the connection's record links (mappings)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
