@@ -63,6 +63,18 @@ def depth(runtime: LocalRuntime, logical_id: str) -> int:
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
+def empty(runtime: LocalRuntime, logical_id: str) -> None:
+    """Delete whatever earlier tests left on a queue (moto allows one purge a minute)."""
+    sqs = runtime.client("sqs")
+    url = runtime.queue_url(logical_id)
+    for _ in range(100):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return
+        for m in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
 def send(runtime: LocalRuntime, queue: str, *bodies: dict[str, Any], group: str | None = None) -> None:
     sqs = runtime.client("sqs")
     for i, body in enumerate(bodies):
@@ -134,6 +146,7 @@ def test_batches_respect_batch_size_and_successes_are_deleted(runtime: LocalRunt
 
 
 def test_partial_failure_deletes_only_the_successes(runtime: LocalRuntime) -> None:
+    empty(runtime, "WorkQueue")
     send(runtime, "WorkQueue", {"id": "good"}, {"id": "bad", "fail": True})
     first = poller(runtime, "Worker").poll_once()
     assert (first.received, first.deleted, first.failed) == (2, 1, 1)
@@ -143,11 +156,12 @@ def test_partial_failure_deletes_only_the_successes(runtime: LocalRuntime) -> No
 def test_poison_message_moves_to_the_dlq_after_max_receives(runtime: LocalRuntime) -> None:
     sqs = runtime.client("sqs")
     worker = poller(runtime, "Worker")
-    worker.drain()  # leftovers of earlier tests go to the DLQ first
+    empty(runtime, "WorkQueue")
+    empty(runtime, "WorkDeadLetters")
     dlq = runtime.queue_url("WorkDeadLetters")
-    sqs.purge_queue(QueueUrl=dlq)
     send(runtime, "WorkQueue", {"id": "poison", "fail": True})
-    worker.drain()
+    results = [worker.poll_once() for _ in range(4)]  # receive 1, receive 2, then the DLQ has it
+    assert [r.received for r in results] == [1, 1, 0, 0]
     assert [item["sk"]["S"] for item in seen(runtime, "poison")] == ["1", "2"]  # maxReceiveCount = 2
     assert depth(runtime, "WorkQueue") == 0
     moved = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
@@ -155,13 +169,14 @@ def test_poison_message_moves_to_the_dlq_after_max_receives(runtime: LocalRuntim
 
 
 def test_an_exception_fails_the_whole_batch(runtime: LocalRuntime) -> None:
+    empty(runtime, "WorkQueue")
     send(runtime, "WorkQueue", {"id": "fine"}, {"id": "explodes", "raise": True})
     result = poller(runtime, "Worker").poll_once()
     assert (result.received, result.deleted, result.failed) == (2, 0, 2)
 
 
 def test_a_report_naming_an_unknown_id_fails_the_whole_batch(runtime: LocalRuntime) -> None:
-    poller(runtime, "Worker").drain()
+    empty(runtime, "WorkQueue")
     send(runtime, "WorkQueue", {"id": "x1"}, {"id": "x2", "bad_report": True})
     result = poller(runtime, "Worker").poll_once()
     assert (result.deleted, result.failed) == (0, 2)
@@ -191,3 +206,10 @@ def test_schedules_run_at_their_rate_on_the_injected_clock(runtime: LocalRuntime
         ExpressionAttributeValues={":p": {"S": "tick"}},
     )["Items"]
     assert len(ticks) == 2
+
+
+def test_drain_stops_when_a_batch_makes_no_progress(runtime: LocalRuntime) -> None:
+    empty(runtime, "WorkQueue")
+    send(runtime, "WorkQueue", {"id": "stuck", "fail": True})
+    results = poller(runtime, "Worker").drain()
+    assert [(r.received, r.deleted, r.failed) for r in results] == [(1, 0, 1)]

@@ -143,6 +143,7 @@ class LocalRuntime:
     def _serve(self) -> None:
         from clio_xero.sandbox._base import serve
 
+        self._reset_function_loggers()
         assert self.stack is not None
         routes = [
             BoundRoute.of(route, self.functions[fid])
@@ -173,7 +174,24 @@ class LocalRuntime:
         if self.options.schedule and self.scheduler.jobs:
             self.scheduler.start()
 
+    def _reset_function_loggers(self) -> None:
+        """Forget Powertools' per-service logger set-up, as a fresh Lambda container would.
+
+        Powertools configures the stdlib logger named after the service once per process and keeps
+        the stream it found then; in one process hosting several runtimes (tests) the second
+        runtime's functions would otherwise keep logging to the first one's output.
+        """
+        services = {str(f.environment.get("POWERTOOLS_SERVICE_NAME", "")) for f in self.functions.values()}
+        for name in services - {""}:
+            service_logger = logging.getLogger(name)
+            for handler in list(service_logger.handlers):
+                service_logger.removeHandler(handler)
+            for attribute in ("init", "powertools_handler", "powertools_buffer_config", "powertools_buffer_cache"):
+                if hasattr(service_logger, attribute):
+                    delattr(service_logger, attribute)
+
     def stop(self) -> None:
+        self._reset_function_loggers()
         for poller in self.pollers:
             poller.stop()
         self.scheduler.stop()
