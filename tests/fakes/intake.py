@@ -33,12 +33,19 @@ class FakeArchive:
     fail: bool = False
 
     def put(
-        self, *, source: str, connection_id: str | None, headers: Mapping[str, str], body: bytes, received_at: datetime
+        self,
+        *,
+        source: str,
+        connection_id: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        received_at: datetime,
+        path: str | None = None,
     ) -> str:
         if self.fail:
             raise UpstreamUnavailableError("archive down")
         key = f"deliveries/{source}/{len(self.stored)}"
-        self.stored.append({"key": key, "source": source, "headers": dict(headers), "body": body})
+        self.stored.append({"key": key, "source": source, "headers": dict(headers), "body": body, "path": path})
         return key
 
 

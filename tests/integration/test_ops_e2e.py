@@ -171,6 +171,10 @@ def test_replay_redrives_archived_deliveries_with_their_original_dedupe_keys(wor
     assert len(original) == 2
     world.runtime.client("sqs").purge_queue(QueueUrl=world.runtime.queue_url("SyncQueue"))  # ...and lost
     assert queued_events(world) == []
+    s3, bucket = world.runtime.client("s3"), world.runtime.physical_id("DeliveryBucket")
+    stored = s3.list_objects_v2(Bucket=bucket, Prefix="deliveries/clio/")["Contents"]
+    document = json.loads(s3.get_object(Bucket=bucket, Key=stored[0]["Key"])["Body"].read())
+    assert document["path"] == f"/webhooks/clio/{world.connection_id}?model=contact"  # replay reads the model here
 
     code, out = cli("replay", "--since", "10m", "--source", "clio", "--dry-run", "--json")
     assert code == 0 and (out["deliveries"], out["events"], out["published"]) == (2, 2, 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from clio_xero.clock import ManualClock
 from clio_xero.events import RecordType, Source
 from clio_xero.ops.dlq import DeadLetterQueue, decode
 from clio_xero.ops.records import RecordRef
-from clio_xero.ops.replay import day_prefixes, key_time
+from clio_xero.ops.replay import Replayer, day_prefixes, key_time
 from clio_xero.ops.retry import retry_event
 from clio_xero.ops.settings import InvalidSettingsError, describe_fields, parse_assignments
 from clio_xero.ops.stack import OpsStack
@@ -207,3 +209,48 @@ def test_help_lists_the_operator_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
     for verb in ("status", "errors", "retry", "replay", "dlq", "settings"):
         assert verb in result.output
+
+
+# ------------------------------------------------------------------------------ replay: Clio's model
+def _clio_document(path: str | None, webhook_id: int = 7) -> dict[str, Any]:
+    body = {"data": {"id": 42, "etag": '"e1"'}, "meta": {"event": "updated", "webhook_id": webhook_id}}
+    return {
+        "source": "clio",
+        "connection_id": "c1",
+        "received_at": NOW.isoformat(),
+        "headers": {},
+        "path": path,
+        "body_b64": base64.b64encode(json.dumps(body).encode()).decode(),
+    }
+
+
+def test_replay_takes_clios_model_from_the_archived_url_first() -> None:
+    def no_aws(_name: str) -> Any:
+        raise AssertionError("the model is in the URL: no AWS call needed")
+
+    replayer = Replayer(OpsStack("t", QUEUE_URL, DLQ_URL, "b", "k", clients=no_aws))
+    [event] = replayer.events_for("deliveries/clio/k", _clio_document("/webhooks/clio/c1?model=contact"))
+    assert (event.record_type, event.record_id, event.delivery_id) == (RecordType.CONTACT, "42", "deliveries/clio/k")
+
+
+def test_replay_falls_back_to_the_model_stored_with_the_webhook_secret() -> None:
+    ddb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    replayer = Replayer(OpsStack("t", QUEUE_URL, DLQ_URL, "b", "k", clients=lambda _name: ddb))
+    stub = Stubber(ddb)
+    stub.add_response(
+        "get_item",
+        {"Item": {"model": {"S": "contact"}}},
+        {
+            "TableName": "t",
+            "Key": {"pk": {"S": "CONN#c1"}, "sk": {"S": "CLIOHOOK#7"}},
+            "ProjectionExpression": "#m",
+            "ExpressionAttributeNames": {"#m": "model"},
+        },
+    )
+    stub.add_response("get_item", {})  # webhook 8: nothing stored
+    with stub:
+        [event] = replayer.events_for("k", _clio_document(None))  # an older archive: no path
+        assert event.record_type is RecordType.CONTACT
+        with pytest.raises(ValueError, match="cannot tell the model of webhook 8"):
+            replayer.events_for("k", _clio_document(None, webhook_id=8))
+        stub.assert_no_pending_responses()

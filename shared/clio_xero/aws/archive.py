@@ -5,7 +5,8 @@ is sorting by receipt time, so "everything since T" is a prefix walk. The bucket
 expires objects after ``DeliveryRetentionDays`` (template parameter, at least 14).
 
 Only headers that matter for audit and replay are stored (content type, signatures, user agent,
-Xero/Clio ids). Handshake secrets are never archived.
+Xero/Clio ids), and the request path with its query: Clio's payload does not name its model, the
+webhook URL's ``?model=`` does, and ``replay`` needs it. Handshake secrets are never archived.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlencode
 
 from clio_xero.aws.errors import aws_errors
 
@@ -36,6 +38,7 @@ class DeliveryArchive(Protocol):
         headers: Mapping[str, str],
         body: bytes,
         received_at: datetime,
+        path: str | None = None,
     ) -> str: ...
 
 
@@ -44,8 +47,19 @@ def delivery_key(source: str, received_at: datetime, unique: str) -> str:
     return f"deliveries/{source}/{stamp}-{unique}.json"
 
 
+def request_target(path: str, query: Mapping[str, str]) -> str:
+    """``/webhooks/clio/c1?model=contact``: the path and query a delivery was posted to."""
+    return path + ("?" + urlencode(dict(query)) if query else "")
+
+
 def delivery_document(
-    *, source: str, connection_id: str | None, headers: Mapping[str, str], body: bytes, received_at: datetime
+    *,
+    source: str,
+    connection_id: str | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    received_at: datetime,
+    path: str | None = None,
 ) -> bytes:
     kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
     doc = {
@@ -53,6 +67,7 @@ def delivery_document(
         "connection_id": connection_id,
         "received_at": received_at.isoformat(),
         "headers": kept,
+        "path": path,
         "body_b64": base64.b64encode(body).decode("ascii"),
     }
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
@@ -73,10 +88,16 @@ class S3DeliveryArchive:
         headers: Mapping[str, str],
         body: bytes,
         received_at: datetime,
+        path: str | None = None,
     ) -> str:
         key = delivery_key(source, received_at, uuid.uuid4().hex)
         document = delivery_document(
-            source=source, connection_id=connection_id, headers=headers, body=body, received_at=received_at
+            source=source,
+            connection_id=connection_id,
+            headers=headers,
+            body=body,
+            received_at=received_at,
+            path=path,
         )
         with aws_errors("archive raw delivery"):
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=document, ContentType="application/json")

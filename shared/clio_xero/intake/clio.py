@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from clio_xero.aws.archive import DeliveryArchive
+from clio_xero.aws.archive import DeliveryArchive, request_target
 from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
 from clio_xero.errors import (
@@ -96,6 +96,7 @@ class ClioIntake:
             headers=request.headers,
             body=request.body,
             received_at=received_at,
+            path=request_target(request.path, request.query),
         )
         if record_type is None:
             self.count("UnroutableDeliveries")

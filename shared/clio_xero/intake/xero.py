@@ -23,7 +23,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from clio_xero.aws.archive import DeliveryArchive
+from clio_xero.aws.archive import DeliveryArchive, request_target
 from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
 from clio_xero.errors import RetryableError, SignatureError, SyncError
@@ -73,6 +73,7 @@ class XeroIntake:
                 headers=request.headers,
                 body=request.body,
                 received_at=received_at,
+                path=request_target(request.path, request.query),
             )
             self.log.error("signed xero delivery is not the documented JSON", extra={"delivery_id": delivery_id})
             self.count("MalformedDeliveries")
@@ -86,6 +87,7 @@ class XeroIntake:
             headers=request.headers,
             body=request.body,
             received_at=received_at,
+            path=request_target(request.path, request.query),
         )
         events = self.normalise(payload, received_at, delivery_id)
         if events:

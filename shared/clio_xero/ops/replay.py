@@ -84,9 +84,12 @@ def key_time(object_key: str) -> datetime | None:
 class Replayer:
     def __init__(self, stack: OpsStack) -> None:
         self._stack = stack
-        self._s3 = stack.client("s3")
         self._models: dict[tuple[str, str], str | None] = {}
         self._tenants: dict[str, list[str]] = {}
+
+    @property
+    def _s3(self) -> Any:
+        return self._stack.client("s3")
 
     def delivery_keys(self, sources: list[str], since: datetime, until: datetime) -> list[str]:
         keys: list[str] = []
