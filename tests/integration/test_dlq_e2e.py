@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from clio_xero.clock import ManualClock
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.local.world import LocalWorld, local_world
 from clio_xero.ops.dlq import DeadLetterQueue
@@ -213,3 +215,14 @@ def test_crash_after_send_before_marking_is_deduplicated_on_rerun(world: LocalWo
     assert (depth(world, "SyncQueue"), depth(world, "SyncDeadLetterQueue")) == (2, 0)
     world.pump()
     assert xero_contacts_for(world, records) == {f"CLIO-{i}": 1 for i in records}
+
+
+def test_messages_parked_after_a_run_began_are_left_for_the_next_run(world: LocalWorld) -> None:
+    records = quiet_contacts(world, 2)
+    park(world, records)
+    stack = ops_stack(world)
+    stack.clock = ManualClock(datetime.now(UTC) - timedelta(minutes=10))  # this run "began" before they were parked
+    report = DeadLetterQueue(stack).redrive()
+    assert (report.sent, report.parked_during_run) == (0, 2)
+    assert (depth(world, "SyncQueue"), depth(world, "SyncDeadLetterQueue")) == (0, 2)  # untouched, and visible:
+    assert DeadLetterQueue(ops_stack(world)).redrive().sent == 2  # the next run takes them at once

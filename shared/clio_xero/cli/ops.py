@@ -361,6 +361,8 @@ def dlq_redrive(
             console.print(f"Removed {report.deleted_already_sent} already sent by an interrupted earlier run.")
         if report.skipped:
             console.print(f"[yellow]Left in the DLQ[/] (not sync events; see `dlq show`): {', '.join(report.skipped)}")
+        if report.parked_during_run:
+            console.print(f"{report.parked_during_run} message(s) parked during this run were left for the next one.")
         if report.not_found:
             console.print(f"[red]Not found:[/] {', '.join(report.not_found)}")
     if report.not_found:

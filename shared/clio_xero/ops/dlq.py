@@ -43,6 +43,7 @@ MARKER_PK = "OPS#redrive"
 MARKER_TTL = timedelta(days=15)  # the DLQ keeps messages 14 days
 PEEK_VISIBILITY_SECONDS = 30
 REDRIVE_VISIBILITY_SECONDS = 300
+PARKED_DURING_RUN_MARGIN = timedelta(seconds=5)  # SQS's clock and ours may differ a little
 MAX_RECEIVES = 1000  # 10 000 messages: far beyond a firm's DLQ; the loop never runs unbounded
 _MOVE_TASK_UNSUPPORTED = {
     "NotImplemented",
@@ -140,6 +141,7 @@ class RedriveReport:
     deleted_already_sent: int = 0  # a previous, interrupted run had sent them: deleted only
     skipped: list[str] = field(default_factory=list)  # message ids left in the DLQ (not a sync event)
     not_found: list[str] = field(default_factory=list)
+    parked_during_run: int = 0  # parked again while this run went on: left for the next run
     task_handle: str | None = None
     moved: int | None = None  # move task: messages SQS reports moved
 
@@ -150,6 +152,7 @@ class RedriveReport:
             "deleted_already_sent": self.deleted_already_sent,
             "skipped": self.skipped,
             "not_found": self.not_found,
+            "parked_during_run": self.parked_during_run,
             "task_handle": self.task_handle,
             "moved": self.moved,
         }
@@ -355,8 +358,11 @@ class DeadLetterQueue:
     def _wanted(self, letter: DeadLetter, ids: set[str] | None, started: datetime, report: RedriveReport) -> bool:
         if ids is not None:
             return letter.message_id in ids
-        if letter.sent_at is not None and letter.sent_at > started + timedelta(seconds=1):
-            return False  # parked again during this run: the next run's business
+        if letter.sent_at is not None and letter.sent_at > started + PARKED_DURING_RUN_MARGIN:
+            # Parked (again) after this run began: leave it for the next run, so a record that
+            # keeps failing cannot keep one run going.
+            report.parked_during_run += 1
+            return False
         if letter.event is None:
             if letter.message_id not in report.skipped:
                 report.skipped.append(letter.message_id)

@@ -10,8 +10,9 @@ current state, makes a late duplicate a no-op. Replaying is therefore always saf
 Signatures are not checked again: the receiver verified every archived delivery before storing it.
 
 Clio's payload does not name its model; the receiver took it from ``?model=`` in the webhook URL,
-else from the model stored with the webhook's secret. The archive does not keep the URL, so
-replay reads that stored model (a plain attribute of the secret's item: no decryption needed).
+else from the model stored with the webhook's secret. Replay does the same: the archived request
+path first, then the stored model (a plain attribute of the secret's item: no decryption needed;
+deliveries archived before the path was kept have only this).
 """
 
 from __future__ import annotations
