@@ -291,3 +291,28 @@ def test_tenant_disconnected_in_xero_shows_needs_reconnect_then_reconnect(
     assert fixed.status is ConnectionStatus.ACTIVE and fixed.xero_tenant_id == world.tenant_id
     stored = tokens(world, clock).load(world.connection_id, "xero")
     assert stored is not None and stored.version >= 2  # saved over the old grant, conditionally
+
+
+def test_no_link_code_or_token_in_function_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = io.StringIO()
+    with local_world(function_output=output, clock=ManualClock()) as w:
+        rt = w.runtime
+        state = tmp_path / "stack.json"
+        LocalState(rt.options.stack_name, rt.aws_endpoint, rt.api_url, rt.config_path).write(state)
+        monkeypatch.setenv("CLIO_XERO_LOCAL_STATE", str(state))
+        result = runner.invoke(app, ["connect", "--json", "--local"])
+        links = json.loads(result.stdout)["links"]
+        with browser() as b:
+            pages = [b.get(links["clio"]), b.get(links["xero"]), b.get(tamper(links["xero"]))]
+        stored = tokens(w, ManualClock()).load(json.loads(result.stdout)["connection_id"], "xero")
+    assert [p.status_code for p in pages] == [200, 200, 403]
+    logs = output.getvalue()
+    assert "connect started" in logs and "connect link refused" in logs  # the function did log
+    secrets = [urllib.parse.parse_qs(urllib.parse.urlsplit(u).query)["link"][0] for u in links.values()]
+    for page in pages[:2]:
+        callback = urllib.parse.parse_qs(urllib.parse.urlsplit(str(page.url)).query)
+        secrets += [callback["code"][0], callback["state"][0]]
+    assert stored is not None
+    secrets += [stored.token.access_token, stored.token.refresh_token or "-"]
+    for secret in secrets:
+        assert secret.split(".")[-1] not in logs
