@@ -27,4 +27,4 @@ def _worker() -> tuple[Any, Any, str]:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> Any:
     worker, sqs, queue_url = _worker()
-    return process_sqs_batch(event, context, worker=worker, sqs=sqs, queue_url=queue_url)
+    return process_sqs_batch(event, context, worker=worker, sqs=sqs, queue_url=queue_url, logger=logger)

@@ -19,6 +19,7 @@ from clio_xero.clock import ManualClock
 from clio_xero.local.scheduler import scheduled_event
 from clio_xero.local.world import LocalWorld, local_world
 from clio_xero.sandbox._base import FaultPlan
+from clio_xero.sandbox.clio.store import Record
 from clio_xero.sandbox.xero.contacts import contact_json
 from clio_xero.sync.contacts.projection import from_clio, from_xero
 from clio_xero.sync.mapping import MappingStatus
@@ -75,6 +76,12 @@ def dead_letters(world: LocalWorld) -> int:
     return int(attrs["ApproximateNumberOfMessages"])
 
 
+def stored(world: LocalWorld, clio_id: int) -> Record:
+    record = world.sandboxes.clio.store.get("contacts", clio_id)
+    assert record is not None
+    return record
+
+
 def person(world: LocalWorld, first: str, last: str, email: str) -> int:
     record = world.sandboxes.clio.act_create(
         "contacts",
@@ -92,10 +99,9 @@ def test_duplicated_and_reordered_webhooks_change_nothing(world: LocalWorld) -> 
     world.sandboxes.clio.faults = FaultPlan(seed=7, duplicate_rate=1.0, reorder=True)
     world.sandboxes.xero.set_faults(FaultPlan(seed=7, duplicate_rate=1.0, reorder=True))
     ids = [person(world, "Ann", f"Lee{i}", f"ann{i}@x.test") for i in range(3)]
-    record = world.sandboxes.clio.store.get("contacts", ids[0])
-    world.sandboxes.clio.act_update("contacts", record, {"last_name": "Leigh"})
+    world.sandboxes.clio.act_update("contacts", stored(world, ids[0]), {"last_name": "Leigh"})
     world.pump()
-    numbers = sorted(c.get("ContactNumber") for c in xero_contacts(world))
+    numbers = sorted(str(c.get("ContactNumber")) for c in xero_contacts(world))
     assert numbers == sorted(f"CLIO-{i}" for i in ids)  # each exactly once
     assert all(agree(world, i) for i in ids)
     assert dead_letters(world) == 0
@@ -123,8 +129,7 @@ def test_concurrent_edits_on_both_sides_converge_field_by_field(world: LocalWorl
     mapping = world.mappings.get(world.connection_id, "contact", str(clio_id))
     assert mapping is not None and mapping.xero_id
     # Both sides change before either webhook is delivered.
-    record = world.sandboxes.clio.store.get("contacts", clio_id)
-    world.sandboxes.clio.act_update("contacts", record, {"sales_tax_number": "CLIO-TAX"})
+    world.sandboxes.clio.act_update("contacts", stored(world, clio_id), {"sales_tax_number": "CLIO-TAX"})
     clock.advance(5)
     world.sandboxes.xero.admin.update_contact(
         world.tenant_id, mapping.xero_id, {"TaxNumber": "XERO-TAX", "EmailAddress": "g@navy.test"}

@@ -37,6 +37,7 @@ class Harness:
         self.mappings = InMemoryMappingStore()
         self.dead = FakeDeadLetters()
         self.requeued = FakePublisher()
+        self.reconnect: list[tuple[str, str]] = []
         self.count = Counts()
         self.failure = failure
         self.worker = SyncWorker(
@@ -44,6 +45,7 @@ class Harness:
             mappings=self.mappings,
             dead_letters=self.dead,
             requeue=self.requeued,
+            on_needs_reconnect=lambda c, why: self.reconnect.append((c, why)),
             clock=ManualClock(),
             log=RecordingLog(),
             count=self.count,
@@ -118,6 +120,7 @@ def test_needs_reconnect_is_retried_then_parked_with_the_reconnect_hint() -> Non
         run(h, event("1"), receive_count=1)
     run(h, event("1"), receive_count=5)
     assert "clio-xero connect" in h.dead.sent[0][1]["hint"]
+    assert h.reconnect[0] == ("c1", "Xero connection needs reconnecting")  # the connection shows it at once
 
 
 def test_throttling_never_dead_letters() -> None:

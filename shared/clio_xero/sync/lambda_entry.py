@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -20,11 +20,29 @@ def delay_seconds(exc: ThrottledError) -> int:
     return int(min(max(exc.retry_after or DEFAULT_THROTTLE_DELAY, 1), MAX_DELAY_SECONDS))
 
 
-def process_sqs_batch(event: dict[str, Any], context: Any, *, worker: SyncWorker, sqs: Any, queue_url: str) -> Any:
-    """Process a batch; a failing record fails the rest of its message group (FIFO order)."""
+class CorrelatedLogger(Protocol):
+    def set_correlation_id(self, value: str | None) -> None: ...
+
+
+def process_sqs_batch(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    worker: SyncWorker,
+    sqs: Any,
+    queue_url: str,
+    logger: CorrelatedLogger | None = None,
+) -> Any:
+    """Process a batch; a failing record fails the rest of its message group (FIFO order).
+
+    Each record's log lines carry its own correlation id (the message's group, i.e. the record),
+    so one record's story can be followed across retries and redrives.
+    """
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
     def record_handler(record: SQSRecord) -> None:
+        if logger is not None:
+            logger.set_correlation_id(record.attributes.message_group_id or record.message_id)
         attributes = record.attributes
         first = attributes.approximate_first_receive_timestamp
         try:

@@ -200,6 +200,9 @@ def build_worker(
         mappings=mappings,
         dead_letters=SqsDeadLetters(settings.dead_letter_queue_url, sqs),
         requeue=SqsEventPublisher(settings.queue_url, sqs),
+        on_needs_reconnect=lambda connection_id, why: connections.set_status(
+            connection_id, ConnectionStatus.NEEDS_RECONNECT, why
+        ),
         clock=clock,
         log=log,
         count=count,

@@ -90,9 +90,11 @@ class SyncWorker:
         log: Log,
         count: Counter,
         requeue: EventPublisher | None = None,
+        on_needs_reconnect: Callable[[str, str], None] | None = None,
         max_receive_count: int = 5,
     ) -> None:
         self._requeue = requeue
+        self._on_needs_reconnect = on_needs_reconnect
         self._syncer_for = syncer_for
         self._mappings = mappings
         self._dead_letters = dead_letters
@@ -135,6 +137,10 @@ class SyncWorker:
                 raise
             return self._park(event, body, exc, receive_count, first_received)
         except NeedsReconnectError as exc:
+            # Dead tokens or an organisation disconnected in Xero (403): show it on the connection
+            # at once, so `status` says "reconnect" rather than a pile of failed records.
+            if self._on_needs_reconnect is not None:
+                self._on_needs_reconnect(event.connection_id, exc.message)
             if receive_count < self._max_receive_count:
                 raise
             return self._park(event, body, exc, receive_count, first_received)
