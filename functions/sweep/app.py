@@ -6,13 +6,14 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from clio_xero.intake.lambda_entry import PowertoolsCounter
 from clio_xero.sync.wiring import WorkerSettings, build_sweep
 
 logger = Logger()
 metrics = Metrics()
+tracer = Tracer()
 
 
 @cache
@@ -22,6 +23,7 @@ def _sweep() -> Any:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = _sweep().run()
     return {"connections": report.connections, "queued": report.queued, "failed": report.failed}

@@ -6,7 +6,7 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from clio_xero.intake.lambda_entry import PowertoolsCounter
 from clio_xero.sync.lambda_entry import process_sqs_batch
@@ -14,6 +14,7 @@ from clio_xero.sync.wiring import WorkerSettings, build_worker
 
 logger = Logger()
 metrics = Metrics()
+tracer = Tracer()
 
 
 @cache
@@ -25,6 +26,7 @@ def _worker() -> tuple[Any, Any, str]:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> Any:
     worker, sqs, queue_url = _worker()
     return process_sqs_batch(event, context, worker=worker, sqs=sqs, queue_url=queue_url, logger=logger)

@@ -31,6 +31,8 @@ LOCAL_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "local",
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
+    # No X-Ray daemon here (SAM's local mode does the same).
+    "POWERTOOLS_TRACE_DISABLED": "1",
 }
 
 
