@@ -16,7 +16,14 @@ from tests.conftest import ROOT
 
 FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 RECEIVERS = ["clio_webhook", "xero_webhook"]
-WORKER_ONLY_MODULES = ["authlib", "httpx", "aws_xray_sdk", "aws_lambda_powertools.utilities.idempotency", "clio_xero.sandbox", "moto"]
+WORKER_ONLY_MODULES = [
+    "authlib",
+    "httpx",
+    "aws_xray_sdk",
+    "aws_lambda_powertools.utilities.idempotency",
+    "clio_xero.sandbox",
+    "moto",
+]
 
 
 def _name(requirement: str) -> str:
