@@ -7,8 +7,6 @@ enabled or expiring, a connection needing reconnection, a step that failed), 3 c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,13 +17,12 @@ from rich.table import Table
 from clio_xero.cli.context import StackContext
 from clio_xero.cli.options import (
     CONNECTION_OPTION,
-    EXIT_CONFIG,
     EXIT_PROBLEMS,
     JSON_OPTION,
     LOCAL_OPTION,
     STACK_OPTION,
     console,
-    err_console,
+    errors_to_exit,
     print_json,
     stack_context,
 )
@@ -35,18 +32,6 @@ webhooks_app = typer.Typer(help="Clio webhooks (per connection) and Xero deliver
 
 LAST_XERO_DELIVERY_LOOKBACK_DAYS = 31
 EXPIRY_WARNING = timedelta(days=7)
-
-
-@contextmanager
-def _errors_to_exit() -> Iterator[None]:
-    try:
-        yield
-    except ConfigurationError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except SyncError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
 
 
 @dataclass
@@ -120,7 +105,7 @@ class StackPieces:
 
 def _pieces(stack: str | None, local: bool) -> StackPieces:
     context = stack_context(stack, local)
-    with _errors_to_exit():
+    with errors_to_exit():
         return StackPieces.of(context)
 
 
@@ -166,7 +151,7 @@ def connect(
 
     pieces = _pieces(stack, local)
     now = default_clock().now()
-    with _errors_to_exit():
+    with errors_to_exit():
         try:
             region = ClioRegion((clio_region or "us").strip().lower())
         except ValueError:
@@ -224,7 +209,7 @@ def disconnect(
     from clio_xero.sync.wiring import AppCredentials
 
     pieces = _pieces(stack, local)
-    with _errors_to_exit():
+    with errors_to_exit():
         [connection] = _pick_connections(pieces, connection_id, only_one=True)
         if not yes and not typer.confirm(
             f"Disconnect {connection.connection_id} ({connection.name or 'unnamed'})"
@@ -279,7 +264,7 @@ def webhooks_register(
     now = default_clock().now()
     results: list[dict[str, Any]] = []
     problems = False
-    with _errors_to_exit():
+    with errors_to_exit():
         services = pieces.services()
         for connection in _pick_connections(pieces, connection_id, only_one=False):
             if connection.status is not ConnectionStatus.ACTIVE:
@@ -365,7 +350,7 @@ def webhooks_status(
     now = default_clock().now()
     rows: list[dict[str, Any]] = []
     problems = False
-    with _errors_to_exit():
+    with errors_to_exit():
         services = pieces.services()
         connections = _pick_connections(pieces, connection_id, only_one=False)
         for connection in connections:

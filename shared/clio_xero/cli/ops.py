@@ -8,8 +8,7 @@ DLQ, records not found), 2 bad input (an invalid setting, a malformed record), 3
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,17 +18,16 @@ from rich.table import Table
 
 from clio_xero.cli.options import (
     CONNECTION_OPTION,
-    EXIT_CONFIG,
     EXIT_PROBLEMS,
     JSON_OPTION,
     LOCAL_OPTION,
     STACK_OPTION,
     console,
     err_console,
+    errors_to_exit,
     print_json,
     stack_context,
 )
-from clio_xero.errors import ConfigurationError, NotFoundError, SyncError
 
 EXIT_USAGE = 2
 
@@ -41,22 +39,6 @@ def _ops(stack: str | None, local: bool) -> Any:
     from clio_xero.ops.stack import OpsStack
 
     return OpsStack.from_context(stack_context(stack, local))
-
-
-@contextmanager
-def _errors_to_exit() -> Iterator[None]:
-    """Project errors become one readable line and an exit code, never a traceback."""
-    try:
-        yield
-    except ConfigurationError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except NotFoundError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    except SyncError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -99,7 +81,7 @@ def status(
     """
     from clio_xero.ops.status import stack_report
 
-    with _errors_to_exit():
+    with errors_to_exit():
         report = stack_report(_ops(stack, local), connection)
     if as_json:
         print_json(report.as_dict())
@@ -151,7 +133,7 @@ def errors(
     """
     from clio_xero.ops.errorlist import error_list
 
-    with _errors_to_exit():
+    with errors_to_exit():
         ops = _ops(stack, local)
         ids = [c.connection_id for c in ops.select_connections(connection)]
         found = error_list(ops, ids)
@@ -199,7 +181,7 @@ def retry(
         refs = [RecordRef.parse(record)] if record else []
     except ValueError as exc:
         raise _usage_error(str(exc)) from None
-    with _errors_to_exit():
+    with errors_to_exit():
         ops = _ops(stack, local)
         conn = ops.one_connection(connection)
         if all_errors:
@@ -234,7 +216,7 @@ def replay(
 
     if source not in (None, "clio", "xero"):
         raise _usage_error("--source is clio or xero")
-    with _errors_to_exit():
+    with errors_to_exit():
         ops = _ops(stack, local)
         now = ops.clock.now()
         try:
@@ -279,7 +261,7 @@ def dlq_list(
     """The parked messages, decoded: connection, record, reason, attempts, first/last failure. Exits 1 if any."""
     from clio_xero.ops.dlq import DeadLetterQueue
 
-    with _errors_to_exit():
+    with errors_to_exit():
         letters = DeadLetterQueue(_ops(stack, local)).list(connection)
     if as_json:
         print_json([m.summary() for m in letters])
@@ -315,7 +297,7 @@ def dlq_show(
     """One parked message: every reason attribute and the event itself."""
     from clio_xero.ops.dlq import DeadLetterQueue
 
-    with _errors_to_exit():
+    with errors_to_exit():
         letter = DeadLetterQueue(_ops(stack, local)).show(message_id)
     details = letter.details()
     if as_json:
@@ -347,7 +329,7 @@ def dlq_redrive(
 
     if bool(message_ids) == all_messages:
         raise _usage_error("name message ids or pass --all (not both)")
-    with _errors_to_exit():
+    with errors_to_exit():
         queue = DeadLetterQueue(_ops(stack, local))
         total = queue.depth()["visible"]
         with _progress(as_json) as bar:
@@ -383,7 +365,7 @@ def dlq_purge(
     """Delete every parked message (asks first). Their records stay in `errors` until retried."""
     from clio_xero.ops.dlq import DeadLetterQueue
 
-    with _errors_to_exit():
+    with errors_to_exit():
         queue = DeadLetterQueue(_ops(stack, local))
         depth = queue.depth()["visible"]
         if not yes and not typer.confirm(f"Delete all {depth} message(s) in the dead-letter queue?", default=False):
@@ -407,7 +389,7 @@ def settings_show(
     """A connection's settings and what each accepts."""
     from clio_xero.ops import settings as ops_settings
 
-    with _errors_to_exit():
+    with errors_to_exit():
         ops = _ops(stack, local)
         conn = ops.one_connection(connection)
         current = ops_settings.show(ops, conn.connection_id)
@@ -425,7 +407,7 @@ def settings_set(
     """Change settings (all or nothing: one invalid value changes none, exit 2). Workers use them at once."""
     from clio_xero.ops import settings as ops_settings
 
-    with _errors_to_exit():
+    with errors_to_exit():
         ops = _ops(stack, local)
         conn = ops.one_connection(connection)
         try:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
 
 from clio_xero.cli.context import StackContext
-from clio_xero.errors import SyncError
+from clio_xero.errors import ConfigurationError, SyncError
 
 STACK_OPTION: Any = typer.Option(None, "--stack", help="CloudFormation stack name (env CLIO_XERO_STACK).")
 LOCAL_OPTION: Any = typer.Option(False, "--local", help="Talk to `clio-xero local up` (env CLIO_XERO_LOCAL=1).")
@@ -36,3 +38,16 @@ def stack_context(stack: str | None, local: bool) -> StackContext:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Project errors become one readable line and an exit code (3 config, 1 otherwise), never a traceback."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        err_console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+    except SyncError as exc:
+        err_console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(EXIT_PROBLEMS) from None
