@@ -77,8 +77,9 @@ _PARAM = re.compile(r"\{[^{}/]+\}")
 
 
 def find_specs_dir() -> Path:
-    """Return the ``shared/specs`` folder: ``$CLIO_XERO_SPECS_DIR``, else the nearest one found
-    walking up from this file and from the working directory (``<repo>/../shared/specs``)."""
+    """Return the specs folder: ``$CLIO_XERO_SPECS_DIR``; else the team's ``shared/specs`` found
+    walking up from this file and from the working directory (``<repo>/../shared/specs``); else
+    the copies vendored in the repository (``<repo>/specs``, see specs/README.md)."""
     env = os.environ.get(_SPECS_ENV)
     if env:
         path = Path(env).expanduser()
@@ -91,6 +92,9 @@ def find_specs_dir() -> Path:
             candidate = folder / "shared" / "specs"
             if (candidate / _MARKER).is_file():
                 return candidate
+    vendored = _repo_root() / "specs"
+    if (vendored / _MARKER).is_file():
+        return vendored
     raise FileNotFoundError(
         "OpenAPI specs not found: no shared/specs/clio/openapi.json above "
         f"{' or '.join(str(s) for s in starts)}; set {_SPECS_ENV} to the specs folder"
