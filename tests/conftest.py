@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every response the sandboxes produce anywhere in the suite is checked against the official specs
+# (clio_xero.sandbox.serve; the sandbox suites set validate_responses=True themselves).
+os.environ.setdefault("CLIO_XERO_SANDBOX_VALIDATE", "1")
 TEMPLATE = ROOT / "template.yaml"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,9 +34,20 @@ class ServedSandboxes:
         ]
 
 
-def build_sandboxes(*, seed: bool, clock: Clock | None = None) -> tuple[ClioSandbox, XeroSandbox]:
-    clio = ClioSandbox(clock=clock)
-    xero = XeroSandbox(clock=clock)
+VALIDATE_ENV = "CLIO_XERO_SANDBOX_VALIDATE"
+
+
+def validation_requested() -> bool:
+    """Validate every response against the official specs? (The test suite turns this on.)"""
+    return os.environ.get(VALIDATE_ENV, "") not in ("", "0", "false")
+
+
+def build_sandboxes(
+    *, seed: bool, clock: Clock | None = None, validate: bool | None = None
+) -> tuple[ClioSandbox, XeroSandbox]:
+    validate = validation_requested() if validate is None else validate
+    clio = ClioSandbox(clock=clock, validate_responses=validate)
+    xero = XeroSandbox(clock=clock, validate_responses=validate)
     if seed:
         from clio_xero.sandbox.clio.seed import seed_firm
         from clio_xero.sandbox.xero.seed import seed_org
@@ -81,9 +93,14 @@ def serve_sandboxes(
     seed: bool = True,
     clock: Clock | None = None,
     deliver_every: float | None = None,
+    validate: bool | None = None,
 ) -> Iterator[ServedSandboxes]:
-    """Both sandboxes on loopback; ``deliver_every`` seconds, if set, a thread delivers webhooks."""
-    clio, xero = build_sandboxes(seed=seed, clock=clock)
+    """Both sandboxes on loopback; ``deliver_every`` seconds, if set, a thread delivers webhooks.
+
+    With validation on (``validate``, default from ``CLIO_XERO_SANDBOX_VALIDATE``), leaving the
+    block fails if any response the sandboxes produced broke the official specs.
+    """
+    clio, xero = build_sandboxes(seed=seed, clock=clock, validate=validate)
     with contextlib.ExitStack() as stack:
         clio_server = serve(clio.wsgi_app, port=clio_port)
         stack.callback(clio_server.close)
@@ -92,3 +109,6 @@ def serve_sandboxes(
         if deliver_every is not None:
             stack.callback(WebhookPump((clio, xero), deliver_every).close)
         yield ServedSandboxes(clio, xero, clio_server, xero_server)
+        violations = [*clio.schema_violations, *xero.schema_violations]
+        if violations:
+            raise AssertionError("sandbox responses broke the official specs:\n" + "\n".join(violations[:20]))
