@@ -121,3 +121,28 @@ def test_errors_are_clear(world: LocalWorld) -> None:
     assert code == 1 and "does not exist" in out
     result = runner.invoke(app, ["contacts", "review", "--local", "--connection", "nope"])
     assert result.exit_code == 3 and "nope" in result.output
+
+
+def test_conflicts_lists_fields_both_sides_changed(world: LocalWorld) -> None:
+    record = world.sandboxes.clio.act_create(
+        "contacts", {"type": "Company", "name": "Both Sides Ltd", "is_client": True}
+    )
+    world.pump()
+    mapping = world.mappings.get(world.connection_id, "contact", str(record.id))
+    assert mapping is not None and mapping.xero_id
+    assert cli("contacts", "conflicts") == (0, "No conflicts recorded.\n")
+    world.sandboxes.clio.act_update("contacts", record, {"sales_tax_number": "FROM-CLIO"})
+    world.sandboxes.xero.admin.update_contact(world.tenant_id, mapping.xero_id, {"TaxNumber": "FROM-XERO"})
+    world.pump()
+    code, output = cli("contacts", "conflicts", "--json")
+    assert code == 0
+    [conflict] = json.loads(output)
+    assert (conflict["clio_id"], conflict["field"], conflict["clio_value"], conflict["xero_value"]) == (
+        str(record.id),
+        "tax_number",
+        "FROM-CLIO",
+        "FROM-XERO",
+    )
+    assert conflict["winner"] in ("clio", "xero") and conflict["reason"]
+    code, output = cli("contacts", "conflicts")
+    assert code == 0 and "tax_number" in output and "FROM-XERO" in output

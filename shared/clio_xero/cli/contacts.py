@@ -346,6 +346,38 @@ def review(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
+@contacts_app.command("conflicts")
+def conflicts(
+    connection: str | None = CONNECTION_OPTION,
+    stack: str | None = STACK_OPTION,
+    local: bool = LOCAL_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fields both sides changed since the last sync, which side won and why (newest first)."""
+    ctx = stack_context(stack, local)
+    connection_id = connection or only_connection(ctx)
+    mappings = DynamoMappingStore(ctx.table_name, ctx.client("dynamodb")).list(connection_id, RECORD_TYPE)
+    rows = sorted(((m, c) for m in mappings for c in m.conflicts), key=lambda pair: pair[1].at, reverse=True)
+    if as_json:
+        print_json([{"clio_id": m.clio_id, "xero_id": m.xero_id, **c.model_dump(mode="json")} for m, c in rows])
+        return
+    if not rows:
+        console.print("No conflicts recorded.")
+        return
+    table = Table("when", "Clio id", "field", "Clio value", "Xero value", "kept", "why")
+    for m, c in rows:
+        table.add_row(
+            c.at.strftime("%Y-%m-%d %H:%M"),
+            m.clio_id,
+            c.field,
+            str(c.clio_value),
+            str(c.xero_value),
+            c.winner,
+            c.reason,
+        )
+    console.print(table)
+
+
 @contacts_app.command("link")
 def link(
     clio_id: str = typer.Argument(..., help="The Clio contact id."),
