@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -101,11 +100,8 @@ def test_yaml_parse_is_cached_as_json(monkeypatch: pytest.MonkeyPatch, tmp_path:
     marked = copy.deepcopy(cold)
     marked["x-from-cache"] = True
     cache.write_text(json.dumps(marked), encoding="utf-8")
-    started = time.perf_counter()
     warm = load_spec_document("xero_accounting")
-    elapsed = time.perf_counter() - started
-    assert warm["x-from-cache"] is True
-    assert elapsed < 0.5  # ~10 ms from JSON against ~250 ms parsing the 926 KB YAML
+    assert warm["x-from-cache"] is True  # read from the cache, not parsed again
 
 
 def test_unwritable_cache_is_not_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -293,18 +289,14 @@ def test_xero_connections_via_identity_spec() -> None:
     assert identity.validate_schema("Connection", body[0]) == []
 
 
-# ---------------------------------------------------------------- speed
+# ---------------------------------------------------------------- compiled once
 
 
-def test_validating_a_list_is_fast(clio: SpecValidator, xero: SpecValidator) -> None:
+def test_validators_are_compiled_once_and_reused(clio: SpecValidator, xero: SpecValidator) -> None:
+    # Speed itself is a benchmark matter (bench/); here: repeated validations agree and stay valid.
     clio_body = {"data": [{**CLIO_CONTACT, "id": i} for i in range(25)], "meta": {"paging": {}}}
     xero_body = {"Contacts": [{"ContactID": UUID, "Name": f"C{i}", "ContactStatus": "ACTIVE"} for i in range(25)]}
-    assert clio.validate_response("GET", "/api/v4/contacts.json", 200, clio_body) == []  # warm-up
-    assert xero.validate_response("GET", "/api.xro/2.0/Contacts", 200, xero_body) == []
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        clio.validate_response("GET", "/api/v4/contacts.json", 200, clio_body)
-        xero.validate_response("GET", "/api.xro/2.0/Contacts", 200, xero_body)
-        best = min(best, time.perf_counter() - started)
-    assert best < 0.05  # ~4 ms for both on a laptop; the bound leaves room for slow CI machines
+    for _ in range(3):
+        assert clio.validate_response("GET", "/api/v4/contacts.json", 200, clio_body) == []
+        assert xero.validate_response("GET", "/api.xro/2.0/Contacts", 200, xero_body) == []
+    assert SpecValidator.for_spec("clio") is clio

@@ -92,7 +92,8 @@ def find_specs_dir() -> Path:
             candidate = folder / "shared" / "specs"
             if (candidate / _MARKER).is_file():
                 return candidate
-    vendored = _repo_root() / "specs"
+    # openapi.py -> sandbox -> clio_xero -> shared -> <repo>/specs
+    vendored = Path(__file__).resolve().parents[3] / "specs"
     if (vendored / _MARKER).is_file():
         return vendored
     raise FileNotFoundError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
 from typing import Any
 
@@ -85,11 +84,10 @@ def test_same_seed_same_data() -> None:
     assert [c["Name"] for c in other] != [row[0] for row in fingerprint()]
 
 
-def test_benchmark_sizes_are_fast() -> None:
+def test_benchmark_sizes_seed() -> None:
+    # How fast is measured by `make bench`, not asserted here.
     sandbox = XeroSandbox(clock=ManualClock())
-    start = time.perf_counter()
     result = seed_org(sandbox, near_matches=200, extra_contacts=3000, invoices=300)
-    assert time.perf_counter() - start < 10
     assert len(result.xero_only_contact_ids) == 3000
     assert len(sandbox.org(result.tenant_id).contacts) >= 3200
 
