@@ -42,24 +42,6 @@ def world(clock: ManualClock) -> Iterator[LocalWorld]:
         yield w
 
 
-@pytest.fixture
-def cli(world: LocalWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    runtime = world.runtime
-    state = tmp_path / "stack.json"
-    LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(state)
-    monkeypatch.setenv("CLIO_XERO_LOCAL_STATE", str(state))
-    monkeypatch.setenv("COLUMNS", "250")
-
-    def run(*args: str, input: str | None = None) -> tuple[int, Any]:
-        result = runner.invoke(app, [*args, "--local"], input=input)
-        assert "Traceback" not in result.output, result.output
-        if "--json" in args and result.exit_code in (0, 1):
-            return result.exit_code, json.loads(result.stdout)
-        return result.exit_code, result.output
-
-    return run
-
-
 def browser() -> httpx.Client:
     return httpx.Client(follow_redirects=True, timeout=10)
 

@@ -23,10 +23,9 @@ from clio_xero.sandbox._base import FaultPlan
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero.sync.worker import SqsDeadLetters
-from tests.integration.test_ops_e2e import cli, create_clio_contact, ops_stack, queued_events, xero_contact_writes
+from tests.integration.test_ops_e2e import create_clio_contact, ops_stack, queued_events, xero_contact_writes
 
 pytestmark = pytest.mark.integration
-__all__ = ["cli"]  # the fixture, imported for its name
 
 
 @pytest.fixture

@@ -10,14 +10,11 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from clio_xero.cli import app
-from clio_xero.cli.context import LocalState
 from clio_xero.events import SyncEvent
 from clio_xero.local.world import LocalWorld, local_world
 from clio_xero.ops.stack import OpsStack
@@ -34,25 +31,6 @@ runner = CliRunner()
 def world() -> Iterator[LocalWorld]:
     with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         yield w
-
-
-@pytest.fixture
-def cli(world: LocalWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``cli("errors", "--json")`` → (exit code, parsed JSON or text) against the world's stack."""
-    runtime = world.runtime
-    state = tmp_path / "stack.json"
-    LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(state)
-    monkeypatch.setenv("CLIO_XERO_LOCAL_STATE", str(state))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str, input: str | None = None) -> tuple[int, Any]:
-        result = runner.invoke(app, [*args, "--local"], input=input)
-        assert "Traceback" not in result.output, result.output
-        if "--json" in args and result.exit_code in (0, 1):
-            return result.exit_code, json.loads(result.stdout)
-        return result.exit_code, result.output
-
-    return run
 
 
 def ops_stack(world: LocalWorld) -> OpsStack:

@@ -8,17 +8,13 @@ a clock move, and the renewal runs when the scheduler's day is up.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from clio_xero.cli import app
-from clio_xero.cli.context import LocalState
 from clio_xero.clock import ManualClock
 from clio_xero.local.world import LocalWorld, local_world
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
@@ -40,24 +36,6 @@ def world(clock: ManualClock) -> Iterator[LocalWorld]:
     settings = ConnectionSettings(contact_scope=ContactScope.ALL)
     with local_world(function_output=io.StringIO(), clock=clock, settings=settings) as w:
         yield w
-
-
-@pytest.fixture
-def cli(world: LocalWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    runtime = world.runtime
-    state = tmp_path / "stack.json"
-    LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(state)
-    monkeypatch.setenv("CLIO_XERO_LOCAL_STATE", str(state))
-    monkeypatch.setenv("COLUMNS", "250")
-
-    def run(*args: str) -> tuple[int, Any]:
-        result = runner.invoke(app, [*args, "--local"])
-        assert "Traceback" not in result.output, result.output
-        if "--json" in args and result.exit_code in (0, 1):
-            return result.exit_code, json.loads(result.stdout)
-        return result.exit_code, result.output
-
-    return run
 
 
 def clio_hooks(world: LocalWorld) -> list[dict[str, Any]]:
