@@ -33,7 +33,8 @@ def test_globals_are_merged_into_each_function(template: SamTemplate) -> None:
     assert xero.environment["POWERTOOLS_SERVICE_NAME"] == "clio-xero"  # from Globals
     assert "XERO_WEBHOOK_KEY_PARAMETER" not in template.functions["ClioWebhookFunction"].environment
     assert template.functions["HealthFunction"].timeout == 3  # function value beats the global 10
-    assert xero.timeout == 10
+    assert xero.timeout == 5
+    assert xero.memory_mb == 256  # from Globals
     assert xero.module_file == ROOT / "functions" / "xero_webhook" / "app.py"
     assert [r.route_key for r in xero.http_routes] == ["POST /webhooks/xero"]
 
