@@ -23,7 +23,7 @@ def test_known_answers() -> None:
 
 
 def test_xero_accepts_its_own_signature() -> None:
-    verify_xero(BODY, sign_xero(BODY, KEY), KEY)
+    verify_xero(BODY, sign_xero(BODY, KEY), KEY)  # raises SignatureError (failing the test) otherwise
 
 
 @pytest.mark.parametrize(
@@ -49,6 +49,7 @@ def test_xero_signature_is_over_raw_bytes_not_reserialised_json() -> None:
 
 
 def test_clio_accepts_hex_any_case_and_base64() -> None:
+    # Each call raises SignatureError (failing the test) when it does not verify.
     verify_clio(BODY, CLIO_KNOWN, KEY)
     verify_clio(BODY, CLIO_KNOWN.upper(), KEY)
     verify_clio(BODY, XERO_KNOWN, KEY)
