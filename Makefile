@@ -15,6 +15,7 @@ help:
 	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
 	@echo "make test   - ruff, mypy (strict), cfn-lint and the whole pytest suite"
 	@echo "make bench  - benchmarks; results in docs/benchmarks.md"
+	@echo "make soak   - the long intake run (10,000 deliveries; SOAK_DELIVERIES=N to change)"
 	@echo "make build  - sam build (arm64, python3.13) + precompiled .pyc"
 	@echo "make events - regenerate the sample API Gateway events in events/"
 
@@ -62,6 +63,10 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# The long run: 10,000 signed deliveries through the local runtime, none lost (prints, writes no doc).
+soak: venv
+	$(BIN)/python bench/run.py --only sustained --deliveries $(or $(SOAK_DELIVERIES),10000)
 
 events: venv
 	$(BIN)/python tools/make_events.py

@@ -18,6 +18,7 @@ TEMPLATE = ROOT / "template.yaml"
 @dataclass(frozen=True)
 class RunOptions:
     quick: bool = False  # smaller sustained-load runs (CI smoke); the committed doc uses the full run
+    deliveries: int | None = None  # sustained-load size override (`make soak`)
 
 
 @dataclass

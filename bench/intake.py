@@ -320,7 +320,7 @@ class Tally:
 
 
 def run_sustained(opts: RunOptions) -> Section:
-    count = SUSTAINED_QUICK if opts.quick else SUSTAINED_DELIVERIES
+    count = opts.deliveries or (SUSTAINED_QUICK if opts.quick else SUSTAINED_DELIVERIES)
     rng = random.Random(SEED + 1)
     tally = Tally()
     with local_stack("bench-sustained") as runtime:

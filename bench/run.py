@@ -98,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     names = [name for name, _ in benchmarks()]
     parser.add_argument("--only", choices=names, action="append", help="run only these (the doc is not written)")
     parser.add_argument("--output", type=Path, default=DOC, help=f"where to write the results (default {DOC})")
+    parser.add_argument("--deliveries", type=int, help="sustained-load size (make soak: 10,000)")
     args = parser.parse_args(argv)
 
-    opts = RunOptions(quick=args.quick)
+    opts = RunOptions(quick=args.quick, deliveries=args.deliveries)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     sections: list[Section] = []
