@@ -34,6 +34,7 @@ class FakeClio:
         self.ids = itertools.count(1000)
         self.tick = itertools.count(1)
         self.writes = 0
+        self.reads = 0
         self.bills: set[str] = set()
 
     def _stamp(self, record: dict[str, Any]) -> None:
@@ -60,6 +61,7 @@ class FakeClio:
         self._stamp(record)
 
     def get_contact(self, contact_id: int | str) -> dict[str, Any] | None:
+        self.reads += 1
         record = self.records.get(str(contact_id))
         return copy.deepcopy(record) if record else None
 
@@ -108,6 +110,7 @@ class FakeXero:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.tick = itertools.count(1)
         self.writes = 0
+        self.reads = 0
         self.keys: dict[str, list[Result]] = {}
         self.reject_next: list[str] = []
 
@@ -127,6 +130,7 @@ class FakeXero:
         self._stamp(self.contacts[xero_id])
 
     def get_contact(self, contact_id: str) -> dict[str, Any] | None:
+        self.reads += 1
         contact = self.contacts.get(contact_id)
         return copy.deepcopy(contact) if contact else None
 

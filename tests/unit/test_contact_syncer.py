@@ -75,6 +75,16 @@ def test_one_clio_edit_is_one_xero_write_and_no_clio_write(world: World) -> None
     assert (world.clio.writes - clio_writes, world.xero.writes - xero_writes) == (0, 1)
 
 
+def test_an_echo_costs_one_read_of_its_own_side_only(world: World) -> None:
+    clio_id = world.person()
+    xero_id = world.syncer.sync_from_clio(clio_id).xero_id or ""
+    clio_reads, xero_reads = world.clio.reads, world.xero.reads
+    assert world.syncer.sync_from_xero(xero_id).outcome is Outcome.NO_CHANGE  # Xero's webhook for our write
+    assert (world.clio.reads - clio_reads, world.xero.reads - xero_reads) == (0, 1)
+    assert world.syncer.sync_from_clio(clio_id).outcome is Outcome.NO_CHANGE  # a redelivered Clio webhook
+    assert (world.clio.reads - clio_reads, world.xero.reads - xero_reads) == (1, 1)
+
+
 def test_xero_user_edit_updates_clio_once(world: World) -> None:
     clio_id = world.person()
     xero_id = world.syncer.sync_from_clio(clio_id).xero_id or ""

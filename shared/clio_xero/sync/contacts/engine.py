@@ -128,6 +128,11 @@ class ContactSyncer:
             if mapping is not None and mapping.status is MappingStatus.NEEDS_REVIEW:
                 return SyncResult(Outcome.NEEDS_REVIEW, clio_id=clio_id)
             return self._link_or_create(record, mapping)
+        if self._unchanged(mapping, from_clio(record)):
+            # Clio holds what both sides agreed at the last sync: an echo of our own write or a
+            # change to fields we do not sync. Nothing to do, and no Xero call spent finding out
+            # (a Xero-side change arrives as its own event).
+            return SyncResult(Outcome.NO_CHANGE, clio_id=clio_id, xero_id=mapping.xero_id)
         xero = self.xero.get_contact(mapping.xero_id)
         if xero is None:
             raise NotFoundError(f"Xero contact {mapping.xero_id} linked to Clio contact {clio_id} no longer exists")
@@ -150,12 +155,24 @@ class ContactSyncer:
             raise NotFoundError(f"reverse link for Xero contact {xero_id} has no mapping (clio {clio_id})")
         if xero.get("MergedToContactID"):
             return self._repoint(mapping, xero)
+        if self._unchanged(mapping, from_xero(xero)) and xero.get("ContactNumber") == contact_number(clio_id):
+            # The echo of our own write (or a change outside the shared fields): no Clio call.
+            return SyncResult(Outcome.NO_CHANGE, clio_id=clio_id, xero_id=xero_id)
         record = self.clio.get_contact(clio_id)
         if record is None:
             return self._clio_deleted(clio_id, mapping)
         return self._reconcile(mapping, record, xero)
 
     # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _unchanged(mapping: Mapping, projection: SharedContact) -> bool:
+        """True when one side still holds exactly what both agreed at the last sync."""
+        return (
+            mapping.status is MappingStatus.OK
+            and mapping.synced_hash is not None
+            and projection.digest() == mapping.synced_hash
+        )
+
     def _in_scope(self, record: dict[str, Any]) -> bool:
         scope = self.settings.contact_scope
         if scope is ContactScope.ALL:
