@@ -13,12 +13,13 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
+from clio_xero.aws.archive import delivery_received_at as key_time
 from clio_xero.cli import app
 from clio_xero.clock import ManualClock
 from clio_xero.events import RecordType, Source
 from clio_xero.ops.dlq import DeadLetterQueue, decode
 from clio_xero.ops.records import RecordRef
-from clio_xero.ops.replay import Replayer, day_prefixes, key_time
+from clio_xero.ops.replay import Replayer, day_prefixes
 from clio_xero.ops.retry import retry_event
 from clio_xero.ops.settings import InvalidSettingsError, describe_fields, parse_assignments
 from clio_xero.ops.stack import OpsStack

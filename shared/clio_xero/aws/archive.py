@@ -52,6 +52,18 @@ def request_target(path: str, query: Mapping[str, str]) -> str:
     return path + ("?" + urlencode(dict(query)) if query else "")
 
 
+def delivery_received_at(key: str) -> datetime | None:
+    """The receipt time encoded in a :func:`delivery_key` (its inverse); None for other keys."""
+    from datetime import UTC
+
+    try:
+        parts = key.split("/")
+        stamp = parts[-1].split("-", 1)[0]
+        return datetime.strptime(f"{parts[-4]}{parts[-3]}{parts[-2]}{stamp}", "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    except (IndexError, ValueError):
+        return None
+
+
 def delivery_document(
     *,
     source: str,

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from clio_xero.aws.archive import delivery_received_at
 from clio_xero.cli.context import StackContext
 from clio_xero.cli.options import (
     CONNECTION_OPTION,
@@ -324,17 +325,6 @@ def last_xero_delivery(s3: Any, bucket: str, now: datetime, days: int = LAST_XER
     return None
 
 
-def delivery_time(key: str) -> datetime | None:
-    """``deliveries/xero/YYYY/MM/DD/HHMMSSffffff-<uuid>.json`` → when it was archived."""
-    from datetime import UTC
-
-    parts = key.split("/")
-    try:
-        return datetime.strptime("".join(parts[2:5]) + parts[5][:12], "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
-    except (IndexError, ValueError):
-        return None
-
-
 @webhooks_app.command("status")
 def webhooks_status(
     connection_id: str | None = CONNECTION_OPTION,
@@ -407,7 +397,7 @@ def webhooks_status(
                     }
                 )
         key = last_xero_delivery(pieces.context.client("s3"), pieces.context.delivery_bucket, now)
-    when = delivery_time(key) if key else None
+    when = delivery_received_at(key) if key else None
     if as_json:
         print_json({"clio_webhooks": rows, "xero_last_delivery": when.isoformat() if when else None})
     else:

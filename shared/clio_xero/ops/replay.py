@@ -21,12 +21,13 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
+from clio_xero.aws.archive import delivery_received_at
 from clio_xero.aws.errors import aws_errors
 from clio_xero.aws.queue import SqsEventPublisher
 from clio_xero.errors import SyncError
@@ -72,16 +73,6 @@ def day_prefixes(source: str, since: datetime, until: datetime) -> Iterator[str]
         day += timedelta(days=1)
 
 
-def key_time(object_key: str) -> datetime | None:
-    """The receipt time encoded in a delivery key (``.../YYYY/MM/DD/HHMMSSffffff-<uuid>.json``)."""
-    try:
-        parts = object_key.split("/")
-        stamp = parts[-1].split("-", 1)[0]
-        return datetime.strptime(f"{parts[-4]}{parts[-3]}{parts[-2]}{stamp}", "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
-    except (IndexError, ValueError):
-        return None
-
-
 class Replayer:
     def __init__(self, stack: OpsStack) -> None:
         self._stack = stack
@@ -104,13 +95,13 @@ class Replayer:
                     with aws_errors("list archived deliveries"):
                         page = self._s3.list_objects_v2(**kwargs)
                     for item in page.get("Contents", []):
-                        when = key_time(item["Key"])
+                        when = delivery_received_at(item["Key"])
                         if when is not None and since <= when <= until:
                             keys.append(item["Key"])
                     token = page.get("NextContinuationToken")
                     if not token:
                         break
-        return sorted(keys, key=lambda k: (key_time(k), k))
+        return sorted(keys, key=lambda k: (delivery_received_at(k), k))
 
     def _document(self, object_key: str) -> dict[str, Any]:
         with aws_errors("read an archived delivery"):
