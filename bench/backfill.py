@@ -23,12 +23,6 @@ from clio_xero.clients.oauth import StaticTokenSource
 from clio_xero.clients.ratelimit import InMemoryRateBudget
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import wsgi_transport
-from clio_xero.sandbox.clio import ClioSandbox
-from clio_xero.sandbox.clio.seed import seed_firm
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.contacts import name_key
-from clio_xero.sandbox.xero.seed import seed_org
 from clio_xero.sync.backfill import (
     ClioSource,
     ContactBackfill,
@@ -38,6 +32,12 @@ from clio_xero.sync.backfill import (
 )
 from clio_xero.sync.mapping import InMemoryMappingStore
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
+from clio_xero_tools.sandbox._base import wsgi_transport
+from clio_xero_tools.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.clio.seed import seed_firm
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.contacts import name_key
+from clio_xero_tools.sandbox.xero.seed import seed_org
 
 CLIO_CONTACTS = 1000
 XERO_MATCHES = 100

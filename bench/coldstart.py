@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, TEMPLATE, RunOptions, Section, median, table, verdict
-from clio_xero.local.cfn_yaml import load_template
-from clio_xero.local.template import SamTemplate
+from clio_xero_tools.local.cfn_yaml import load_template
+from clio_xero_tools.local.template import SamTemplate
 
 ROUNDS = 9  # samples per statement (the median is reported); the brief asks for at least 7
 TARGET_RATIO = 1.5

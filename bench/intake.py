@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from bench.common import TEMPLATE, RunOptions, Section, percentile, quiet_stdout, table
-from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.webhooks.signing import sign_clio, sign_xero
+from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
 
 CONNECTION = "bench-firm"
 TENANT = "5c1b7a9e-2d4f-4e6a-8b3c-7d9e0f1a2b3c"

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every response the sandboxes produce anywhere in the suite is checked against the official specs
-# (clio_xero.sandbox.serve; the sandbox suites set validate_responses=True themselves).
+# (clio_xero_tools.sandbox.serve; the sandbox suites set validate_responses=True themselves).
 os.environ.setdefault("CLIO_XERO_SANDBOX_VALIDATE", "1")
 TEMPLATE = ROOT / "template.yaml"
 
@@ -35,7 +35,7 @@ def transform(template: Path) -> dict[str, Any]:
             pytest.fail("the tools venv is missing: run `make tools` (make test does)")
         pytest.skip("tools venv (.venv-tools) not installed: run `make tools`")
     result = subprocess.run(
-        [str(python), str(ROOT / "tools" / "transform_template.py"), str(template)],
+        [str(python), str(ROOT / "tools" / "clio_xero_tools" / "transform_template.py"), str(template)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -55,7 +55,7 @@ def transformed_template() -> dict[str, Any]:
 
 def java_and_jar() -> str | None:
     """Why DynamoDB Local cannot run here, or None when it can."""
-    from clio_xero.local.dynamodb_local import find_jar
+    from clio_xero_tools.local.dynamodb_local import find_jar
 
     if shutil.which("java") is None:
         return "no Java on this machine (install openjdk-17-jre-headless)"

@@ -26,13 +26,13 @@ from clio_xero.clients import (
 )
 from clio_xero.clients.oauth import token_set_from_response
 from clio_xero.clock import ManualClock
-from clio_xero.local.cfn_yaml import load_template
-from clio_xero.local.stack import create_table_args
-from clio_xero.local.template import SamTemplate
-from clio_xero.sandbox._base import wsgi_transport
-from clio_xero.sandbox.clio import ClioSandbox
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.local.cfn_yaml import load_template
+from clio_xero_tools.local.stack import create_table_args
+from clio_xero_tools.local.template import SamTemplate
+from clio_xero_tools.sandbox._base import wsgi_transport
+from clio_xero_tools.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 from tests.conftest import ROOT, TEMPLATE
 
 CREDS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": "us-east-1"}

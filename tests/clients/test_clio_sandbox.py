@@ -11,7 +11,7 @@ import pytest
 from clio_xero.clients import CONTACT_FIELDS, InMemoryRateBudget, PreconditionFailedError, UnlimitedBudget
 from clio_xero.clock import ManualClock
 from clio_xero.errors import NotFoundError, ThrottledError, ValidationFailedError
-from clio_xero.sandbox.clio import seed_firm
+from clio_xero_tools.sandbox.clio import seed_firm
 from tests.clients.conftest import ClioWorld, make_clio_world
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from clio_xero.clients import ClioEndpoints, XeroEndpoints
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import ServedApp, serve
+from clio_xero_tools.sandbox._base import ServedApp, serve
 from tests.clients.conftest import ClioWorld, XeroWorld, make_clio_world, make_xero_world
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from clio_xero.errors import (
     UpstreamUnavailableError,
     ValidationFailedError,
 )
-from clio_xero.sandbox._base import FaultPlan
-from clio_xero.sandbox.xero import XeroLimits
+from clio_xero_tools.sandbox._base import FaultPlan
+from clio_xero_tools.sandbox.xero import XeroLimits
 from tests.clients.conftest import XERO_CLIENT, XeroWorld, make_xero_world
 
 

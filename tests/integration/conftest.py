@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from clio_xero.cli import app
-from clio_xero.cli.context import LocalState
-from clio_xero.local.world import LocalWorld
+from clio_xero_tools.cli import app
+from clio_xero_tools.cli.context import LocalState
+from clio_xero_tools.local.world import LocalWorld
 
 CliCall = Callable[..., tuple[int, Any]]
 

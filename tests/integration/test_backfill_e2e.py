@@ -16,12 +16,6 @@ from typing import Any
 
 import pytest
 
-from clio_xero.cli.contacts import ConnectionTools, connection_tools
-from clio_xero.cli.context import LocalState, StackContext
-from clio_xero.local.world import LocalWorld, local_world
-from clio_xero.sandbox.clio import domain
-from clio_xero.sandbox.clio.seed import seed_firm
-from clio_xero.sandbox.xero.seed import seed_org
 from clio_xero.sync.backfill import (
     BackfillReport,
     ClioSource,
@@ -32,6 +26,12 @@ from clio_xero.sync.backfill import (
 from clio_xero.sync.contacts.engine import ElementOutcome
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
+from clio_xero_tools.cli.contacts import ConnectionTools, connection_tools
+from clio_xero_tools.cli.context import LocalState, StackContext
+from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.sandbox.clio import domain
+from clio_xero_tools.sandbox.clio.seed import seed_firm
+from clio_xero_tools.sandbox.xero.seed import seed_org
 
 pytestmark = pytest.mark.integration
 XERO_CONTACTS = "/api.xro/2.0/Contacts"

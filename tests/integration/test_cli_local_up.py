@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from clio_xero.cli.context import LOCAL_STATE, StackContext
+from clio_xero_tools.cli.context import LOCAL_STATE, StackContext
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def local_up() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], list[s
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
         env.pop(key, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "clio_xero.cli", "local", "up", "--port", "0", "--aws-port", "0"],
+        [sys.executable, "-m", "clio_xero_tools.cli", "local", "up", "--port", "0", "--aws-port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

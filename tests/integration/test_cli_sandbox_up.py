@@ -24,7 +24,7 @@ class Running:
         env = {**os.environ, "COLUMNS": "250"}
         env.pop("AWS_ENDPOINT_URL", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "clio_xero.cli", *args],
+            [sys.executable, "-m", "clio_xero_tools.cli", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

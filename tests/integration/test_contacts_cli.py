@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from clio_xero.cli import app
-from clio_xero.cli.context import LocalState
-from clio_xero.local.world import LocalWorld, local_world
-from clio_xero.sandbox.clio.seed import seed_firm
-from clio_xero.sandbox.xero.contacts import contact_json
-from clio_xero.sandbox.xero.seed import seed_org
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
+from clio_xero_tools.cli import app
+from clio_xero_tools.cli.context import LocalState
+from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.sandbox.clio.seed import seed_firm
+from clio_xero_tools.sandbox.xero.contacts import contact_json
+from clio_xero_tools.sandbox.xero.seed import seed_org
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

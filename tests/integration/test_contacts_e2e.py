@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from clio_xero.local.world import LocalWorld, local_world
-from clio_xero.sandbox.xero.contacts import contact_json
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
+from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.sandbox.xero.contacts import contact_json
 
 pytestmark = pytest.mark.integration
 

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.local.scheduler import scheduled_event
-from clio_xero.local.world import LocalWorld, local_world
-from clio_xero.sandbox._base import FaultPlan
-from clio_xero.sandbox.clio.store import Record
-from clio_xero.sandbox.xero.contacts import contact_json
 from clio_xero.sync.contacts.projection import from_clio, from_xero
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
+from clio_xero_tools.local.scheduler import scheduled_event
+from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.sandbox._base import FaultPlan
+from clio_xero_tools.sandbox.clio.store import Record
+from clio_xero_tools.sandbox.xero.contacts import contact_json
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from clio_xero.demo import run_demo
+from clio_xero_tools.demo import run_demo
 from tests.conftest import TEMPLATE
 
 pytestmark = pytest.mark.integration

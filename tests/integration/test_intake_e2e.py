@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero.demo import run_scenario
 from clio_xero.events import SyncEvent
-from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.webhooks.signing import sign_clio, sign_xero
+from clio_xero_tools.demo import run_scenario
+from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
 from tests.conftest import TEMPLATE
 
 pytestmark = pytest.mark.integration

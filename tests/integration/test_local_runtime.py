@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
-from clio_xero.local.sqs_poller import SqsPoller
+from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
+from clio_xero_tools.local.sqs_poller import SqsPoller
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "runtime" / "template.yaml"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clio_xero.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero.store.connections import Connection, DynamoConnectionStore
+from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
+from clio_xero_tools.sample_events import SAMPLE_CONNECTION, SAMPLE_TENANT, SAMPLE_XERO_KEY, Case, cases, render
 from tests.conftest import ROOT, TEMPLATE
-from tools.make_events import SAMPLE_CONNECTION, SAMPLE_TENANT, SAMPLE_XERO_KEY, Case, cases, render
 
 pytestmark = pytest.mark.integration
 CASES = cases()

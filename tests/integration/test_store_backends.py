@@ -18,11 +18,11 @@ from moto.server import ThreadedMotoServer
 
 from clio_xero.clock import ManualClock
 from clio_xero.errors import ConfigurationError, SyncError
-from clio_xero.local.cfn_yaml import load_template
-from clio_xero.local.stack import create_table_args
-from clio_xero.local.template import SamTemplate
 from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.store.webhook_secrets import PENDING_TTL, KmsDynamoWebhookSecrets
+from clio_xero_tools.local.cfn_yaml import load_template
+from clio_xero_tools.local.stack import create_table_args
+from clio_xero_tools.local.template import SamTemplate
 from tests.conftest import ROOT, TEMPLATE, java_and_jar
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def dynamodb_endpoint(request: pytest.FixtureRequest, moto_endpoint: str) -> Ite
     reason = java_and_jar()
     if reason is not None:
         pytest.skip(f"DynamoDB Local tests skipped: {reason}")
-    from clio_xero.local.dynamodb_local import DynamoDBLocal, ensure_installed
+    from clio_xero_tools.local.dynamodb_local import DynamoDBLocal, ensure_installed
 
     local = DynamoDBLocal(ensure_installed())
     try:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from clio_xero.sandbox import openapi
-from clio_xero.sandbox.openapi import SpecValidator, find_specs_dir, load_spec_document
+from clio_xero_tools.sandbox import openapi
+from clio_xero_tools.sandbox.openapi import SpecValidator, find_specs_dir, load_spec_document
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from clio_xero.cli import app
+from clio_xero_tools.cli import app
 
 runner = CliRunner()
 

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from clio_xero.intake.http import HttpResponse, request_from_apigw
-from clio_xero.local.cfn_yaml import load_template
-from clio_xero.local.http_api import apigw_v2_event, is_text, to_response
-from clio_xero.local.sqs_poller import failed_ids
-from clio_xero.local.stack import build_local_template
-from clio_xero.local.template import HttpRoute, SamTemplate, schedule_interval
+from clio_xero_tools.local.cfn_yaml import load_template
+from clio_xero_tools.local.http_api import apigw_v2_event, is_text, to_response
+from clio_xero_tools.local.sqs_poller import failed_ids
+from clio_xero_tools.local.stack import build_local_template
+from clio_xero_tools.local.template import HttpRoute, SamTemplate, schedule_interval
 from tests.conftest import ROOT, TEMPLATE
 
 

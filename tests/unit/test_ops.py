@@ -14,17 +14,17 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from clio_xero.aws.archive import delivery_received_at as key_time
-from clio_xero.cli import app
 from clio_xero.clock import ManualClock
 from clio_xero.events import RecordType, Source
-from clio_xero.ops.dlq import DeadLetterQueue, decode
-from clio_xero.ops.records import RecordRef
-from clio_xero.ops.replay import Replayer, day_prefixes
-from clio_xero.ops.retry import retry_event
-from clio_xero.ops.settings import InvalidSettingsError, describe_fields, parse_assignments
-from clio_xero.ops.stack import OpsStack
-from clio_xero.ops.status import day_window, minute_window
-from clio_xero.ops.when import parse_when
+from clio_xero_tools.cli import app
+from clio_xero_tools.ops.dlq import DeadLetterQueue, decode
+from clio_xero_tools.ops.records import RecordRef
+from clio_xero_tools.ops.replay import Replayer, day_prefixes
+from clio_xero_tools.ops.retry import retry_event
+from clio_xero_tools.ops.settings import InvalidSettingsError, describe_fields, parse_assignments
+from clio_xero_tools.ops.stack import OpsStack
+from clio_xero_tools.ops.status import day_window, minute_window
+from clio_xero_tools.ops.when import parse_when
 
 NOW = datetime(2026, 1, 5, 12, 30, tzinfo=UTC)
 DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/s-sync-dlq.fifo"

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ WORKER_ONLY_MODULES = [
     "httpx",
     "aws_xray_sdk",
     "aws_lambda_powertools.utilities.idempotency",
-    "clio_xero.sandbox",
+    "clio_xero_tools.sandbox",
     "moto",
 ]
 
@@ -81,3 +82,63 @@ def test_importing_the_package_needs_no_environment() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) > 20
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+
+def test_runtime_source_never_names_the_tooling_package() -> None:
+    """shared/ (the Lambda layer) and functions/ import nothing from clio_xero_tools."""
+    sources = [*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+    assert len(sources) > 50
+    offenders = sorted(
+        str(p.relative_to(ROOT))
+        for p in sources
+        if any(m == "clio_xero_tools" or m.startswith("clio_xero_tools.") for m in _imported_modules(p))
+    )
+    assert offenders == []
+
+
+def test_runtime_imports_with_the_tooling_package_unreachable() -> None:
+    """Every runtime module and handler imports while any import of clio_xero_tools raises."""
+    code = (
+        "import importlib, importlib.abc, importlib.util, pkgutil, sys, pathlib\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'clio_xero_tools':\n"
+        "            raise ImportError('runtime imported tooling: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import clio_xero\n"
+        "names = [m.name for m in pkgutil.walk_packages(clio_xero.__path__, 'clio_xero.')]\n"
+        "[importlib.import_module(n) for n in names]\n"
+        f"for app in sorted(pathlib.Path({str(ROOT / 'functions')!r}).glob('*/app.py')):\n"
+        "    spec = importlib.util.spec_from_file_location('app_' + app.parent.name, app)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(len(names))\n"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT / "shared"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 20
+
+
+def test_layer_content_is_the_runtime_package_alone() -> None:
+    """The layer is built from shared/ (ContentUri): it holds clio_xero and requirements.txt, nothing else."""
+    template = (ROOT / "template.yaml").read_text()
+    assert re.search(r"SharedLayer:\s*\n(?:\s+.*\n)*?\s+ContentUri: shared/\s*\n", template)
+    top = sorted(
+        p.name for p in (ROOT / "shared").iterdir() if p.name != "__pycache__" and not p.name.endswith(".egg-info")
+    )
+    assert top == ["clio_xero", "requirements.txt"]
+    tooling = {p.name for p in (ROOT / "tools" / "clio_xero_tools").iterdir() if p.is_dir()}
+    assert {"sandbox", "local", "cli", "ops"} <= tooling
+    runtime = {p.name for p in (ROOT / "shared" / "clio_xero").iterdir()}
+    assert not tooling & runtime

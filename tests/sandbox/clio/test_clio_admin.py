@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.clio import ClioSandbox
 
 from .conftest import Receiver, client_for
 

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.clio import ClioSandbox
-from clio_xero.sandbox.clio.fields import FieldsError, parse_fields
-from clio_xero.sandbox.clio.paging import OFFSET_CAP, PagingError, cursor_page, offset_page
+from clio_xero_tools.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.clio.fields import FieldsError, parse_fields
+from clio_xero_tools.sandbox.clio.paging import OFFSET_CAP, PagingError, cursor_page, offset_page
 
 from .conftest import new_contact
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.clio import ClioSandbox
 
 from .conftest import client_for
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import FaultPlan
-from clio_xero.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox._base import FaultPlan
+from clio_xero_tools.sandbox.clio import ClioSandbox
 
 from .conftest import Receiver, client_for
 

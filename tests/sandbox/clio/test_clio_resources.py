@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.clio import ClioSandbox
 
 from .conftest import new_contact
 

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero.sandbox.clio import ClioSandbox, FirmSeed, seed_firm
-from clio_xero.sandbox.clio.app import OPS
-from clio_xero.sandbox.clio.resources import REGISTRY
+from clio_xero_tools.sandbox.clio import ClioSandbox, FirmSeed, seed_firm
+from clio_xero_tools.sandbox.clio.app import OPS
+from clio_xero_tools.sandbox.clio.resources import REGISTRY
 
 from .conftest import client_for
 

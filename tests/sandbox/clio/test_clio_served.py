@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import ServedApp, serve
-from clio_xero.sandbox.clio import ClioSandbox
 from clio_xero.webhooks.signing import verify_clio
+from clio_xero_tools.sandbox._base import ServedApp, serve
+from clio_xero_tools.sandbox.clio import ClioSandbox
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment

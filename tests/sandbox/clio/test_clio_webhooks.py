@@ -11,8 +11,8 @@ import pytest
 
 from clio_xero.clock import ManualClock
 from clio_xero.errors import SignatureError
-from clio_xero.sandbox.clio import ClioSandbox
 from clio_xero.webhooks.signing import verify_clio
+from clio_xero_tools.sandbox.clio import ClioSandbox
 
 from .conftest import Receiver, new_contact
 

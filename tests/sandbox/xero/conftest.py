@@ -13,10 +13,10 @@ import pytest
 
 from clio_xero.clock import ManualClock
 from clio_xero.errors import SignatureError
-from clio_xero.sandbox._base import wsgi_transport
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
 from clio_xero.webhooks.signing import verify_xero
+from clio_xero_tools.sandbox._base import wsgi_transport
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 BASE = "http://xero.test"
 WEBHOOK_KEY = "test-webhook-key-0123456789"

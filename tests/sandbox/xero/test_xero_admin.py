@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 
 def test_index_lists_endpoints(http: httpx.Client) -> None:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 MakeContact = Callable[..., dict[str, Any]]
 DUPLICATE_NAME = (

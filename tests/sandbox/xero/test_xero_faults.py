@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clio_xero.sandbox._base import FaultPlan
-from clio_xero.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox._base import FaultPlan
+from clio_xero_tools.sandbox.xero import XeroSandbox
 
 
 def statuses(api: httpx.Client, n: int) -> list[int]:

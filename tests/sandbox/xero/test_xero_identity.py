@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 REDIRECT = "https://app.example/callback"
 BASIC = "Basic " + base64.b64encode(b"xero-sandbox-client:xero-sandbox-secret").decode()

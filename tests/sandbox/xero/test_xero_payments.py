@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 Make = Callable[..., dict[str, Any]]
 

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import wsgi_transport
-from clio_xero.sandbox.xero import XeroLimits, XeroSandbox
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.sandbox._base import wsgi_transport
+from clio_xero_tools.sandbox.xero import XeroLimits, XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 BASE = "http://xero.test/api.xro/2.0/"
 

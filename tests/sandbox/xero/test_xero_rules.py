@@ -8,10 +8,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from clio_xero.sandbox.xero import SchemaViolationError, XeroSandbox, contacts
-from clio_xero.sandbox.xero.formats import ms_date, ms_datetime, parse_if_modified_since, parse_input_date, round2
-from clio_xero.sandbox.xero.rules import compute_line, document_totals, invoice_transition_error
-from clio_xero.sandbox.xero.where import WhereError, parse_where
+from clio_xero_tools.sandbox.xero import SchemaViolationError, XeroSandbox, contacts
+from clio_xero_tools.sandbox.xero.formats import ms_date, ms_datetime, parse_if_modified_since, parse_input_date, round2
+from clio_xero_tools.sandbox.xero.rules import compute_line, document_totals, invoice_transition_error
+from clio_xero_tools.sandbox.xero.where import WhereError, parse_where
 
 D = Decimal
 

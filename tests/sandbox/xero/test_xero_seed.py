@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import wsgi_transport
-from clio_xero.sandbox.xero import XeroSandbox, seed_org
-from clio_xero.sandbox.xero.contacts import name_key
+from clio_xero_tools.sandbox._base import wsgi_transport
+from clio_xero_tools.sandbox.xero import XeroSandbox, seed_org
+from clio_xero_tools.sandbox.xero.contacts import name_key
 
 CLIO_PAIRS = [
     ("José García", "jose.garcia@example.com"),

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from clio_xero.errors import SignatureError
-from clio_xero.sandbox._base import ServedApp, serve
-from clio_xero.sandbox.xero import XeroSandbox
 from clio_xero.webhooks.signing import verify_xero
+from clio_xero_tools.sandbox._base import ServedApp, serve
+from clio_xero_tools.sandbox.xero import XeroSandbox
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

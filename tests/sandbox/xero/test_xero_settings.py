@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox.xero.store import Org
+from clio_xero_tools.sandbox.xero.store import Org
 
 
 def test_accounts_chart_where_and_one_per_put(api: httpx.Client, clock: ManualClock) -> None:

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.sandbox._base import FaultPlan
-from clio_xero.sandbox.xero import XeroSandbox
-from clio_xero.sandbox.xero.store import Org
 from clio_xero.webhooks.signing import sign_xero
+from clio_xero_tools.sandbox._base import FaultPlan
+from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Org
 
 from .conftest import WEBHOOK_KEY, Receiver
 

@@ -1,5 +1,0 @@
-"""``python -m clio_xero.cli`` = ``clio-xero``."""
-
-from clio_xero.cli import main
-
-main()

@@ -1,0 +1,35 @@
+"""``clio-xero sandbox ...``: the Clio and Xero API sandboxes on loopback."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+from rich.console import Console
+
+sandbox_app = typer.Typer(help="Local stand-ins for the Clio Manage and Xero APIs.", no_args_is_help=True)
+console = Console()
+
+
+@sandbox_app.command("up")
+def up(
+    clio_port: int = typer.Option(4001, "--clio-port", help="Port of the Clio Manage sandbox."),
+    xero_port: int = typer.Option(4002, "--xero-port", help="Port of the Xero sandbox."),
+    seed: bool = typer.Option(True, help="Load the deterministic demo firm and organisation."),
+) -> None:
+    """Serve both sandboxes on 127.0.0.1 until Ctrl-C (admin surface under /_sandbox/)."""
+    from clio_xero_tools.sandbox.serve import serve_sandboxes
+
+    with serve_sandboxes(clio_port=clio_port, xero_port=xero_port, seed=seed, deliver_every=1.0) as served:
+        for line in served.describe():
+            console.print(line, highlight=False)
+        console.print("Webhooks are delivered every second.")
+        console.print("[bold green]Ready.[/] Ctrl-C to stop.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            console.print("Stopping...")
+    console.print("Stopped.")

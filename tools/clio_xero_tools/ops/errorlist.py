@@ -1,0 +1,154 @@
+"""The per-record error list: mappings in error or waiting for review, joined with the DLQ's reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from clio_xero.events import RecordType
+from clio_xero.sync.mapping import DynamoMappingStore, Mapping, MappingStatus
+from clio_xero_tools.ops.dlq import DeadLetter, DeadLetterQueue
+from clio_xero_tools.ops.stack import OpsStack
+
+PROBLEM_STATUSES = (MappingStatus.ERROR, MappingStatus.NEEDS_REVIEW)
+
+
+@dataclass(frozen=True)
+class RecordError:
+    connection_id: str
+    record: str  # clio:contact:123 (the Clio side names the mapping)
+    status: str  # error | needs_review | dead_lettered
+    what_failed: str | None  # the failure kind
+    message: str | None  # the provider's own words where it gave any
+    attempts: int | None
+    hint: str | None
+    updated_at: datetime | None
+    xero_id: str | None = None
+    dlq_message_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connection_id": self.connection_id,
+            "record": self.record,
+            "status": self.status,
+            "what_failed": self.what_failed,
+            "message": self.message,
+            "attempts": self.attempts,
+            "hint": self.hint,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "xero_id": self.xero_id,
+            "dlq_message_ids": list(self.dlq_message_ids),
+        }
+
+
+def problem_mappings(stack: OpsStack, connection_id: str) -> list[Mapping]:
+    store = DynamoMappingStore(stack.table_name, stack.dynamodb)
+    out: list[Mapping] = []
+    for record_type in RecordType:
+        out.extend(m for m in store.list(connection_id, record_type.value) if m.status in PROBLEM_STATUSES)
+    return out
+
+
+def _record_names(mapping: Mapping) -> set[str]:
+    names = {f"clio:{mapping.record_type}:{mapping.clio_id}"}
+    if mapping.xero_id:
+        names.add(f"xero:{mapping.record_type}:{mapping.xero_id}")
+    return names
+
+
+def error_list(
+    stack: OpsStack, connection_ids: list[str], *, dead_letters: list[DeadLetter] | None = None
+) -> list[RecordError]:
+    """Every record that needs a person, newest first.
+
+    A mapping in error takes the DLQ's reason attributes for the same record when they are there.
+    A DLQ message whose record has no mapping in error (it failed before anything was linked, or
+    on the Xero side of an unlinked contact) is listed on its own. A DLQ message for a record that
+    synced since (its mapping is fine and newer) is stale: ``dlq list`` shows it, this list does not.
+    """
+    letters = dead_letters if dead_letters is not None else DeadLetterQueue(stack).list()
+    mappings_store = DynamoMappingStore(stack.table_name, stack.dynamodb)
+    out: list[RecordError] = []
+    claimed: set[str] = set()
+    for connection_id in connection_ids:
+        for mapping in problem_mappings(stack, connection_id):
+            names = _record_names(mapping)
+            mine = [m for m in letters if m.connection_id == connection_id and m.record in names]
+            claimed.update(m.message_id for m in mine)
+            latest = max(mine, key=lambda m: m.reason.get("last_failure", ""), default=None)
+            reason = latest.reason if latest else {}
+            out.append(
+                RecordError(
+                    connection_id=connection_id,
+                    record=f"clio:{mapping.record_type}:{mapping.clio_id}",
+                    status=mapping.status.value,
+                    what_failed=reason.get("failure_kind")
+                    or ("needs review" if mapping.status is MappingStatus.NEEDS_REVIEW else None),
+                    message=mapping.last_error or reason.get("failure_reason"),
+                    attempts=mapping.attempts or None,
+                    hint=mapping.error_hint
+                    or reason.get("hint")
+                    or _review_hint(mapping)
+                    or _kind_hint(reason.get("failure_kind")),
+                    updated_at=mapping.updated_at,
+                    xero_id=mapping.xero_id,
+                    dlq_message_ids=tuple(m.message_id for m in mine),
+                )
+            )
+        for letter in letters:
+            if letter.message_id in claimed or letter.connection_id != connection_id:
+                continue
+            if _synced_since(mappings_store, letter):
+                continue
+            attempts = letter.reason.get("attempts", "")
+            out.append(
+                RecordError(
+                    connection_id=connection_id,
+                    record=letter.record or "?",
+                    status="dead_lettered",
+                    what_failed=letter.reason.get("failure_kind") or "moved_by_sqs",
+                    message=letter.reason.get("failure_reason"),
+                    attempts=int(attempts) if attempts.isdigit() else letter.receive_count or None,
+                    hint=letter.reason.get("hint") or _kind_hint(letter.reason.get("failure_kind") or "moved_by_sqs"),
+                    updated_at=letter.sent_at,
+                    dlq_message_ids=(letter.message_id,),
+                )
+            )
+    return sorted(out, key=lambda e: e.updated_at.isoformat() if e.updated_at else "", reverse=True)
+
+
+# When the worker had no specific hint, the kind of failure still says what to do next.
+_KIND_HINTS = {
+    "UpstreamUnavailableError": "the provider was unavailable: once it is back, `clio-xero dlq redrive --all`",
+    "ThrottledError": "the API budget was spent: `clio-xero dlq redrive --all` later",
+    "NotFoundError": "the record is gone on the other side: check it, then `clio-xero retry RECORD`",
+    "moved_by_sqs": "it failed 5 times without a reason recorded: see the worker logs, then `dlq redrive`",
+}
+
+
+def _kind_hint(kind: str | None) -> str | None:
+    return _KIND_HINTS.get(kind or "")
+
+
+def _review_hint(mapping: Mapping) -> str | None:
+    if mapping.status is MappingStatus.NEEDS_REVIEW:
+        return "several Xero contacts could match: `clio-xero contacts review`"
+    return None
+
+
+def _synced_since(store: DynamoMappingStore, letter: DeadLetter) -> bool:
+    event = letter.event
+    if event is None:
+        return False
+    clio_id = (
+        event.record_id
+        if event.source.value == "clio"
+        else store.clio_id_for(event.connection_id, event.record_type.value, event.record_id)
+    )
+    if clio_id is None:
+        return False
+    mapping = store.get(event.connection_id, event.record_type.value, clio_id)
+    if mapping is None or mapping.status is not MappingStatus.OK:
+        return False
+    return letter.sent_at is None or mapping.updated_at >= letter.sent_at

@@ -1,0 +1,43 @@
+"""``retry``: put a fresh event for a record on the sync queue (after its cause was fixed)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from clio_xero.aws.queue import SqsEventPublisher
+from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
+from clio_xero.sync.mapping import MappingStatus
+from clio_xero_tools.ops.errorlist import problem_mappings
+from clio_xero_tools.ops.records import RecordRef
+from clio_xero_tools.ops.stack import OpsStack
+
+
+def retry_event(connection_id: str, record: RecordRef, *, stack: OpsStack, nonce: str | None = None) -> SyncEvent:
+    """A new hint for ``record``. The nonce gives it its own dedupe key: SQS must not drop it as a
+    repeat of the event that failed (or of a retry a minute ago)."""
+    return SyncEvent(
+        connection_id=connection_id,
+        source=record.source,
+        record_type=record.record_type,
+        record_id=record.record_id,
+        action=Action.UPDATED,  # the worker reads current state; the action is informational
+        received_at=stack.clock.now(),
+        dedupe_key=dedupe_key("retry", connection_id, str(record), nonce or uuid.uuid4().hex),
+    )
+
+
+def retry_records(stack: OpsStack, connection_id: str, records: Sequence[RecordRef]) -> list[SyncEvent]:
+    events = [retry_event(connection_id, r, stack=stack) for r in records]
+    if events:
+        SqsEventPublisher(stack.queue_url, stack.sqs).publish(events)
+    return events
+
+
+def error_records(stack: OpsStack, connection_id: str) -> list[RecordRef]:
+    """Every record whose mapping is in error (``--all-errors``), named by its Clio side."""
+    return [
+        RecordRef(Source.CLIO, RecordType(m.record_type), m.clio_id)
+        for m in problem_mappings(stack, connection_id)
+        if m.status is MappingStatus.ERROR
+    ]

@@ -1,0 +1,177 @@
+"""``status``: per connection, what a person needs to know at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from clio_xero.clients.ratelimit import DEFAULT_LIMITS, DynamoRateBudget
+from clio_xero.clients.tokens import DynamoTokenStore, Provider
+from clio_xero.errors import SyncError
+from clio_xero.events import RecordType
+from clio_xero.store.connections import Connection, ConnectionStatus
+from clio_xero.sync.mapping import DynamoMappingStore, MappingStatus
+from clio_xero_tools.ops.dlq import queue_depth
+from clio_xero_tools.ops.stack import OpsStack
+
+PROVIDERS: tuple[Provider, ...] = ("clio", "xero")
+
+
+@dataclass
+class TokenState:
+    expires_at: datetime | None
+    problem: str | None = None  # "missing" / why it cannot be read
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expires_at": self.expires_at.isoformat() if self.expires_at else None, "problem": self.problem}
+
+
+@dataclass
+class Budget:
+    used_minute: int
+    limit_minute: int | None
+    used_day: int
+    limit_day: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        left = {
+            "minute_left": None if self.limit_minute is None else max(0, self.limit_minute - self.used_minute),
+            "day_left": None if self.limit_day is None else max(0, self.limit_day - self.used_day),
+        }
+        return {**self.__dict__, **left}
+
+
+@dataclass
+class ConnectionReport:
+    connection: Connection
+    tokens: dict[str, TokenState]
+    counts: dict[str, int]  # synced / failed / needs_review / tombstoned
+    last_sync: dict[str, datetime]  # record type -> newest synced mapping
+    budgets: dict[str, Budget]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connection_id": self.connection.connection_id,
+            "name": self.connection.name,
+            "status": self.connection.status.value,
+            "healthy": self.healthy,
+            "problems": self.problems,
+            "xero_tenant_id": self.connection.xero_tenant_id,
+            "tokens": {k: v.as_dict() for k, v in self.tokens.items()},
+            "counts": self.counts,
+            "last_sync": {k: v.isoformat() for k, v in self.last_sync.items()},
+            "rate_budget": {k: v.as_dict() for k, v in self.budgets.items()},
+        }
+
+
+@dataclass
+class StackReport:
+    connections: list[ConnectionReport]
+    queue: dict[str, int]
+    dead_letter_queue: dict[str, int]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.healthy for c in self.connections) and self.dead_letter_queue["visible"] == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy,
+            "queue": self.queue,
+            "dead_letter_queue": self.dead_letter_queue,
+            "connections": [c.as_dict() for c in self.connections],
+        }
+
+
+def minute_window(now: datetime) -> str:
+    """The id :class:`DynamoRateBudget` counts the current minute under (``m#YYYYmmddHHMM``)."""
+    return f"m#{now.strftime('%Y%m%d%H%M')}"
+
+
+def day_window(now: datetime) -> str:
+    return f"d#{now.strftime('%Y-%m-%d')}"
+
+
+def _tokens(stack: OpsStack, connection: Connection) -> dict[str, TokenState]:
+    store = DynamoTokenStore(stack.table_name, stack.dynamodb, stack.client("kms"), stack.data_key_arn, stack.clock)
+    out: dict[str, TokenState] = {}
+    for provider in PROVIDERS:
+        try:
+            stored = store.load(connection.connection_id, provider)
+        except SyncError as exc:
+            out[provider] = TokenState(None, exc.message)
+            continue
+        # Only the expiry leaves this function: the decrypted token is dropped here.
+        out[provider] = TokenState(stored.token.expires_at if stored else None, None if stored else "missing")
+    return out
+
+
+def _budgets(stack: OpsStack, connection: Connection) -> dict[str, Budget]:
+    budget = DynamoRateBudget(stack.table_name, stack.dynamodb, stack.clock)
+    now = stack.clock.now()
+    keys = {"clio": connection.connection_id, "xero": connection.xero_tenant_id}  # the clients' budget keys
+    out: dict[str, Budget] = {}
+    for provider, key in keys.items():
+        if key is None:
+            continue
+        limits = DEFAULT_LIMITS[provider]
+        out[provider] = Budget(
+            used_minute=budget.count(provider, key, minute_window(now)),
+            limit_minute=limits.per_minute,
+            used_day=budget.count(provider, key, day_window(now)),
+            limit_day=limits.per_day,
+        )
+    return out
+
+
+def connection_report(stack: OpsStack, connection: Connection) -> ConnectionReport:
+    mappings = DynamoMappingStore(stack.table_name, stack.dynamodb)
+    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0}
+    last_sync: dict[str, datetime] = {}
+    status_key = {
+        MappingStatus.OK: "synced",
+        MappingStatus.ERROR: "failed",
+        MappingStatus.NEEDS_REVIEW: "needs_review",
+        MappingStatus.TOMBSTONED: "tombstoned",
+    }
+    for record_type in RecordType:
+        for mapping in mappings.list(connection.connection_id, record_type.value):
+            counts[status_key[mapping.status]] += 1
+            if mapping.status is MappingStatus.OK:
+                newest = last_sync.get(record_type.value)
+                if newest is None or mapping.updated_at > newest:
+                    last_sync[record_type.value] = mapping.updated_at
+    report = ConnectionReport(
+        connection=connection,
+        tokens=_tokens(stack, connection),
+        counts=counts,
+        last_sync=last_sync,
+        budgets=_budgets(stack, connection),
+    )
+    if connection.status is not ConnectionStatus.ACTIVE:
+        report.problems.append(f"connection is {connection.status.value}")
+    for provider, token in report.tokens.items():
+        if token.problem:
+            report.problems.append(f"{provider} token: {token.problem}")
+    if counts["failed"]:
+        report.problems.append(f"{counts['failed']} record(s) failed: `clio-xero errors`")
+    if counts["needs_review"]:
+        report.problems.append(f"{counts['needs_review']} record(s) need review: `clio-xero contacts review`")
+    for provider, b in report.budgets.items():
+        if b.limit_day is not None and b.used_day >= b.limit_day:
+            report.problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")
+    return report
+
+
+def stack_report(stack: OpsStack, connection_id: str | None = None) -> StackReport:
+    return StackReport(
+        connections=[connection_report(stack, c) for c in stack.select_connections(connection_id)],
+        queue=queue_depth(stack.sqs, stack.queue_url),
+        dead_letter_queue=queue_depth(stack.sqs, stack.dead_letter_queue_url),
+    )
