@@ -32,7 +32,15 @@ from clio_xero_tools.sandbox.xero.store import Payment
 if TYPE_CHECKING:
     from clio_xero_tools.sandbox.xero.store import Account, Document, Org
 
-__all__ = ["create_payment", "delete_payment", "get_payment", "list_payments", "payment_json", "write_payments"]
+__all__ = [
+    "create_payment",
+    "delete_payment",
+    "get_payment",
+    "list_payments",
+    "payment_json",
+    "remove_payment",
+    "write_payments",
+]
 
 Json = dict[str, Any]
 _PAYMENT_TYPES = {
@@ -179,7 +187,20 @@ def write_payments(ctx: Ctx) -> Reply:
     )
 
 
+def remove_payment(ctx: Ctx, payment: Payment) -> None:
+    """Delete ``payment`` (Status DELETED) and reopen its document; raise ElementError if already gone."""
+    if payment.status == "DELETED":
+        raise ElementError("Payment has already been deleted")  # UNCONFIRMED text
+    payment.status = "DELETED"
+    payment.updated = ctx.now
+    doc = ctx.org.document(payment.doc_kind, payment.doc_id)
+    if doc is not None:
+        doc.amount_paid -= payment.amount
+        settle(ctx, doc, None)
+
+
 def delete_payment(ctx: Ctx, payment_id: str) -> Reply:
+    """``POST /Payments/{PaymentID}`` with ``{"Status":"DELETED"}``: the only update Xero allows."""
     org = ctx.org
     payment = org.payments.get(payment_id.lower())
     if payment is None:
@@ -191,16 +212,10 @@ def delete_payment(ctx: Ctx, payment_id: str) -> Reply:
         raise ApiError(
             validation_exception([{**el, "ValidationErrors": [{"Message": "Only Status accepted for updates."}]}])
         )
-    if payment.status == "DELETED":
-        raise ApiError(
-            validation_exception([{**el, "ValidationErrors": [{"Message": "Payment has already been deleted"}]}])
-        )
-    payment.status = "DELETED"
-    payment.updated = ctx.now
-    doc = org.document(payment.doc_kind, payment.doc_id)
-    if doc is not None:
-        doc.amount_paid -= payment.amount
-        settle(ctx, doc, None)
+    try:
+        remove_payment(ctx, payment)
+    except ElementError as exc:
+        raise ApiError(validation_exception([{**el, "ValidationErrors": [{"Message": exc.messages[0]}]}])) from None
     return Reply(200, envelope(ctx, "Payments", [payment_json(org, payment)]))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from clio_xero_tools.sandbox.xero.chart import CURRENCY_NAMES
 from clio_xero_tools.sandbox.xero.common import (
     ApiError,
     Ctx,
@@ -220,8 +221,6 @@ def list_currencies(ctx: Ctx) -> Reply:
 
 
 def put_currency(ctx: Ctx) -> Reply:
-    from clio_xero_tools.sandbox.xero.chart import CURRENCY_NAMES
-
     el = _one(ctx, "Currencies")
     code = str(el.get("Code") or "")
     if len(code) != 3 or not code.isalpha():
