@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 from clio_xero.clock import Clock, OffsetClock
 from clio_xero_tools.sandbox._base import FaultPlan, LoggedRequest, RequestLog
 from clio_xero_tools.sandbox.openapi import SpecName, SpecValidator
-from clio_xero_tools.sandbox.xero import contacts, documents, payments, settings
+from clio_xero_tools.sandbox.xero import contacts, documents, payments, settings, tracking
 from clio_xero_tools.sandbox.xero.admin import Admin
 from clio_xero_tools.sandbox.xero.chart import new_org
 from clio_xero_tools.sandbox.xero.common import ApiError, Ctx, Reply, not_found, simple_validation_error
@@ -65,6 +65,7 @@ _SCOPES: dict[str, tuple[str, ...]] = {
     "taxrates": ("accounting.settings",),
     "currencies": ("accounting.settings",),
     "organisation": ("accounting.settings",),
+    "trackingcategories": ("accounting.settings",),
 }
 
 
@@ -427,6 +428,7 @@ def _doc(handler: Callable[..., Reply], kind: str) -> Callable[..., Reply]:
 
 _INV, _CN = "/api.xro/2.0/invoices", "/api.xro/2.0/creditnotes"
 _A = "/api.xro/2.0"
+_TC = "/api.xro/2.0/trackingcategories"
 #: Every accounting endpoint: rules in lower case (matching is case-insensitive, see routes.py);
 #: a handler is called as ``handler(ctx, *variable segments in path order)``.
 API_ROUTER = Router(
@@ -464,6 +466,14 @@ API_ROUTER = Router(
         Rule(f"{_A}/banktransactions", endpoint=settings.list_bank_transactions, methods=["GET"]),
         Rule(f"{_A}/banktransactions", endpoint=settings.write_bank_transactions, methods=["PUT", "POST"]),
         Rule(f"{_A}/banktransactions/<ref>", endpoint=settings.get_bank_transaction, methods=["GET"]),
+        Rule(f"{_TC}", endpoint=tracking.list_tracking_categories, methods=["GET"]),
+        Rule(f"{_TC}", endpoint=tracking.create_tracking_categories, methods=["PUT"]),
+        Rule(f"{_TC}/<ref>", endpoint=tracking.get_tracking_category, methods=["GET"]),
+        Rule(f"{_TC}/<ref>", endpoint=tracking.update_tracking_category, methods=["POST"]),
+        Rule(f"{_TC}/<ref>", endpoint=tracking.delete_tracking_category, methods=["DELETE"]),
+        Rule(f"{_TC}/<ref>/options", endpoint=tracking.create_tracking_options, methods=["PUT"]),
+        Rule(f"{_TC}/<ref>/options/<option>", endpoint=tracking.update_tracking_option, methods=["POST"]),
+        Rule(f"{_TC}/<ref>/options/<option>", endpoint=tracking.delete_tracking_option, methods=["DELETE"]),
     ]
 )
 

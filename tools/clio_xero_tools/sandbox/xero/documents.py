@@ -41,6 +41,7 @@ from clio_xero_tools.sandbox.xero.formats import (
 )
 from clio_xero_tools.sandbox.xero.rules import CREATE_STATUSES, compute_line, document_totals, invoice_transition_error
 from clio_xero_tools.sandbox.xero.store import Allocation, Document, LineItem
+from clio_xero_tools.sandbox.xero.tracking import resolve_line_tracking
 
 if TYPE_CHECKING:
     from clio_xero_tools.sandbox.xero.store import Account, DocKind, Org
@@ -298,9 +299,11 @@ def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str,
     )
     if doc_type.endswith("CREDIT") and (discount_rate is not None or discount_amount is not None):
         errors.append("Discounts are not supported on credit notes")
-    tracking = raw.get("Tracking") or []
-    if not isinstance(tracking, list) or len(tracking) > 2:
-        errors.append("A line item can have at most 2 tracking categories")
+    tracking: list[Json] = []
+    try:
+        tracking = resolve_line_tracking(org, raw.get("Tracking"))
+    except ElementError as exc:
+        errors.extend(exc.messages)
     if errors:
         raise ElementError(*errors)
     try:
@@ -330,7 +333,7 @@ def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str,
         tax_type=tax_type,
         discount_rate=discount_rate,
         discount_amount=discount_amount,
-        tracking=[dict(t) for t in tracking if isinstance(t, dict)],
+        tracking=tracking,
     )
 
 

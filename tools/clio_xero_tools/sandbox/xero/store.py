@@ -26,6 +26,8 @@ __all__ = [
     "Payment",
     "Store",
     "TaxRate",
+    "TrackingCategory",
+    "TrackingOption",
 ]
 
 Json = dict[str, Any]
@@ -238,6 +240,25 @@ class BankTransaction:
 
 
 @dataclass
+class TrackingOption:
+    option_id: str
+    name: str
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | DELETED
+
+
+@dataclass
+class TrackingCategory:
+    category_id: str
+    name: str
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | DELETED
+    options: dict[str, TrackingOption] = field(default_factory=dict)
+
+    def option_named(self, name: str) -> TrackingOption | None:
+        key = name.strip().casefold()
+        return next((o for o in self.options.values() if o.status != "DELETED" and o.name.casefold() == key), None)
+
+
+@dataclass
 class Org:
     """One Xero organisation (tenant) and everything in it."""
 
@@ -260,6 +281,7 @@ class Org:
     currencies: dict[str, Currency] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
     bank_transactions: dict[str, BankTransaction] = field(default_factory=dict)
+    tracking_categories: dict[str, TrackingCategory] = field(default_factory=dict)
     next_invoice_number: int = 1
     next_credit_note_number: int = 1
 
@@ -274,6 +296,13 @@ class Org:
             if item.code.casefold() == code.casefold():
                 return item
         return None
+
+    def tracking_category_named(self, name: str) -> TrackingCategory | None:
+        key = name.strip().casefold()
+        return next(
+            (c for c in self.tracking_categories.values() if c.status != "DELETED" and c.name.casefold() == key),
+            None,
+        )
 
     def document(self, kind: DocKind, doc_id: str) -> Document | None:
         return (self.invoices if kind == "invoice" else self.credit_notes).get(doc_id)
