@@ -129,9 +129,24 @@ class Admin:
             return document_json(ctx.org, doc)
 
     def record_payment(self, tenant_id: str, fields: Json) -> Json:
-        """A user records a manual payment (``{"Invoice":{"InvoiceID"}, "Account":{"Code"}, "Amount", "Date"}``)."""
+        """A user records a manual payment (``{"Invoice":{"InvoiceID"}, "Account":{"Code"}, "Amount", "Date"}``).
+
+        As in the web app's "Receive a payment" box, ``Amount`` defaults to what is still due and
+        ``Account`` to the first ACTIVE bank account by code; the invoice webhook fires."""
         ctx = self._org_ctx(tenant_id)
         with self.sb.store.lock:
+            fields = dict(fields)
+            invoice = fields.get("Invoice")
+            doc = ctx.org.invoices.get(str(invoice.get("InvoiceID", "")).lower()) if isinstance(invoice, dict) else None
+            if "Amount" not in fields and doc is not None:
+                fields["Amount"] = str(doc.amount_due)
+            if "Account" not in fields:
+                banks = sorted(
+                    (a for a in ctx.org.accounts.values() if a.type == "BANK" and a.status == "ACTIVE" and a.code),
+                    key=lambda a: str(a.code),
+                )
+                if banks:
+                    fields["Account"] = {"AccountID": banks[0].account_id}
             try:
                 payment = create_payment(ctx, fields)
             except ElementError as exc:

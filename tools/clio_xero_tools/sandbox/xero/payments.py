@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 Json = dict[str, Any]
+#: Xero's words, as Clio's own sync shows them when an invoice was already paid in Xero (docs).
+NOT_AUTHORISED = "Payments can only be made against Authorised Documents"
 _PAYMENT_TYPES = {
     "ACCREC": "ACCRECPAYMENT",
     "ACCPAY": "ACCPAYPAYMENT",
@@ -145,7 +147,7 @@ def create_payment(ctx: Ctx, el: Json) -> Payment:
         amount = Decimal(0)
     if doc is not None:
         if doc.status != "AUTHORISED":
-            errors.append("Payment can only be made against an AUTHORISED document")  # UNCONFIRMED text
+            errors.append(NOT_AUTHORISED)
         elif amount > doc.amount_due:
             errors.append("Payment amount exceeds the amount outstanding on this document")
     if amount <= 0 and not any("Amount" in e for e in errors):
