@@ -174,3 +174,47 @@ def test_bank_summary_defaults_errors_and_scope(
                  headers={"Authorization": f"Bearer {no_reports['access_token']}",
                           "xero-tenant-id": org.organisation_id})  # fmt: skip
     assert (r.status_code, r.json()["Detail"]) == (401, "AuthorizationUnsuccessful")
+
+
+def test_bank_transfers_move_money_between_accounts(api: httpx.Client, trust: dict[str, Any]) -> None:
+    money(api, "RECEIVE", "093", 1000, "2026-03-01", "850")
+    transfer = {"FromBankAccount": {"Code": "093"}, "ToBankAccount": {"Code": "090"}, "Amount": 330,
+                "Date": "2026-03-09", "Reference": "Bill 1001 paid from trust"}  # fmt: skip
+    made = api.put("BankTransfers", json={"BankTransfers": [transfer]})
+    assert made.status_code == 200, made.text
+    t = made.json()["BankTransfers"][0]
+    assert (t["Amount"], t["FromBankAccount"]["Code"], t["ToBankAccount"]["Code"], t["Status"]) == (
+        330.0, "093", "090", "AUTHORISED"
+    )  # fmt: skip
+    legs = {
+        leg["Type"]: (leg["BankAccount"]["Code"], leg["Total"], leg["BankTransactionID"])
+        for leg in api.get("BankTransactions", params={"where": 'Type.EndsWith("-TRANSFER")'}).json()[
+            "BankTransactions"
+        ]
+    }
+    assert legs == {
+        "SPEND-TRANSFER": ("093", 330.0, t["FromBankTransactionID"]),
+        "RECEIVE-TRANSFER": ("090", 330.0, t["ToBankTransactionID"]),
+    }
+    locked = api.post(f"BankTransactions/{t['FromBankTransactionID']}", json={"BankTransactions": [{"Reference": "x"}]})
+    assert messages(locked) == ["This bank transaction is part of a bank transfer and cannot be edited"]
+    march = figures(summary(api, fromDate="2026-03-01", toDate="2026-03-31"))
+    assert march["Client Trust Account"] == ["0.00", "1000.00", "330.00", "670.00"]
+    assert march["Business Bank Account"] == ["0.00", "330.00", "0.00", "330.00"]
+    same = api.put("BankTransfers", json={"BankTransfers": [{**transfer, "ToBankAccount": {"Code": "093"}}]})
+    assert messages(same) == ["The from and to bank accounts must be different"]
+    not_bank = api.put("BankTransfers", json={"BankTransfers": [{**transfer, "ToBankAccount": {"Code": "200"}}]})
+    assert messages(not_bank) == ["ToBankAccount must be an active bank account"]
+    # Deleting the transfer deletes both legs; the money is back where it was.
+    deleted = api.post(f"BankTransfers/{t['BankTransferID']}", json={"Status": "DELETED"})
+    assert deleted.json()["BankTransfers"][0]["Status"] == "DELETED"
+    assert api.get(f"BankTransactions/{t['ToBankTransactionID']}").json()["BankTransactions"][0]["Status"] == "DELETED"
+    assert figures(summary(api, fromDate="2026-03-01", toDate="2026-03-31"))["Client Trust Account"] == [
+        "0.00", "1000.00", "0.00", "1000.00"
+    ]  # fmt: skip
+    again = api.post(
+        "BankTransfers", json={"BankTransfers": [{"BankTransferID": t["BankTransferID"], "Status": "DELETED"}]}
+    )
+    assert messages(again) == ["This bank transfer has already been deleted"]
+    listed = api.get("BankTransfers", params={"where": 'Status=="DELETED"'}).json()["BankTransfers"]
+    assert [x["BankTransferID"] for x in listed] == [t["BankTransferID"]]

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 from clio_xero.clock import Clock, OffsetClock
 from clio_xero_tools.sandbox._base import FaultPlan, LoggedRequest, RequestLog
 from clio_xero_tools.sandbox.openapi import SpecName, SpecValidator
-from clio_xero_tools.sandbox.xero import contacts, documents, payments, reports, settings, tracking
+from clio_xero_tools.sandbox.xero import contacts, documents, payments, reports, settings, tracking, transfers
 from clio_xero_tools.sandbox.xero.admin import Admin
 from clio_xero_tools.sandbox.xero.chart import new_org
 from clio_xero_tools.sandbox.xero.common import ApiError, Ctx, Reply, not_found, simple_validation_error
@@ -61,6 +61,7 @@ _SCOPES: dict[str, tuple[str, ...]] = {
     "items": ("accounting.invoices", "accounting.settings", "accounting.transactions"),
     "payments": ("accounting.payments", "accounting.transactions"),
     "banktransactions": ("accounting.banktransactions", "accounting.transactions"),
+    "banktransfers": ("accounting.banktransactions", "accounting.transactions"),
     "accounts": ("accounting.settings",),
     "taxrates": ("accounting.settings",),
     "currencies": ("accounting.settings",),
@@ -469,6 +470,11 @@ API_ROUTER = Router(
         Rule(f"{_A}/banktransactions", endpoint=settings.write_bank_transactions, methods=["PUT", "POST"]),
         Rule(f"{_A}/banktransactions/<ref>", endpoint=settings.get_bank_transaction, methods=["GET"]),
         Rule(f"{_A}/banktransactions/<ref>", endpoint=settings.write_bank_transactions, methods=["POST"]),
+        Rule(f"{_A}/banktransfers", endpoint=transfers.list_bank_transfers, methods=["GET"]),
+        Rule(f"{_A}/banktransfers", endpoint=transfers.put_bank_transfers, methods=["PUT"]),
+        Rule(f"{_A}/banktransfers", endpoint=transfers.delete_bank_transfers, methods=["POST"]),
+        Rule(f"{_A}/banktransfers/<ref>", endpoint=transfers.get_bank_transfer, methods=["GET"]),
+        Rule(f"{_A}/banktransfers/<ref>", endpoint=transfers.delete_bank_transfers, methods=["POST"]),
         Rule(f"{_A}/reports/banksummary", endpoint=reports.bank_summary, methods=["GET"]),
         Rule(f"{_TC}", endpoint=tracking.list_tracking_categories, methods=["GET"]),
         Rule(f"{_TC}", endpoint=tracking.create_tracking_categories, methods=["PUT"]),

@@ -4,7 +4,8 @@ closing balance over ``fromDate``..``toDate``, in the spec's ``ReportWithRows`` 
 Computed from what moves money through a bank account in the sandbox (docs/sandbox-xero.md,
 "Reports"):
 
-* spend/receive-money ``BankTransactions`` (``RECEIVE`` in, ``SPEND`` out), AUTHORISED only;
+* ``BankTransactions``, AUTHORISED only: spend/receive money (``RECEIVE`` in, ``SPEND`` out) and
+  the two legs of each ``BankTransfer`` (``RECEIVE-TRANSFER`` in, ``SPEND-TRANSFER`` out);
 * ``Payments`` into or out of the account, AUTHORISED only: invoice payments (``ACCRECPAYMENT``
   in, ``ACCPAYPAYMENT`` out) and cash refunds of credit notes (``ARCREDITPAYMENT`` out,
   ``APCREDITPAYMENT`` in).
@@ -44,7 +45,7 @@ class BankMovement:
 def bank_movements(org: Org) -> list[BankMovement]:
     """Every AUTHORISED bank transaction and payment, as signed movements of its bank account."""
     out = [
-        BankMovement(bt.bank_account_id, bt.date, bt.total if bt.type == "RECEIVE" else -bt.total)
+        BankMovement(bt.bank_account_id, bt.date, bt.total if bt.type.startswith("RECEIVE") else -bt.total)
         for bt in org.bank_transactions.values()
         if bt.status == "AUTHORISED"
     ]

@@ -391,7 +391,6 @@ def bank_transaction_json(org: Org, bt: BankTransaction) -> Json:
     out: Json = {
         "BankTransactionID": bt.bank_transaction_id,
         "Type": bt.type,
-        "Contact": {"ContactID": bt.contact_id, **({"Name": contact.name} if contact else {})},
         "BankAccount": {
             "AccountID": bt.bank_account_id,
             **({"Code": bank.code, "Name": bank.name} if bank and bank.code else {}),
@@ -408,6 +407,8 @@ def bank_transaction_json(org: Org, bt: BankTransaction) -> Json:
         "CurrencyCode": bt.currency_code,
         "HasAttachments": False,
     }
+    if contact is not None:  # transfer legs have no contact
+        out["Contact"] = {"ContactID": bt.contact_id, "Name": contact.name}
     if bt.reference is not None:
         out["Reference"] = bt.reference
     return out
@@ -429,6 +430,8 @@ def _bank_transaction_status(existing: BankTransaction | None, el: Json) -> str:
     status = el.get("Status") or (existing.status if existing else "AUTHORISED")
     if existing is None and status != "AUTHORISED":
         raise ElementError("A bank transaction can only be created with status AUTHORISED")  # UNCONFIRMED text
+    if existing is not None and existing.type.endswith("-TRANSFER"):
+        raise ElementError("This bank transaction is part of a bank transfer and cannot be edited")  # UNCONFIRMED
     if existing is not None and existing.status != "AUTHORISED":
         raise ElementError(f"This bank transaction is {existing.status} and cannot be edited")  # UNCONFIRMED text
     if status not in ("AUTHORISED", "DELETED"):

@@ -17,6 +17,7 @@ __all__ = [
     "Account",
     "Allocation",
     "BankTransaction",
+    "BankTransfer",
     "Contact",
     "Currency",
     "Document",
@@ -240,6 +241,21 @@ class BankTransaction:
 
 
 @dataclass
+class BankTransfer:
+    """Money moved between two bank accounts: two bank transactions (SPEND-/RECEIVE-TRANSFER)."""
+
+    transfer_id: str
+    from_transaction_id: str
+    to_transaction_id: str
+    amount: Decimal
+    date: date
+    created: datetime
+    updated: datetime
+    reference: str | None = None
+    status: str = "AUTHORISED"  # AUTHORISED | DELETED
+
+
+@dataclass
 class TrackingOption:
     option_id: str
     name: str
@@ -282,6 +298,7 @@ class Org:
     items: dict[str, Item] = field(default_factory=dict)
     bank_transactions: dict[str, BankTransaction] = field(default_factory=dict)
     tracking_categories: dict[str, TrackingCategory] = field(default_factory=dict)
+    bank_transfers: dict[str, BankTransfer] = field(default_factory=dict)
     next_invoice_number: int = 1
     next_credit_note_number: int = 1
 
