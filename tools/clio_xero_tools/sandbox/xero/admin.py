@@ -24,7 +24,7 @@ from clio_xero_tools.sandbox.xero.payments import create_payment, payment_json, 
 from clio_xero_tools.sandbox.xero.ratelimit import XeroLimits
 from clio_xero_tools.sandbox.xero.routes import Match, Router
 from clio_xero_tools.sandbox.xero.seed import seed_org
-from clio_xero_tools.sandbox.xero.settings import account_json
+from clio_xero_tools.sandbox.xero.settings import account_json, apply_bank_transaction, bank_transaction_json
 
 if TYPE_CHECKING:
     from clio_xero_tools.sandbox.xero.app import XeroSandbox
@@ -167,6 +167,22 @@ class Admin:
                 raise AdminError(400, *exc.messages) from None
             return payment_json(ctx.org, payment)
 
+    def create_bank_transaction(self, tenant_id: str, fields: Json) -> Json:
+        """A user enters spend or receive money (``{"Type","Contact","BankAccount","LineItems",...}``)
+        or, with ``BankTransactionID``, edits, reconciles (``IsReconciled``) or deletes one."""
+        ctx = self._org_ctx(tenant_id)
+        with self.sb.store.lock:
+            existing = None
+            if fields.get("BankTransactionID"):
+                existing = ctx.org.bank_transactions.get(str(fields["BankTransactionID"]).lower())
+                if existing is None:
+                    raise AdminError(404, f"no bank transaction {fields['BankTransactionID']}")
+            try:
+                bt = apply_bank_transaction(ctx, existing, fields)
+            except ElementError as exc:
+                raise AdminError(400, *exc.messages) from None
+            return bank_transaction_json(ctx.org, bt)
+
     def update_account(self, tenant_id: str, code: str, fields: Json) -> Json:
         """A user edits the chart of accounts (e.g. ``{"Status": "ARCHIVED"}``)."""
         ctx = self._org_ctx(tenant_id)
@@ -215,6 +231,7 @@ class Admin:
             rule(f"{t}/payments", "payment_create", "POST"),
             rule(f"{t}/payments/<payment>", "payment_delete", "DELETE"),
             rule(f"{t}/accounts/<code>", "account_update", "POST"),
+            rule(f"{t}/banktransactions", "bank_transaction", "POST"),
         ]
 
     @property
@@ -337,6 +354,9 @@ class Admin:
     def _payment_delete(self, _method: str, _body: Json, tenant: str, payment: str) -> tuple[int, Any]:
         return 200, self.delete_payment(tenant, payment)
 
+    def _bank_transaction(self, _method: str, body: Json, tenant: str) -> tuple[int, Any]:
+        return 201, self.create_bank_transaction(tenant, body)
+
     def _account_update(self, _method: str, body: Json, tenant: str, code: str) -> tuple[int, Any]:
         return 200, self.update_account(tenant, code, body)
 
@@ -362,6 +382,7 @@ _ENDPOINTS = [
     "POST /_sandbox/tenants/{id}/invoices {fields} | /invoices/{InvoiceID} {fields} (same for creditnotes)",
     "POST /_sandbox/tenants/{id}/payments {Invoice, Account, Amount, Date} | DELETE .../payments/{PaymentID}",
     "POST /_sandbox/tenants/{id}/accounts/{Code} {Status|Name|EnablePaymentsToAccount|TaxType}",
+    "POST /_sandbox/tenants/{id}/banktransactions {fields} (spend/receive money; with BankTransactionID: edit)",
 ]
 
 

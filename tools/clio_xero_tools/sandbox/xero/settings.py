@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "account_json",
+    "apply_bank_transaction",
+    "bank_transaction_json",
     "get_account",
     "get_bank_transaction",
     "get_item",
@@ -460,7 +462,7 @@ def _bank_lines(org: Org, el: Json, existing: BankTransaction | None, bt_type: A
     return lines
 
 
-def _apply_bank_transaction(ctx: Ctx, existing: BankTransaction | None, el: Json) -> BankTransaction:
+def apply_bank_transaction(ctx: Ctx, existing: BankTransaction | None, el: Json) -> BankTransaction:
     """Create (``existing`` None) or update one spend/receive-money transaction; raise ElementError."""
     org = ctx.org
     status = _bank_transaction_status(existing, el)
@@ -518,7 +520,7 @@ def write_bank_transactions(ctx: Ctx, ref: str | None = None) -> Reply:
             existing = org.bank_transactions.get(str(el["BankTransactionID"]).lower())
             if existing is None:
                 raise ElementError(f"BankTransactionID {el['BankTransactionID']} could not be found.")
-        return bank_transaction_json(org, _apply_bank_transaction(ctx, existing, el))
+        return bank_transaction_json(org, apply_bank_transaction(ctx, existing, el))
 
     return batch_reply(ctx, "BankTransactions", ctx.elements("BankTransactions"), process, error_flag=None)
 
