@@ -42,6 +42,13 @@ def money(api: httpx.Client, kind: str, bank_code: str, amount: float, day: str,
     return str(r.json()["BankTransactions"][0]["BankTransactionID"])
 
 
+def pay_into_090(api: httpx.Client, invoice: dict[str, Any], amount: float, day: str) -> str:
+    pay = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": amount, "Date": day}
+    r = api.put("Payments", json={"Payments": [pay]})
+    assert r.status_code == 200, r.text
+    return str(r.json()["Payments"][0]["PaymentID"])
+
+
 def summary(api: httpx.Client, **params: str) -> dict[str, Any]:
     r = api.get("Reports/BankSummary", params=params)
     assert r.status_code == 200, r.text
@@ -93,20 +100,11 @@ def test_bank_summary_from_bank_transactions_and_payments(
 ) -> None:
     # Before the period: 1,000 into trust, an invoice payment of 110 into 090.
     money(api, "RECEIVE", "093", 1000, "2026-02-10", "850")
-    inv = make_invoice(amount=100)
-    pay = {"Invoice": {"InvoiceID": inv["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": 110, "Date": "2026-02-15"}
-    assert api.put("Payments", json={"Payments": [pay]}).status_code == 200
+    pay_into_090(api, make_invoice(amount=100), 110, "2026-02-15")
     # March: 500 in and 200 out of trust; 55 paid into 090; a 22 credit-note refund out of 090.
     money(api, "RECEIVE", "093", 500, "2026-03-05", "850")
     money(api, "SPEND", "093", 200, "2026-03-10", "850")
-    second = make_invoice(amount=50)
-    pay2 = {
-        "Invoice": {"InvoiceID": second["InvoiceID"]},
-        "Account": {"Code": "090"},
-        "Amount": 55,
-        "Date": "2026-03-12",
-    }
-    assert api.put("Payments", json={"Payments": [pay2]}).status_code == 200
+    pay_into_090(api, make_invoice(amount=50), 55, "2026-03-12")
     contact = make_contact("Refunded Client")["ContactID"]
     cn = api.put("CreditNotes", json={"CreditNotes": [{"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact},
                  "Status": "AUTHORISED", "LineItems": [{"Description": "Refund", "Quantity": 1, "UnitAmount": 20,
@@ -117,14 +115,7 @@ def test_bank_summary_from_bank_transactions_and_payments(
     # Deleted movements and movements after the period do not count.
     gone = money(api, "SPEND", "093", 999, "2026-03-15", "850")
     api.post(f"BankTransactions/{gone}", json={"BankTransactions": [{"Status": "DELETED"}]})
-    third = make_invoice(amount=10)
-    pay3 = {
-        "Invoice": {"InvoiceID": third["InvoiceID"]},
-        "Account": {"Code": "090"},
-        "Amount": 11,
-        "Date": "2026-03-21",
-    }
-    deleted_payment = api.put("Payments", json={"Payments": [pay3]}).json()["Payments"][0]["PaymentID"]
+    deleted_payment = pay_into_090(api, make_invoice(amount=10), 11, "2026-03-21")
     api.post(f"Payments/{deleted_payment}", json={"Payments": [{"Status": "DELETED"}]})
     money(api, "SPEND", "093", 100, "2026-04-02", "850")
 

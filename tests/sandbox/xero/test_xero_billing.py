@@ -13,7 +13,7 @@ import pytest
 from clio_xero_tools.sandbox.xero import XeroSandbox
 from clio_xero_tools.sandbox.xero.store import Org
 
-from .conftest import WEBHOOK_KEY, Receiver
+from .conftest import Receiver
 
 Make = Callable[..., dict[str, Any]]
 
@@ -175,14 +175,6 @@ def test_bulk_reads_by_ids_where_and_pages(api: httpx.Client, client: str) -> No
 
 
 # ---------------------------------------------------------------------------- acting as a Xero user
-
-
-@pytest.fixture
-def hooked(sandbox: XeroSandbox, receiver: Receiver, org: Org) -> Receiver:
-    sandbox.configure_webhook("https://hooks.example/xero", WEBHOOK_KEY)
-    sandbox.deliver_due_webhooks()  # intent to receive
-    receiver.posts.clear()
-    return receiver
 
 
 def test_user_pays_voids_edits_and_deletes_payments_with_webhooks(

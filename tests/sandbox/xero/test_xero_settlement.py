@@ -8,12 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from clio_xero_tools.sandbox.xero import XeroSandbox
-from clio_xero_tools.sandbox.xero.store import Org
 
-from .conftest import WEBHOOK_KEY, Receiver
+from .conftest import Receiver
 
 Make = Callable[..., dict[str, Any]]
 NOT_VALID = "Invoice not of valid status for modification"
@@ -81,14 +79,6 @@ def test_credit_already_allocated_counts_against_payments(
     assert api.put("Payments", json={"Payments": [payment(inv["InvoiceID"], 99)]}).status_code == 200
     paid = get(api, "Invoices", inv["InvoiceID"])
     assert (paid["Status"], paid["AmountPaid"], paid["AmountCredited"], paid["AmountDue"]) == ("PAID", 99.0, 11.0, 0.0)
-
-
-@pytest.fixture
-def hooked(sandbox: XeroSandbox, receiver: Receiver, org: Org) -> Receiver:
-    sandbox.configure_webhook("https://hooks.example/xero", WEBHOOK_KEY)
-    sandbox.deliver_due_webhooks()  # intent to receive
-    receiver.posts.clear()
-    return receiver
 
 
 def test_credit_note_allocated_refunded_then_voided(

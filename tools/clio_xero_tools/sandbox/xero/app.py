@@ -440,14 +440,16 @@ API_ROUTER = Router(
         Rule(f"{_A}/contacts", endpoint=contacts.write_contacts, methods=["PUT", "POST"]),
         Rule(f"{_A}/contacts/<ref>", endpoint=contacts.get_contact, methods=["GET"]),
         Rule(f"{_A}/contacts/<ref>", endpoint=contacts.write_contacts, methods=["POST"]),
-        Rule(_INV, endpoint=_doc(documents.list_documents, "invoice"), methods=["GET"]),
-        Rule(_INV, endpoint=_doc(documents.write_documents, "invoice"), methods=["PUT", "POST"]),
-        Rule(f"{_INV}/<ref>", endpoint=_doc(documents.get_document, "invoice"), methods=["GET"]),
-        Rule(f"{_INV}/<ref>", endpoint=_doc(documents.write_documents, "invoice"), methods=["POST"]),
-        Rule(_CN, endpoint=_doc(documents.list_documents, "creditnote"), methods=["GET"]),
-        Rule(_CN, endpoint=_doc(documents.write_documents, "creditnote"), methods=["PUT", "POST"]),
-        Rule(f"{_CN}/<ref>", endpoint=_doc(documents.get_document, "creditnote"), methods=["GET"]),
-        Rule(f"{_CN}/<ref>", endpoint=_doc(documents.write_documents, "creditnote"), methods=["POST"]),
+        *(
+            rule
+            for base, kind in ((_INV, "invoice"), (_CN, "creditnote"))
+            for rule in (
+                Rule(base, endpoint=_doc(documents.list_documents, kind), methods=["GET"]),
+                Rule(base, endpoint=_doc(documents.write_documents, kind), methods=["PUT", "POST"]),
+                Rule(f"{base}/<ref>", endpoint=_doc(documents.get_document, kind), methods=["GET"]),
+                Rule(f"{base}/<ref>", endpoint=_doc(documents.write_documents, kind), methods=["POST"]),
+            )
+        ),
         Rule(f"{_CN}/<ref>/allocations", endpoint=documents.allocate, methods=["PUT"]),
         Rule(f"{_CN}/<ref>/allocations/<allocation>", endpoint=documents.delete_allocation, methods=["DELETE"]),
         Rule(f"{_A}/payments", endpoint=payments.list_payments, methods=["GET"]),

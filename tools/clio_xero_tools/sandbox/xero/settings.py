@@ -419,10 +419,7 @@ def bank_transaction_json(org: Org, bt: BankTransaction) -> Json:
 def _bank_account(org: Org, el: Json, existing: BankTransaction | None) -> Account | None:
     if "BankAccount" not in el and existing is not None:
         return org.accounts.get(existing.bank_account_id)
-    ref = obj(el, "BankAccount")
-    bank = org.accounts.get(str(ref.get("AccountID", "")).lower()) or (
-        org.account_by_code(str(ref["Code"])) if ref.get("Code") else None
-    )
+    bank = org.account_by_ref(obj(el, "BankAccount"))
     return bank if bank is not None and bank.type == "BANK" and bank.status == "ACTIVE" else None
 
 

@@ -308,6 +308,12 @@ class Org:
                 return account
         return None
 
+    def account_by_ref(self, ref: Json) -> Account | None:
+        """The account a reference object names: ``{"AccountID": ...}`` or ``{"Code": ...}``."""
+        if ref.get("AccountID"):
+            return self.accounts.get(str(ref["AccountID"]).lower())
+        return self.account_by_code(str(ref["Code"])) if ref.get("Code") else None
+
     def item_by_code(self, code: str) -> Item | None:
         for item in self.items.values():
             if item.code.casefold() == code.casefold():

@@ -72,10 +72,7 @@ def transfer_json(org: Org, t: BankTransfer) -> Json:
 
 
 def _bank(org: Org, el: Json, key: str) -> Account:
-    ref = obj(el, key)
-    account = org.accounts.get(str(ref.get("AccountID", "")).lower()) or (
-        org.account_by_code(str(ref["Code"])) if ref.get("Code") else None
-    )
+    account = org.account_by_ref(obj(el, key))
     if account is None or account.type != "BANK" or account.status != "ACTIVE":
         raise ElementError(f"{key} must be an active bank account")  # UNCONFIRMED text
     return account
