@@ -123,3 +123,12 @@ def make_invoice(api: httpx.Client, make_contact: Callable[..., dict[str, Any]])
         return dict(r.json()["Invoices"][0])
 
     return make
+
+
+@pytest.fixture
+def hooked(sandbox: XeroSandbox, receiver: Receiver, org: Org) -> Receiver:
+    """The receiver behind a configured webhook that passed intent to receive, its log cleared."""
+    sandbox.configure_webhook("https://hooks.example/xero", WEBHOOK_KEY)
+    sandbox.deliver_due_webhooks()
+    receiver.posts.clear()
+    return receiver

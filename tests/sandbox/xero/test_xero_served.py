@@ -120,3 +120,47 @@ def test_full_round_trip_over_loopback(served: tuple[XeroSandbox, ServedApp, Rec
         log = http.get("/_sandbox/requests").json()
         assert [(e["method"], e["status"]) for e in log][-2:] == [("POST", 200), ("GET", 401)]
         assert sandbox.schema_violations == []
+
+
+def test_billing_payments_and_bank_summary_over_loopback(
+    served: tuple[XeroSandbox, ServedApp, ReceiverApp, ServedApp],
+) -> None:
+    """The surfaces the billing, payments and trust work use, through real HTTP and the admin surface."""
+    sandbox, app, receiver, hook = served
+    with httpx.Client(base_url=app.url, timeout=10) as http:
+        seeded = http.post("/_sandbox/seed", json={"name": "Loopback Legal", "extra_contacts": 2}).json()
+        tenant = seeded["tenant_id"]
+        tokens = http.post("/_sandbox/tokens", json={"tenantIds": [tenant]}).json()
+        api = {"Authorization": f"Bearer {tokens['access_token']}", "xero-tenant-id": tenant}
+        assert http.put("/_sandbox/webhook", json={"url": hook.url + "/xero", "key": KEY}).status_code == 200
+        http.post("/_sandbox/webhook/deliver")
+        base = "/api.xro/2.0"
+        cat = http.put(f"{base}/trackingcategories", json={"Name": "Practice Area"}, headers=api).json()
+        cat_id = cat["TrackingCategories"][0]["TrackingCategoryID"]
+        http.put(f"{base}/TrackingCategories/{cat_id}/Options", json={"Name": "Probate"}, headers=api)
+        invoice = {"Type": "ACCREC", "Contact": {"Name": "Loopback Client"}, "Status": "AUTHORISED",
+                   "InvoiceNumber": "LB-1", "Date": "2026-03-02",
+                   "LineItems": [{"Description": "Estate", "Quantity": 2, "UnitAmount": 150, "AccountCode": "210",
+                                  "Tracking": [{"Name": "Practice Area", "Option": "Probate"}]}]}  # fmt: skip
+        made = http.put(f"{base}/Invoices?summarizeErrors=false", json={"Invoices": [invoice]}, headers=api).json()
+        inv = made["Invoices"][0]
+        assert (inv["Total"], inv["LineItems"][0]["Tracking"][0]["Option"]) == (330.0, "Probate")
+        paid = http.post(
+            f"/_sandbox/tenants/{tenant}/payments",
+            json={"Invoice": {"InvoiceID": inv["InvoiceID"]}, "Account": {"Code": "092"}, "Date": "2026-03-03"},
+        ).json()
+        assert (paid["Amount"], paid["Account"]["Code"]) == (330.0, "092")
+        late = http.put(f"{base}/Payments?summarizeErrors=false", headers=api, json={"Payments": [
+            {"Invoice": {"InvoiceNumber": "LB-1"}, "Account": {"Code": "090"}, "Amount": 330}]}).json()  # fmt: skip
+        assert late["Payments"][0]["ValidationErrors"] == [
+            {"Message": "Payments can only be made against Authorised Documents"}
+        ]
+        report = http.get(f"{base}/Reports/BankSummary?fromDate=2026-03-01&toDate=2026-03-31", headers=api).json()
+        rows = {r["Cells"][0]["Value"]: r["Cells"][2]["Value"] for r in report["Reports"][0]["Rows"][1]["Rows"]}
+        assert rows["Trust Account"] == "330.00"
+        assert http.delete(f"/_sandbox/tenants/{tenant}/payments/{paid['PaymentID']}").json()["Status"] == "DELETED"
+        assert http.get(f"{base}/Invoices/LB-1", headers=api).json()["Invoices"][0]["Status"] == "AUTHORISED"
+        http.post("/_sandbox/webhook/deliver")
+        updates = [e["eventType"] for e in receiver.events if e["resourceId"] == inv["InvoiceID"]]
+        assert updates == ["CREATE", "UPDATE", "UPDATE"]  # created, paid by hand, payment deleted
+        assert sandbox.schema_violations == []

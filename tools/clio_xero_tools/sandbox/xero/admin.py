@@ -9,18 +9,22 @@ writes. Admin calls are never rate limited, faulted or logged.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from clio_xero_tools.sandbox._base import FaultPlan
 from clio_xero_tools.sandbox.xero.common import ApiError, ElementError
 from clio_xero_tools.sandbox.xero.contacts import apply_contact, contact_json
 from clio_xero_tools.sandbox.xero.documents import apply_document, document_json, event_data
-from clio_xero_tools.sandbox.xero.payments import create_payment, payment_json
+from clio_xero_tools.sandbox.xero.payments import create_payment, payment_json, remove_payment
 from clio_xero_tools.sandbox.xero.ratelimit import XeroLimits
-from clio_xero_tools.sandbox.xero.settings import account_json
+from clio_xero_tools.sandbox.xero.routes import Match, Router
+from clio_xero_tools.sandbox.xero.seed import seed_org
+from clio_xero_tools.sandbox.xero.settings import account_json, apply_bank_transaction, bank_transaction_json
 
 if TYPE_CHECKING:
     from clio_xero_tools.sandbox.xero.app import XeroSandbox
@@ -125,14 +129,59 @@ class Admin:
             return document_json(ctx.org, doc)
 
     def record_payment(self, tenant_id: str, fields: Json) -> Json:
-        """A user records a manual payment (``{"Invoice":{"InvoiceID"}, "Account":{"Code"}, "Amount", "Date"}``)."""
+        """A user records a manual payment (``{"Invoice":{"InvoiceID"}, "Account":{"Code"}, "Amount", "Date"}``).
+
+        As in the web app's "Receive a payment" box, ``Amount`` defaults to what is still due and
+        ``Account`` to the first ACTIVE bank account by code; the invoice webhook fires."""
         ctx = self._org_ctx(tenant_id)
         with self.sb.store.lock:
+            fields = dict(fields)
+            invoice = fields.get("Invoice")
+            doc = ctx.org.invoices.get(str(invoice.get("InvoiceID", "")).lower()) if isinstance(invoice, dict) else None
+            if "Amount" not in fields and doc is not None:
+                fields["Amount"] = str(doc.amount_due)
+            if "Account" not in fields:
+                banks = sorted(
+                    (a for a in ctx.org.accounts.values() if a.type == "BANK" and a.status == "ACTIVE" and a.code),
+                    key=lambda a: str(a.code),
+                )
+                if banks:
+                    fields["Account"] = {"AccountID": banks[0].account_id}
             try:
                 payment = create_payment(ctx, fields)
             except ElementError as exc:
                 raise AdminError(400, *exc.messages) from None
             return payment_json(ctx.org, payment)
+
+    def delete_payment(self, tenant_id: str, payment_id: str) -> Json:
+        """A user deletes a payment (e.g. to void the invoice or correct an amount); the invoice
+        goes back to AUTHORISED and an INVOICE UPDATE webhook event is raised."""
+        ctx = self._org_ctx(tenant_id)
+        with self.sb.store.lock:
+            payment = ctx.org.payments.get(payment_id.lower())
+            if payment is None:
+                raise AdminError(404, f"no payment {payment_id}")
+            try:
+                remove_payment(ctx, payment)
+            except ElementError as exc:
+                raise AdminError(400, *exc.messages) from None
+            return payment_json(ctx.org, payment)
+
+    def create_bank_transaction(self, tenant_id: str, fields: Json) -> Json:
+        """A user enters spend or receive money (``{"Type","Contact","BankAccount","LineItems",...}``)
+        or, with ``BankTransactionID``, edits, reconciles (``IsReconciled``) or deletes one."""
+        ctx = self._org_ctx(tenant_id)
+        with self.sb.store.lock:
+            existing = None
+            if fields.get("BankTransactionID"):
+                existing = ctx.org.bank_transactions.get(str(fields["BankTransactionID"]).lower())
+                if existing is None:
+                    raise AdminError(404, f"no bank transaction {fields['BankTransactionID']}")
+            try:
+                bt = apply_bank_transaction(ctx, existing, fields)
+            except ElementError as exc:
+                raise AdminError(400, *exc.messages) from None
+            return bank_transaction_json(ctx.org, bt)
 
     def update_account(self, tenant_id: str, code: str, fields: Json) -> Json:
         """A user edits the chart of accounts (e.g. ``{"Status": "ARCHIVED"}``)."""
@@ -150,13 +199,53 @@ class Admin:
 
     # ------------------------------------------------------------------ HTTP surface
 
-    def dispatch(self, request: Request) -> Response:
+    @staticmethod
+    def rules() -> list[Rule]:
+        """The admin surface as werkzeug rules (endpoint ``admin:<name>`` calls ``_<name>``)."""
+        r, t = "/_sandbox", "/_sandbox/tenants/<tenant>"
+
+        def rule(path: str, name: str, *methods: str) -> Rule:
+            return Rule(path, endpoint=f"admin:{name}", methods=list(methods))
+
+        return [
+            rule(r, "index", "GET"),
+            rule(f"{r}/organisations", "organisations", "GET", "POST"),
+            rule(f"{r}/seed", "seed", "POST"),
+            rule(f"{r}/tokens", "tokens", "POST"),
+            rule(f"{r}/connections", "connections", "GET"),
+            rule(f"{r}/clock", "clock", "GET"),
+            rule(f"{r}/clock/advance", "advance", "POST"),
+            rule(f"{r}/faults", "faults", "GET", "PUT", "POST", "DELETE"),
+            rule(f"{r}/limits", "limits", "GET", "PUT", "POST"),
+            rule(f"{r}/requests", "requests", "GET", "DELETE"),
+            rule(f"{r}/schema-violations", "violations", "GET"),
+            rule(f"{r}/webhook", "webhook", "GET", "PUT", "POST", "DELETE"),
+            rule(f"{r}/webhook/enable", "webhook_enable", "POST"),
+            rule(f"{r}/webhook/deliver", "webhook_deliver", "POST"),
+            rule(f"{t}/disconnect", "disconnect", "POST"),
+            rule(f"{t}/contacts", "contact_create", "POST"),
+            rule(f"{t}/contacts/merge", "contact_merge", "POST"),
+            rule(f"{t}/contacts/<contact>", "contact_update", "POST"),
+            rule(f"{t}/<any(invoices, creditnotes):what>", "document_create", "POST"),
+            rule(f"{t}/<any(invoices, creditnotes):what>/<doc>", "document_update", "POST"),
+            rule(f"{t}/payments", "payment_create", "POST"),
+            rule(f"{t}/payments/<payment>", "payment_delete", "DELETE"),
+            rule(f"{t}/accounts/<code>", "account_update", "POST"),
+            rule(f"{t}/banktransactions", "bank_transaction", "POST"),
+        ]
+
+    @property
+    def router(self) -> Router:
+        return _ROUTER
+
+    def dispatch(self, request: Request, match: Match) -> Response:
         try:
             body = json.loads(request.get_data() or b"{}")
             if not isinstance(body, dict):
                 raise AdminError(400, "body must be a JSON object")
-            parts = request.path[len("/_sandbox") :].strip("/").split("/")
-            status, result = self._route(request.method, parts, body)
+            name = str(match.endpoint).removeprefix("admin:")
+            handler: Callable[..., tuple[int, Any]] = getattr(self, f"_{name}")
+            status, result = handler(request.method, body, *match.args)
         except AdminError as exc:
             status, result = exc.status, {"errors": exc.messages}
         except ApiError as exc:
@@ -165,30 +254,10 @@ class Admin:
             status, result = 400, {"errors": [str(exc)]}
         return Response(json.dumps(result, default=str), status=status, content_type="application/json")
 
-    def _route(self, method: str, parts: list[str], body: Json) -> tuple[int, Any]:
-        head = parts[0] if parts and parts[0] else ""
-        if head == "" and method == "GET":
-            return 200, {"endpoints": _ENDPOINTS}
-        if head == "tenants" and len(parts) >= 3:
-            return self._tenant_route(method, parts[1], parts[2:], body)
-        handler = {
-            "organisations": self._organisations,
-            "seed": self._seed,
-            "tokens": self._tokens,
-            "connections": self._connections,
-            "clock": self._clock,
-            "faults": self._faults,
-            "limits": self._limits,
-            "requests": self._requests,
-            "schema-violations": lambda _m, _p, _b: (200, list(self.sb.schema_violations)),
-            "webhook": self._webhook,
-        }.get(head)
-        result = handler(method, parts[1:], body) if handler is not None else None
-        if result is None:
-            raise AdminError(404, f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}")
-        return result
+    def _index(self, _method: str, _body: Json) -> tuple[int, Any]:
+        return 200, {"endpoints": _ENDPOINTS}
 
-    def _organisations(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any]:
+    def _organisations(self, method: str, body: Json) -> tuple[int, Any]:
         sb = self.sb
         if method == "POST":
             org = sb.create_organisation(
@@ -197,11 +266,7 @@ class Admin:
             return 201, _org_summary(org)
         return 200, [_org_summary(o) for o in sb.store.orgs.values()]
 
-    def _seed(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any] | None:
-        if method != "POST":
-            return None
-        from clio_xero_tools.sandbox.xero.seed import seed_org
-
+    def _seed(self, _method: str, body: Json) -> tuple[int, Any]:
         result = seed_org(
             self.sb,
             tenant_id=body.get("tenantId"),
@@ -214,74 +279,86 @@ class Admin:
         )
         return 201, asdict(result)
 
-    def _tokens(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any] | None:
-        if method != "POST":
-            return None
+    def _tokens(self, _method: str, body: Json) -> tuple[int, Any]:
         return 200, self.sb.issue_tokens(body.get("tenantIds"), user_id=body.get("userId", "sandbox-user"))
 
-    def _connections(self, method: str, _rest: list[str], _body: Json) -> tuple[int, Any] | None:
-        if method != "GET":
-            return None
+    def _connections(self, _method: str, _body: Json) -> tuple[int, Any]:
         return 200, [{**c.as_json(), "userId": c.user_id} for c in self.sb.identity.all_connections()]
 
-    def _clock(self, method: str, rest: list[str], body: Json) -> tuple[int, Any]:
-        if rest[:1] == ["advance"] and method == "POST":
-            advance = getattr(self.sb.clock, "advance", None)
-            if advance is None:
-                raise AdminError(400, "this sandbox clock cannot be moved")
-            advance(float(body.get("seconds", 0)))
+    def _clock(self, _method: str, _body: Json) -> tuple[int, Any]:
         return 200, {"now": self.sb.clock.now().isoformat()}
 
-    def _faults(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any]:
+    def _advance(self, method: str, body: Json) -> tuple[int, Any]:
+        advance = getattr(self.sb.clock, "advance", None)
+        if advance is None:
+            raise AdminError(400, "this sandbox clock cannot be moved")
+        advance(float(body.get("seconds", 0)))
+        return self._clock(method, body)
+
+    def _faults(self, method: str, body: Json) -> tuple[int, Any]:
         if method in ("PUT", "POST"):
             self.sb.set_faults(FaultPlan.from_dict(body))
         elif method == "DELETE":
             self.sb.set_faults(FaultPlan())
         return 200, {k: v for k, v in asdict(self.sb.faults).items() if k != "rng"}
 
-    def _limits(self, method: str, _rest: list[str], body: Json) -> tuple[int, Any]:
+    def _limits(self, method: str, body: Json) -> tuple[int, Any]:
         if method in ("PUT", "POST"):
             self.sb.set_limits(XeroLimits(**{**asdict(self.sb.limits), **body}))
         return 200, asdict(self.sb.limits)
 
-    def _requests(self, method: str, _rest: list[str], _body: Json) -> tuple[int, Any]:
+    def _requests(self, method: str, _body: Json) -> tuple[int, Any]:
         if method == "DELETE":
             self.sb.request_log.clear()
             return 200, []
         return 200, self.sb.request_log.as_dicts()
 
-    def _webhook(self, method: str, rest: list[str], body: Json) -> tuple[int, Any]:
-        sb = self.sb
-        sub = rest[0] if rest else ""
-        if sub == "" and method in ("PUT", "POST"):
-            sb.configure_webhook(body["url"], body["key"])
-        elif sub == "" and method == "DELETE":
-            sb.webhooks.remove()
-        elif sub == "enable" and method == "POST":
-            sb.webhooks.enable()
-        elif sub == "deliver" and method == "POST":
-            return 200, {"posts": sb.deliver_due_webhooks(), **sb.webhooks.info()}
-        return 200, sb.webhooks.info()
+    def _violations(self, _method: str, _body: Json) -> tuple[int, Any]:
+        return 200, list(self.sb.schema_violations)
 
-    def _tenant_route(self, method: str, tenant: str, parts: list[str], body: Json) -> tuple[int, Any]:
-        what = parts[0]
-        if what == "disconnect" and method == "POST":
-            return 200, {"disconnected": self.sb.identity.disconnect_tenant(tenant)}
-        if what == "contacts" and method == "POST":
-            if len(parts) == 1:
-                return 201, self.create_contact(tenant, body)
-            if parts[1] == "merge":
-                return 200, self.merge_contacts(tenant, body["merge"], body["into"])
-            return 200, self.update_contact(tenant, parts[1], body)
-        if what in ("invoices", "creditnotes") and method == "POST":
-            if len(parts) == 1:
-                return 201, self.create_invoice(tenant, body)
-            return 200, self.update_invoice(tenant, parts[1], body, kind=what[:-1])
-        if what == "payments" and method == "POST":
-            return 201, self.record_payment(tenant, body)
-        if what == "accounts" and len(parts) == 2 and method == "POST":
-            return 200, self.update_account(tenant, parts[1], body)
-        raise AdminError(404, f"no admin endpoint {method} tenants/{tenant}/{'/'.join(parts)}")
+    def _webhook(self, method: str, body: Json) -> tuple[int, Any]:
+        if method in ("PUT", "POST"):
+            self.sb.configure_webhook(body["url"], body["key"])
+        elif method == "DELETE":
+            self.sb.webhooks.remove()
+        return 200, self.sb.webhooks.info()
+
+    def _webhook_enable(self, _method: str, _body: Json) -> tuple[int, Any]:
+        self.sb.webhooks.enable()
+        return 200, self.sb.webhooks.info()
+
+    def _webhook_deliver(self, _method: str, _body: Json) -> tuple[int, Any]:
+        return 200, {"posts": self.sb.deliver_due_webhooks(), **self.sb.webhooks.info()}
+
+    def _disconnect(self, _method: str, _body: Json, tenant: str) -> tuple[int, Any]:
+        return 200, {"disconnected": self.sb.identity.disconnect_tenant(tenant)}
+
+    def _contact_create(self, _method: str, body: Json, tenant: str) -> tuple[int, Any]:
+        return 201, self.create_contact(tenant, body)
+
+    def _contact_merge(self, _method: str, body: Json, tenant: str) -> tuple[int, Any]:
+        return 200, self.merge_contacts(tenant, body["merge"], body["into"])
+
+    def _contact_update(self, _method: str, body: Json, tenant: str, contact: str) -> tuple[int, Any]:
+        return 200, self.update_contact(tenant, contact, body)
+
+    def _document_create(self, _method: str, body: Json, tenant: str, _what: str) -> tuple[int, Any]:
+        return 201, self.create_invoice(tenant, body)
+
+    def _document_update(self, _method: str, body: Json, tenant: str, what: str, doc: str) -> tuple[int, Any]:
+        return 200, self.update_invoice(tenant, doc, body, kind=what.lower()[:-1])
+
+    def _payment_create(self, _method: str, body: Json, tenant: str) -> tuple[int, Any]:
+        return 201, self.record_payment(tenant, body)
+
+    def _payment_delete(self, _method: str, _body: Json, tenant: str, payment: str) -> tuple[int, Any]:
+        return 200, self.delete_payment(tenant, payment)
+
+    def _bank_transaction(self, _method: str, body: Json, tenant: str) -> tuple[int, Any]:
+        return 201, self.create_bank_transaction(tenant, body)
+
+    def _account_update(self, _method: str, body: Json, tenant: str, code: str) -> tuple[int, Any]:
+        return 200, self.update_account(tenant, code, body)
 
 
 def _org_summary(org: Any) -> Json:
@@ -303,6 +380,10 @@ _ENDPOINTS = [
     "POST /_sandbox/tenants/{id}/disconnect",
     "POST /_sandbox/tenants/{id}/contacts {fields} | /contacts/{ContactID} {fields} | /contacts/merge {merge, into}",
     "POST /_sandbox/tenants/{id}/invoices {fields} | /invoices/{InvoiceID} {fields} (same for creditnotes)",
-    "POST /_sandbox/tenants/{id}/payments {Invoice, Account, Amount, Date}",
+    "POST /_sandbox/tenants/{id}/payments {Invoice, Account, Amount, Date} | DELETE .../payments/{PaymentID}",
     "POST /_sandbox/tenants/{id}/accounts/{Code} {Status|Name|EnablePaymentsToAccount|TaxType}",
+    "POST /_sandbox/tenants/{id}/banktransactions {fields} (spend/receive money; with BankTransactionID: edit)",
 ]
+
+
+_ROUTER = Router(Admin.rules())

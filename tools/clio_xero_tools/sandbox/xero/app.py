@@ -24,24 +24,26 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from clio_xero.clock import Clock, OffsetClock
 from clio_xero_tools.sandbox._base import FaultPlan, LoggedRequest, RequestLog
-from clio_xero_tools.sandbox.xero import contacts, documents, payments, settings
+from clio_xero_tools.sandbox.openapi import SpecName, SpecValidator
+from clio_xero_tools.sandbox.xero import contacts, documents, payments, reports, settings, tracking, transfers
+from clio_xero_tools.sandbox.xero.admin import Admin
 from clio_xero_tools.sandbox.xero.chart import new_org
 from clio_xero_tools.sandbox.xero.common import ApiError, Ctx, Reply, not_found, simple_validation_error
 from clio_xero_tools.sandbox.xero.formats import new_guid
 from clio_xero_tools.sandbox.xero.idempotency import MAX_KEY_LENGTH, IdempotencyStore, StoredResponse, fingerprint
 from clio_xero_tools.sandbox.xero.identity import DEFAULT_USER, Identity, OAuthError
 from clio_xero_tools.sandbox.xero.ratelimit import RateLimiter, XeroLimits
+from clio_xero_tools.sandbox.xero.routes import Match, Router
 from clio_xero_tools.sandbox.xero.store import Org, Store
 from clio_xero_tools.sandbox.xero.webhooks import Webhooks
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from clio_xero_tools.sandbox.openapi import SpecName
 
 __all__ = ["SchemaViolationError", "XeroSandbox"]
 
@@ -49,7 +51,7 @@ Json = dict[str, Any]
 API_PREFIX = "/api.xro/2.0/"
 DEFAULT_SCOPE = (
     "openid profile email offline_access accounting.contacts accounting.invoices accounting.payments "
-    "accounting.banktransactions accounting.settings"
+    "accounting.banktransactions accounting.settings accounting.reports.banksummary.read"
 )
 # Resource -> scopes that grant it (xero-api.md §1: granular 2026 scopes, or the legacy broad one).
 _SCOPES: dict[str, tuple[str, ...]] = {
@@ -59,10 +61,14 @@ _SCOPES: dict[str, tuple[str, ...]] = {
     "items": ("accounting.invoices", "accounting.settings", "accounting.transactions"),
     "payments": ("accounting.payments", "accounting.transactions"),
     "banktransactions": ("accounting.banktransactions", "accounting.transactions"),
+    "banktransfers": ("accounting.banktransactions", "accounting.transactions"),
     "accounts": ("accounting.settings",),
     "taxrates": ("accounting.settings",),
     "currencies": ("accounting.settings",),
     "organisation": ("accounting.settings",),
+    "trackingcategories": ("accounting.settings",),
+    # The broad report scope, or the 2026 granular one for the one report modelled (xero-api.md §1).
+    "reports": ("accounting.reports.read", "accounting.reports.banksummary.read"),
 }
 
 
@@ -150,8 +156,6 @@ class XeroSandbox:
             validate=self._validate_webhook if validate_responses else None,
         )
         self._fault_lock = threading.Lock()
-        from clio_xero_tools.sandbox.xero.admin import Admin
-
         #: Python equivalents of the admin surface (act as a user, merge contacts, ...).
         self.admin = Admin(self)
         self.wsgi_app: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]] = self._wsgi
@@ -222,15 +226,16 @@ class XeroSandbox:
     def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         path = request.path
-        if path.startswith("/_sandbox"):
-            response = self.admin.dispatch(request)
-            return response(environ, start_response)
+        admin = self.admin.router.match(request.method, path)
+        if admin is not None:
+            return self.admin.dispatch(request, admin)(environ, start_response)
         tenant: str | None = None
         timeout = False
         try:
-            if _is_identity(path):
-                reply = self._identity(request)
-            elif path.startswith(API_PREFIX):
+            identity = _IDENTITY_ROUTER.match(request.method, path)
+            if identity is not None:
+                reply = self._identity(request, identity)
+            elif path.lower().startswith(API_PREFIX.lower()):
                 tenant = request.headers.get("xero-tenant-id")
                 self._seen_base_url = request.host_url.rstrip("/")
                 reply, timeout = self._accounting(request)
@@ -249,37 +254,30 @@ class XeroSandbox:
 
     # ------------------------------------------------------------------ identity
 
-    def _identity(self, request: Request) -> Reply:
-        path = request.path.rstrip("/")
-        # Also answer under /identity/..., the path of Xero's real authorize URL
-        # (login.xero.com/identity/connect/authorize), so either base URL style works.
-        low = path.lower().removeprefix("/identity")
+    def _identity(self, request: Request, match: Match) -> Reply:
+        endpoint = match.endpoint
         try:
-            if low == "/connect/authorize" and request.method == "GET":
+            if endpoint == "authorize":
                 return self._authorize(request)
-            if low == "/connect/token" and request.method == "POST":
+            if endpoint == "token":
                 form = {k: str(v) for k, v in request.form.items()}
                 return Reply(200, self.identity.token(form, request.headers.get("Authorization")),
                              {"Cache-Control": "no-store"})  # fmt: skip
-            if low == "/connect/revocation" and request.method == "POST":
+            if endpoint == "revocation":
                 form = {k: str(v) for k, v in request.form.items()}
                 self.identity.revoke(form, request.headers.get("Authorization"))
                 return Reply(200)
         except OAuthError as exc:
             return Reply(exc.status, exc.body())
-        if low.startswith("/connections"):
-            grant = self.identity.access(request.headers.get("Authorization"))
-            if isinstance(grant, str):
-                return _problem(401, "Unauthorized", grant)
-            if low == "/connections" and request.method == "GET":
-                event = request.args.get("authEventId")
-                return Reply(200, [c.as_json() for c in self.identity.connections(grant.user_id, event)])
-            parts = path.split("/")
-            if len(parts) == 3 and request.method == "DELETE":
-                if self.identity.delete_connection(grant.user_id, parts[2].lower()):
-                    return Reply(204)
-                return Reply(404)
-        return not_found()
+        grant = self.identity.access(request.headers.get("Authorization"))
+        if isinstance(grant, str):
+            return _problem(401, "Unauthorized", grant)
+        if endpoint == "connections":
+            event = request.args.get("authEventId")
+            return Reply(200, [c.as_json() for c in self.identity.connections(grant.user_id, event)])
+        if self.identity.delete_connection(grant.user_id, match.args[0].lower()):
+            return Reply(204)
+        return Reply(404)
 
     def _authorize(self, request: Request) -> Reply:
         args = request.args
@@ -388,8 +386,11 @@ class XeroSandbox:
                 emit=lambda c, t, r, d: self.emit(tenant, c, t, r, d),
                 base_url=self.resource_base_url,
             )
+            match = API_ROUTER.match(request.method, request.path)
+            if match is None:
+                return not_found()
             try:
-                return _route(ctx, request.method, request.path[len(API_PREFIX) :])
+                return match.endpoint(ctx, *match.args)  # type: ignore[no-any-return]
             except ApiError as exc:
                 return exc.reply
 
@@ -398,10 +399,9 @@ class XeroSandbox:
     def _check_schema(self, request: Request, reply: Reply) -> None:
         if not self.validate_responses or not isinstance(reply.body, dict | list):
             return
-        from clio_xero_tools.sandbox.openapi import SpecValidator
-
-        spec: SpecName = "xero_accounting" if request.path.startswith(API_PREFIX) else "xero_identity"
-        if not request.path.startswith(API_PREFIX) and not request.path.lower().startswith("/connections"):
+        accounting = request.path.lower().startswith(API_PREFIX.lower())
+        spec: SpecName = "xero_accounting" if accounting else "xero_identity"
+        if not accounting and not request.path.lower().startswith("/connections"):
             return  # the OAuth endpoints are in none of Xero's documents (see docs)
         errors = SpecValidator.for_spec(spec).validate_response(request.method, request.path, reply.status, reply.body)
         if errors and not errors[0].startswith(_UNDOCUMENTED):
@@ -410,8 +410,6 @@ class XeroSandbox:
             raise SchemaViolationError(message)
 
     def _validate_webhook(self, payload: Json) -> None:
-        from clio_xero_tools.sandbox.openapi import SpecValidator
-
         v = SpecValidator.for_spec("xero_webhooks")
         errors = v.validate_schema("WebhookEvent", payload)
         for event in payload["events"]:
@@ -426,65 +424,84 @@ class XeroSandbox:
 # ---------------------------------------------------------------------------- routing
 
 
-def _route(ctx: Ctx, method: str, rest: str) -> Reply:
-    parts = [urllib.parse.unquote(p) for p in rest.strip("/").split("/")]
-    resource, args = parts[0].lower(), parts[1:]
-    handler = _ROUTES.get((resource, len(args), method))
-    if handler is None:
-        if len(args) == 2 and resource == "creditnotes" and args[1].lower() == "allocations" and method == "PUT":
-            return documents.allocate(ctx, args[0])
-        if len(args) == 3 and resource == "creditnotes" and args[1].lower() == "allocations" and method == "DELETE":
-            return documents.delete_allocation(ctx, args[0], args[2])
-        return not_found()
-    return handler(ctx, *args)
+def _doc(handler: Callable[..., Reply], kind: str) -> Callable[..., Reply]:
+    """Bind an /Invoices-or-/CreditNotes handler to its document kind."""
+    return lambda ctx, *args: handler(ctx, kind, *args)
 
 
-_ROUTES: dict[tuple[str, int, str], Callable[..., Reply]] = {
-    ("contacts", 0, "GET"): contacts.list_contacts,
-    ("contacts", 0, "PUT"): contacts.write_contacts,
-    ("contacts", 0, "POST"): contacts.write_contacts,
-    ("contacts", 1, "GET"): contacts.get_contact,
-    ("contacts", 1, "POST"): contacts.write_contacts,
-    ("invoices", 0, "GET"): lambda ctx: documents.list_documents(ctx, "invoice"),
-    ("invoices", 0, "PUT"): lambda ctx: documents.write_documents(ctx, "invoice"),
-    ("invoices", 0, "POST"): lambda ctx: documents.write_documents(ctx, "invoice"),
-    ("invoices", 1, "GET"): lambda ctx, ref: documents.get_document(ctx, "invoice", ref),
-    ("invoices", 1, "POST"): lambda ctx, ref: documents.write_documents(ctx, "invoice", ref),
-    ("creditnotes", 0, "GET"): lambda ctx: documents.list_documents(ctx, "creditnote"),
-    ("creditnotes", 0, "PUT"): lambda ctx: documents.write_documents(ctx, "creditnote"),
-    ("creditnotes", 0, "POST"): lambda ctx: documents.write_documents(ctx, "creditnote"),
-    ("creditnotes", 1, "GET"): lambda ctx, ref: documents.get_document(ctx, "creditnote", ref),
-    ("creditnotes", 1, "POST"): lambda ctx, ref: documents.write_documents(ctx, "creditnote", ref),
-    ("payments", 0, "GET"): payments.list_payments,
-    ("payments", 0, "PUT"): payments.write_payments,
-    ("payments", 0, "POST"): payments.write_payments,
-    ("payments", 1, "GET"): payments.get_payment,
-    ("payments", 1, "POST"): payments.delete_payment,
-    ("accounts", 0, "GET"): settings.list_accounts,
-    ("accounts", 0, "PUT"): settings.put_account,
-    ("accounts", 1, "GET"): settings.get_account,
-    ("accounts", 1, "POST"): settings.update_account,
-    ("taxrates", 0, "GET"): settings.list_tax_rates,
-    ("currencies", 0, "GET"): settings.list_currencies,
-    ("currencies", 0, "PUT"): settings.put_currency,
-    ("organisation", 0, "GET"): settings.get_organisation,
-    ("items", 0, "GET"): settings.list_items,
-    ("items", 0, "PUT"): settings.write_items,
-    ("items", 0, "POST"): settings.write_items,
-    ("items", 1, "GET"): settings.get_item,
-    ("items", 1, "POST"): settings.write_items,
-    ("banktransactions", 0, "GET"): settings.list_bank_transactions,
-    ("banktransactions", 0, "PUT"): settings.write_bank_transactions,
-    ("banktransactions", 0, "POST"): settings.write_bank_transactions,
-    ("banktransactions", 1, "GET"): settings.get_bank_transaction,
-}
+_INV, _CN = "/api.xro/2.0/invoices", "/api.xro/2.0/creditnotes"
+_A = "/api.xro/2.0"
+_TC = "/api.xro/2.0/trackingcategories"
+#: Every accounting endpoint: rules in lower case (matching is case-insensitive, see routes.py);
+#: a handler is called as ``handler(ctx, *variable segments in path order)``.
+API_ROUTER = Router(
+    [
+        Rule(f"{_A}/contacts", endpoint=contacts.list_contacts, methods=["GET"]),
+        Rule(f"{_A}/contacts", endpoint=contacts.write_contacts, methods=["PUT", "POST"]),
+        Rule(f"{_A}/contacts/<ref>", endpoint=contacts.get_contact, methods=["GET"]),
+        Rule(f"{_A}/contacts/<ref>", endpoint=contacts.write_contacts, methods=["POST"]),
+        *(
+            rule
+            for base, kind in ((_INV, "invoice"), (_CN, "creditnote"))
+            for rule in (
+                Rule(base, endpoint=_doc(documents.list_documents, kind), methods=["GET"]),
+                Rule(base, endpoint=_doc(documents.write_documents, kind), methods=["PUT", "POST"]),
+                Rule(f"{base}/<ref>", endpoint=_doc(documents.get_document, kind), methods=["GET"]),
+                Rule(f"{base}/<ref>", endpoint=_doc(documents.write_documents, kind), methods=["POST"]),
+            )
+        ),
+        Rule(f"{_CN}/<ref>/allocations", endpoint=documents.allocate, methods=["PUT"]),
+        Rule(f"{_CN}/<ref>/allocations/<allocation>", endpoint=documents.delete_allocation, methods=["DELETE"]),
+        Rule(f"{_A}/payments", endpoint=payments.list_payments, methods=["GET"]),
+        Rule(f"{_A}/payments", endpoint=payments.write_payments, methods=["PUT", "POST"]),
+        Rule(f"{_A}/payments/<ref>", endpoint=payments.get_payment, methods=["GET"]),
+        Rule(f"{_A}/payments/<ref>", endpoint=payments.delete_payment, methods=["POST"]),
+        Rule(f"{_A}/accounts", endpoint=settings.list_accounts, methods=["GET"]),
+        Rule(f"{_A}/accounts", endpoint=settings.put_account, methods=["PUT"]),
+        Rule(f"{_A}/accounts/<ref>", endpoint=settings.get_account, methods=["GET"]),
+        Rule(f"{_A}/accounts/<ref>", endpoint=settings.update_account, methods=["POST"]),
+        Rule(f"{_A}/taxrates", endpoint=settings.list_tax_rates, methods=["GET"]),
+        Rule(f"{_A}/currencies", endpoint=settings.list_currencies, methods=["GET"]),
+        Rule(f"{_A}/currencies", endpoint=settings.put_currency, methods=["PUT"]),
+        Rule(f"{_A}/organisation", endpoint=settings.get_organisation, methods=["GET"]),
+        Rule(f"{_A}/items", endpoint=settings.list_items, methods=["GET"]),
+        Rule(f"{_A}/items", endpoint=settings.write_items, methods=["PUT", "POST"]),
+        Rule(f"{_A}/items/<ref>", endpoint=settings.get_item, methods=["GET"]),
+        Rule(f"{_A}/items/<ref>", endpoint=settings.write_items, methods=["POST"]),
+        Rule(f"{_A}/banktransactions", endpoint=settings.list_bank_transactions, methods=["GET"]),
+        Rule(f"{_A}/banktransactions", endpoint=settings.write_bank_transactions, methods=["PUT", "POST"]),
+        Rule(f"{_A}/banktransactions/<ref>", endpoint=settings.get_bank_transaction, methods=["GET"]),
+        Rule(f"{_A}/banktransactions/<ref>", endpoint=settings.write_bank_transactions, methods=["POST"]),
+        Rule(f"{_A}/banktransfers", endpoint=transfers.list_bank_transfers, methods=["GET"]),
+        Rule(f"{_A}/banktransfers", endpoint=transfers.put_bank_transfers, methods=["PUT"]),
+        Rule(f"{_A}/banktransfers", endpoint=transfers.delete_bank_transfers, methods=["POST"]),
+        Rule(f"{_A}/banktransfers/<ref>", endpoint=transfers.get_bank_transfer, methods=["GET"]),
+        Rule(f"{_A}/banktransfers/<ref>", endpoint=transfers.delete_bank_transfers, methods=["POST"]),
+        Rule(f"{_A}/reports/banksummary", endpoint=reports.bank_summary, methods=["GET"]),
+        Rule(f"{_TC}", endpoint=tracking.list_tracking_categories, methods=["GET"]),
+        Rule(f"{_TC}", endpoint=tracking.create_tracking_categories, methods=["PUT"]),
+        Rule(f"{_TC}/<ref>", endpoint=tracking.get_tracking_category, methods=["GET"]),
+        Rule(f"{_TC}/<ref>", endpoint=tracking.update_tracking_category, methods=["POST"]),
+        Rule(f"{_TC}/<ref>", endpoint=tracking.delete_tracking_category, methods=["DELETE"]),
+        Rule(f"{_TC}/<ref>/options", endpoint=tracking.create_tracking_options, methods=["PUT"]),
+        Rule(f"{_TC}/<ref>/options/<option>", endpoint=tracking.update_tracking_option, methods=["POST"]),
+        Rule(f"{_TC}/<ref>/options/<option>", endpoint=tracking.delete_tracking_option, methods=["DELETE"]),
+    ]
+)
 
-
-def _is_identity(path: str) -> bool:
-    """Identity service paths (``/connect/...``, also under ``/identity``; ``/connections``),
-    matched case-insensitively as Xero does."""
-    low = path.lower()
-    return low.removeprefix("/identity").startswith("/connect/") or low.rstrip("/").startswith("/connections")
+#: Identity service paths (also under ``/identity``, the path of Xero's real authorize URL
+#: login.xero.com/identity/connect/authorize, so either base URL style works).
+_IDENTITY_ROUTER = Router(
+    [
+        *(
+            Rule(f"{prefix}/connect/{name}", endpoint=name, methods=[method])
+            for prefix in ("", "/identity")
+            for name, method in (("authorize", "GET"), ("token", "POST"), ("revocation", "POST"))
+        ),
+        Rule("/connections", endpoint="connections", methods=["GET"]),
+        Rule("/connections/<connection>", endpoint="disconnect", methods=["DELETE"]),
+    ]
+)
 
 
 def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Reply:

@@ -28,11 +28,12 @@ from clio_xero_tools.sandbox.xero.common import (
     text,
 )
 from clio_xero_tools.sandbox.xero.formats import is_guid, ms_datetime, new_guid
+from clio_xero_tools.sandbox.xero.store import Contact
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from clio_xero_tools.sandbox.xero.store import Contact, Org
+    from clio_xero_tools.sandbox.xero.store import Org
 
 __all__ = ["contact_json", "get_contact", "list_contacts", "name_key", "resolve_contact_ref", "write_contacts"]
 
@@ -207,8 +208,6 @@ def apply_contact(org: Org, existing: Contact | None, element: Json, now: dateti
     """Validate ``element`` against ``existing`` (``None`` = create) and commit it; return the contact.
 
     All problems of the element are reported together, as Xero does."""
-    from clio_xero_tools.sandbox.xero.store import Contact
-
     errors: list[str] = []
     name = existing.name if existing else ""
     fields: dict[str, Any] = {}

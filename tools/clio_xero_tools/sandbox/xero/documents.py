@@ -41,6 +41,7 @@ from clio_xero_tools.sandbox.xero.formats import (
 )
 from clio_xero_tools.sandbox.xero.rules import CREATE_STATUSES, compute_line, document_totals, invoice_transition_error
 from clio_xero_tools.sandbox.xero.store import Allocation, Document, LineItem
+from clio_xero_tools.sandbox.xero.tracking import resolve_line_tracking
 
 if TYPE_CHECKING:
     from clio_xero_tools.sandbox.xero.store import Account, DocKind, Org
@@ -63,6 +64,9 @@ _KEYS = {
 }
 _CATEGORY = {"invoice": "INVOICE", "creditnote": "CREDITNOTE"}
 _LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+TAX_TYPE_MANDATORY = "TaxType field is mandatory"  # the text Clio's own sync shows (docs/sandbox-xero.md)
+# UNCONFIRMED wording (quoted in integrators' reports, not on a Xero page we could read).
+NUMBER_NOT_UNIQUE = {"invoice": "Invoice # must be unique.", "creditnote": "Credit Note # must be unique."}
 
 
 def _collection(org: Org, kind: DocKind) -> dict[str, Document]:
@@ -218,9 +222,21 @@ def _dec(value: Any, name: str) -> Decimal | None:
         raise ElementError(f"{name} must be a number") from None
 
 
-def _tax_rate(org: Org, tax_type: str) -> Decimal:
+_APPLIES_TO = {
+    "REVENUE": "can_apply_to_revenue",
+    "EXPENSE": "can_apply_to_expenses",
+    "ASSET": "can_apply_to_assets",
+    "LIABILITY": "can_apply_to_liabilities",
+    "EQUITY": "can_apply_to_equity",
+}
+
+
+def _tax_rate(org: Org, tax_type: str, account: Account | None = None) -> Decimal:
+    """The rate of an ACTIVE ``tax_type`` that may be used on ``account``'s class (a sales tax on a
+    revenue account, not on an expense one: TaxRate ``CanApplyTo*``, xero-api.md §6.7)."""
     rate = org.tax_rates.get(tax_type)
-    if rate is None or rate.status != "ACTIVE":
+    fits = rate is not None and (account is None or getattr(rate, _APPLIES_TO[account.account_class]))
+    if rate is None or rate.status != "ACTIVE" or not fits:
         raise ElementError(
             f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
         )
@@ -277,7 +293,7 @@ def _line_tax(org: Org, raw: Json, account: Account | None, lat: str, sales: boo
         tax_type = (account.tax_type if account else None) or (
             org.sales_tax_default if sales else org.purchases_tax_default
         )
-    return str(tax_type), _tax_rate(org, str(tax_type))
+    return str(tax_type), _tax_rate(org, str(tax_type), account)
 
 
 def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str, LineItem]) -> LineItem:
@@ -288,19 +304,31 @@ def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str,
     raw = _with_item_defaults(org, raw, sales, errors)
     account = _line_account(org, raw, errors)
     tax_type, rate = "NONE", Decimal(0)
-    try:
-        tax_type, rate = _line_tax(org, raw, account, lat, sales)
-    except ElementError as exc:
-        errors.extend(exc.messages)
+    if (
+        account is None
+        and (raw.get("AccountCode") or raw.get("AccountID"))
+        and not raw.get("TaxType")
+        and lat != "NoTax"
+    ):
+        # The line names an account Xero cannot use (unknown, archived, deleted), so there is no
+        # account tax type to fall back on: Xero adds the message Clio users know (docs/sandbox-xero.md).
+        errors.append(TAX_TYPE_MANDATORY)
+    else:
+        try:
+            tax_type, rate = _line_tax(org, raw, account, lat, sales)
+        except ElementError as exc:
+            errors.extend(exc.messages)
     discount_rate, discount_amount = (
         _dec(raw.get("DiscountRate"), "DiscountRate"),
         _dec(raw.get("DiscountAmount"), "DiscountAmount"),
     )
     if doc_type.endswith("CREDIT") and (discount_rate is not None or discount_amount is not None):
         errors.append("Discounts are not supported on credit notes")
-    tracking = raw.get("Tracking") or []
-    if not isinstance(tracking, list) or len(tracking) > 2:
-        errors.append("A line item can have at most 2 tracking categories")
+    tracking: list[Json] = []
+    try:
+        tracking = resolve_line_tracking(org, raw.get("Tracking"))
+    except ElementError as exc:
+        errors.extend(exc.messages)
     if errors:
         raise ElementError(*errors)
     try:
@@ -330,7 +358,7 @@ def _build_line(org: Org, doc_type: str, lat: str, raw: Any, previous: dict[str,
         tax_type=tax_type,
         discount_rate=discount_rate,
         discount_amount=discount_amount,
-        tracking=[dict(t) for t in tracking if isinstance(t, dict)],
+        tracking=tracking,
     )
 
 
@@ -391,8 +419,7 @@ def _number_errors(org: Org, kind: DocKind, existing: Document | None, header: _
         d.number == header.number and d.doc_id != own and d.type == header.doc_type
         for d in _collection(org, kind).values()
     )
-    key = _KEYS[kind][2]
-    return [f"{key} must be unique. {header.number} is already in use."] if clash else []  # UNCONFIRMED text
+    return [NUMBER_NOT_UNIQUE[kind]] if clash else []
 
 
 def _parse_header(org: Org, kind: DocKind, existing: Document | None, el: Json, errors: list[str]) -> _Header:

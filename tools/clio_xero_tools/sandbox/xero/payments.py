@@ -32,9 +32,19 @@ from clio_xero_tools.sandbox.xero.store import Payment
 if TYPE_CHECKING:
     from clio_xero_tools.sandbox.xero.store import Account, Document, Org
 
-__all__ = ["create_payment", "delete_payment", "get_payment", "list_payments", "payment_json", "write_payments"]
+__all__ = [
+    "create_payment",
+    "delete_payment",
+    "get_payment",
+    "list_payments",
+    "payment_json",
+    "remove_payment",
+    "write_payments",
+]
 
 Json = dict[str, Any]
+#: Xero's words, as Clio's own sync shows them when an invoice was already paid in Xero (docs).
+NOT_AUTHORISED = "Payments can only be made against Authorised Documents"
 _PAYMENT_TYPES = {
     "ACCREC": "ACCRECPAYMENT",
     "ACCPAY": "ACCPAYPAYMENT",
@@ -137,7 +147,7 @@ def create_payment(ctx: Ctx, el: Json) -> Payment:
         amount = Decimal(0)
     if doc is not None:
         if doc.status != "AUTHORISED":
-            errors.append("Payment can only be made against an AUTHORISED document")  # UNCONFIRMED text
+            errors.append(NOT_AUTHORISED)
         elif amount > doc.amount_due:
             errors.append("Payment amount exceeds the amount outstanding on this document")
     if amount <= 0 and not any("Amount" in e for e in errors):
@@ -179,7 +189,20 @@ def write_payments(ctx: Ctx) -> Reply:
     )
 
 
+def remove_payment(ctx: Ctx, payment: Payment) -> None:
+    """Delete ``payment`` (Status DELETED) and reopen its document; raise ElementError if already gone."""
+    if payment.status == "DELETED":
+        raise ElementError("Payment has already been deleted")  # UNCONFIRMED text
+    payment.status = "DELETED"
+    payment.updated = ctx.now
+    doc = ctx.org.document(payment.doc_kind, payment.doc_id)
+    if doc is not None:
+        doc.amount_paid -= payment.amount
+        settle(ctx, doc, None)
+
+
 def delete_payment(ctx: Ctx, payment_id: str) -> Reply:
+    """``POST /Payments/{PaymentID}`` with ``{"Status":"DELETED"}``: the only update Xero allows."""
     org = ctx.org
     payment = org.payments.get(payment_id.lower())
     if payment is None:
@@ -191,16 +214,10 @@ def delete_payment(ctx: Ctx, payment_id: str) -> Reply:
         raise ApiError(
             validation_exception([{**el, "ValidationErrors": [{"Message": "Only Status accepted for updates."}]}])
         )
-    if payment.status == "DELETED":
-        raise ApiError(
-            validation_exception([{**el, "ValidationErrors": [{"Message": "Payment has already been deleted"}]}])
-        )
-    payment.status = "DELETED"
-    payment.updated = ctx.now
-    doc = org.document(payment.doc_kind, payment.doc_id)
-    if doc is not None:
-        doc.amount_paid -= payment.amount
-        settle(ctx, doc, None)
+    try:
+        remove_payment(ctx, payment)
+    except ElementError as exc:
+        raise ApiError(validation_exception([{**el, "ValidationErrors": [{"Message": exc.messages[0]}]}])) from None
     return Reply(200, envelope(ctx, "Payments", [payment_json(org, payment)]))
 
 

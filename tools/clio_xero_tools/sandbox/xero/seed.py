@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from clio_xero_tools.sandbox.xero.chart import CURRENCY_NAMES
 from clio_xero_tools.sandbox.xero.contacts import name_key
 from clio_xero_tools.sandbox.xero.documents import apply_document
 from clio_xero_tools.sandbox.xero.formats import new_guid
@@ -162,8 +163,6 @@ def _near_variants(name: str, email: str | None) -> list[tuple[str, str | None, 
 
 def _seed_reference_data(org: Org, now: datetime, out: OrgSeed) -> None:
     """Law-firm accounts on top of the regional chart, two extra currencies, billable items."""
-    from clio_xero_tools.sandbox.xero.chart import CURRENCY_NAMES
-
     no_tax = "NONE" if "NONE" in org.tax_rates else None
     for code, acct_name, acct_type, status, payments, bank_no in EXTRA_ACCOUNTS:
         if org.account_by_code(code) is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from clio_xero_tools.sandbox.xero.chart import CURRENCY_NAMES
 from clio_xero_tools.sandbox.xero.common import (
     ApiError,
     Ctx,
@@ -31,10 +32,12 @@ from clio_xero_tools.sandbox.xero.rules import document_totals
 from clio_xero_tools.sandbox.xero.store import Account, BankTransaction, Currency, Item
 
 if TYPE_CHECKING:
-    from clio_xero_tools.sandbox.xero.store import Org, TaxRate
+    from clio_xero_tools.sandbox.xero.store import LineItem, Org, TaxRate
 
 __all__ = [
     "account_json",
+    "apply_bank_transaction",
+    "bank_transaction_json",
     "get_account",
     "get_bank_transaction",
     "get_item",
@@ -220,8 +223,6 @@ def list_currencies(ctx: Ctx) -> Reply:
 
 
 def put_currency(ctx: Ctx) -> Reply:
-    from clio_xero_tools.sandbox.xero.chart import CURRENCY_NAMES
-
     el = _one(ctx, "Currencies")
     code = str(el.get("Code") or "")
     if len(code) != 3 or not code.isalpha():
@@ -392,7 +393,6 @@ def bank_transaction_json(org: Org, bt: BankTransaction) -> Json:
     out: Json = {
         "BankTransactionID": bt.bank_transaction_id,
         "Type": bt.type,
-        "Contact": {"ContactID": bt.contact_id, **({"Name": contact.name} if contact else {})},
         "BankAccount": {
             "AccountID": bt.bank_account_id,
             **({"Code": bank.code, "Name": bank.name} if bank and bank.code else {}),
@@ -409,63 +409,117 @@ def bank_transaction_json(org: Org, bt: BankTransaction) -> Json:
         "CurrencyCode": bt.currency_code,
         "HasAttachments": False,
     }
+    if contact is not None:  # transfer legs have no contact
+        out["Contact"] = {"ContactID": bt.contact_id, "Name": contact.name}
     if bt.reference is not None:
         out["Reference"] = bt.reference
     return out
 
 
-def _apply_bank_transaction(ctx: Ctx, el: Json) -> BankTransaction:
-    org = ctx.org
-    errors: list[str] = []
-    bt_type = el.get("Type")
-    if bt_type not in _BT_TYPES:
-        errors.append("Type must be RECEIVE or SPEND")  # the sandbox models plain spend/receive money only
-    ref = obj(el, "BankAccount")
-    bank = org.accounts.get(str(ref.get("AccountID", "")).lower()) or (
-        org.account_by_code(str(ref["Code"])) if ref.get("Code") else None
-    )
-    if bank is None or bank.type != "BANK":
-        errors.append("BankAccount must be a valid bank account")
-    lat = el.get("LineAmountTypes") or "Exclusive"
-    lines = []
-    for raw in el.get("LineItems") or []:
+def _bank_account(org: Org, el: Json, existing: BankTransaction | None) -> Account | None:
+    if "BankAccount" not in el and existing is not None:
+        return org.accounts.get(existing.bank_account_id)
+    bank = org.account_by_ref(obj(el, "BankAccount"))
+    return bank if bank is not None and bank.type == "BANK" and bank.status == "ACTIVE" else None
+
+
+def _bank_transaction_status(existing: BankTransaction | None, el: Json) -> str:
+    """The status after this element: created AUTHORISED; an AUTHORISED one may become DELETED
+    (how Xero removes spend/receive money), and nothing leaves DELETED or VOIDED."""
+    status = el.get("Status") or (existing.status if existing else "AUTHORISED")
+    if existing is None and status != "AUTHORISED":
+        raise ElementError("A bank transaction can only be created with status AUTHORISED")  # UNCONFIRMED text
+    if existing is not None and existing.type.endswith("-TRANSFER"):
+        raise ElementError("This bank transaction is part of a bank transfer and cannot be edited")  # UNCONFIRMED
+    if existing is not None and existing.status != "AUTHORISED":
+        raise ElementError(f"This bank transaction is {existing.status} and cannot be edited")  # UNCONFIRMED text
+    if status not in ("AUTHORISED", "DELETED"):
+        raise ElementError("Status must be AUTHORISED or DELETED")
+    if existing is not None and existing.is_reconciled and set(el) - {"BankTransactionID", "IsReconciled"}:
+        # UNCONFIRMED text; Xero keeps reconciled lines fixed until they are un-reconciled in the app.
+        raise ElementError("This bank transaction has been reconciled and cannot be edited")
+    return str(status)
+
+
+def _bank_lines(org: Org, el: Json, existing: BankTransaction | None, bt_type: Any, lat: str) -> list[LineItem]:
+    if "LineItems" not in el and existing is not None:
+        return existing.lines
+    raw_lines = el.get("LineItems") or []
+    if not raw_lines:
+        raise ElementError("At least one line item is required")
+    previous = {li.line_item_id: li for li in (existing.lines if existing else [])}
+    lines, errors = [], []
+    for raw in raw_lines:
         try:
-            lines.append(_build_line(org, "ACCREC" if bt_type == "RECEIVE" else "ACCPAY", lat, raw, {}))
+            lines.append(_build_line(org, "ACCREC" if bt_type == "RECEIVE" else "ACCPAY", lat, raw, previous))
         except ElementError as exc:
             errors.extend(exc.messages)
-    if not el.get("LineItems"):
-        errors.append("At least one line item is required")
+    if errors:
+        raise ElementError(*errors)
+    return lines
+
+
+def apply_bank_transaction(ctx: Ctx, existing: BankTransaction | None, el: Json) -> BankTransaction:
+    """Create (``existing`` None) or update one spend/receive-money transaction; raise ElementError."""
+    org = ctx.org
+    status = _bank_transaction_status(existing, el)
+    if existing is not None and status == "DELETED":
+        existing.status, existing.updated = "DELETED", ctx.now
+        return existing
+    errors: list[str] = []
+    bt_type = el.get("Type") or (existing.type if existing else None)
+    if bt_type not in _BT_TYPES:
+        errors.append("Type must be RECEIVE or SPEND")  # the sandbox models plain spend/receive money only
+    bank = _bank_account(org, el, existing)
+    if bank is None:
+        errors.append("BankAccount must be a valid bank account")
+    lat = el.get("LineAmountTypes") or (existing.line_amount_types if existing else "Exclusive")
+    lines: list[LineItem] = []
+    try:
+        lines = _bank_lines(org, el, existing, bt_type, lat)
+    except ElementError as exc:
+        errors.extend(exc.messages)
     if errors:
         raise ElementError(*errors)
     assert bank is not None
-    contact = resolve_contact_ref(ctx, el.get("Contact"))
-    bt = BankTransaction(
-        bank_transaction_id=new_guid(),
-        type=str(bt_type),
-        contact_id=contact.contact_id,
-        bank_account_id=bank.account_id,
-        date=optional_date(el.get("Date"), "Date") or ctx.now.date(),
-        updated=ctx.now,
-        lines=lines,
-        reference=text(el.get("Reference"), "Reference"),
-        line_amount_types=lat,
-        currency_code=bank.currency_code or org.base_currency,
-        is_reconciled=bool(el.get("IsReconciled", False)),
+    contact_id = (
+        resolve_contact_ref(ctx, el.get("Contact")).contact_id
+        if "Contact" in el or existing is None
+        else existing.contact_id
     )
+    bt = existing or BankTransaction(
+        bank_transaction_id=new_guid(), type="", contact_id="", bank_account_id="", date=ctx.now.date(), updated=ctx.now
+    )
+    bt.type, bt.contact_id, bt.bank_account_id, bt.lines = str(bt_type), contact_id, bank.account_id, lines
+    bt.date = optional_date(el.get("Date"), "Date") or bt.date
+    bt.updated, bt.line_amount_types = ctx.now, lat
+    bt.currency_code = bank.currency_code or org.base_currency
+    if "Reference" in el:
+        bt.reference = text(el.get("Reference"), "Reference")
+    if "IsReconciled" in el:
+        bt.is_reconciled = bool(el["IsReconciled"])
     bt.sub_total, bt.total_tax, bt.total = document_totals([(li.line_amount, li.tax_amount) for li in lines], lat)
     org.bank_transactions[bt.bank_transaction_id] = bt
     return bt
 
 
-def write_bank_transactions(ctx: Ctx) -> Reply:
-    elements = ctx.elements("BankTransactions")
-    return batch_reply(
-        ctx,
-        "BankTransactions",
-        elements,
-        lambda el: bank_transaction_json(ctx.org, _apply_bank_transaction(ctx, el)),
-        error_flag=None,
-    )
+def write_bank_transactions(ctx: Ctx, ref: str | None = None) -> Reply:
+    """PUT/POST ``/BankTransactions`` (a batch; an element with ``BankTransactionID`` updates) and
+    POST ``/BankTransactions/{id}`` (``{"Status":"DELETED"}`` deletes)."""
+    org = ctx.org
+    target = org.bank_transactions.get(ref.lower()) if ref else None
+    if ref and target is None:
+        raise ApiError(not_found())
+
+    def process(el: Json) -> Json:
+        existing = target
+        if existing is None and el.get("BankTransactionID"):
+            existing = org.bank_transactions.get(str(el["BankTransactionID"]).lower())
+            if existing is None:
+                raise ElementError(f"BankTransactionID {el['BankTransactionID']} could not be found.")
+        return bank_transaction_json(org, apply_bank_transaction(ctx, existing, el))
+
+    return batch_reply(ctx, "BankTransactions", ctx.elements("BankTransactions"), process, error_flag=None)
 
 
 def list_bank_transactions(ctx: Ctx) -> Reply:

@@ -17,6 +17,7 @@ __all__ = [
     "Account",
     "Allocation",
     "BankTransaction",
+    "BankTransfer",
     "Contact",
     "Currency",
     "Document",
@@ -26,6 +27,8 @@ __all__ = [
     "Payment",
     "Store",
     "TaxRate",
+    "TrackingCategory",
+    "TrackingOption",
 ]
 
 Json = dict[str, Any]
@@ -238,6 +241,40 @@ class BankTransaction:
 
 
 @dataclass
+class BankTransfer:
+    """Money moved between two bank accounts: two bank transactions (SPEND-/RECEIVE-TRANSFER)."""
+
+    transfer_id: str
+    from_transaction_id: str
+    to_transaction_id: str
+    amount: Decimal
+    date: date
+    created: datetime
+    updated: datetime
+    reference: str | None = None
+    status: str = "AUTHORISED"  # AUTHORISED | DELETED
+
+
+@dataclass
+class TrackingOption:
+    option_id: str
+    name: str
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | DELETED
+
+
+@dataclass
+class TrackingCategory:
+    category_id: str
+    name: str
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | DELETED
+    options: dict[str, TrackingOption] = field(default_factory=dict)
+
+    def option_named(self, name: str) -> TrackingOption | None:
+        key = name.strip().casefold()
+        return next((o for o in self.options.values() if o.status != "DELETED" and o.name.casefold() == key), None)
+
+
+@dataclass
 class Org:
     """One Xero organisation (tenant) and everything in it."""
 
@@ -260,6 +297,8 @@ class Org:
     currencies: dict[str, Currency] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
     bank_transactions: dict[str, BankTransaction] = field(default_factory=dict)
+    tracking_categories: dict[str, TrackingCategory] = field(default_factory=dict)
+    bank_transfers: dict[str, BankTransfer] = field(default_factory=dict)
     next_invoice_number: int = 1
     next_credit_note_number: int = 1
 
@@ -269,11 +308,24 @@ class Org:
                 return account
         return None
 
+    def account_by_ref(self, ref: Json) -> Account | None:
+        """The account a reference object names: ``{"AccountID": ...}`` or ``{"Code": ...}``."""
+        if ref.get("AccountID"):
+            return self.accounts.get(str(ref["AccountID"]).lower())
+        return self.account_by_code(str(ref["Code"])) if ref.get("Code") else None
+
     def item_by_code(self, code: str) -> Item | None:
         for item in self.items.values():
             if item.code.casefold() == code.casefold():
                 return item
         return None
+
+    def tracking_category_named(self, name: str) -> TrackingCategory | None:
+        key = name.strip().casefold()
+        return next(
+            (c for c in self.tracking_categories.values() if c.status != "DELETED" and c.name.casefold() == key),
+            None,
+        )
 
     def document(self, kind: DocKind, doc_id: str) -> Document | None:
         return (self.invoices if kind == "invoice" else self.credit_notes).get(doc_id)
