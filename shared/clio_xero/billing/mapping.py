@@ -359,7 +359,13 @@ def _discount_line(bundle: BillBundle, planned: Sequence[_Line], settings: Billi
     discount = bill.discount
     if discount is None or not discount.rate:
         return None
-    eligible = [p for p in planned if not _services_only(bill) or p.kind in (LineKind.TIME, LineKind.FLAT_FEE)]
+    # The discount is on the fees (services only when discount_services_only), never on interest.
+    fees = (
+        (LineKind.TIME, LineKind.FLAT_FEE)
+        if _services_only(bill)
+        else (LineKind.TIME, LineKind.FLAT_FEE, LineKind.EXPENSE)
+    )
+    eligible = [p for p in planned if p.kind in fees]
     net = sum((p.target - (p.clio_tax if settings.line_amount_types is LineAmountTypes.INCLUSIVE else ZERO)
                for p in eligible), ZERO)  # fmt: skip
     if discount.type == "money":
