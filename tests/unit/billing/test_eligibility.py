@@ -22,7 +22,7 @@ def bill(state: str, **extra: Any) -> ClioBill:
 
 def linked(status: str, *, payments: bool = False) -> BillSyncState:
     return BillSyncState(
-        invoice=LinkedInvoice(invoice_id="inv-1", invoice_number="1042", status=status, has_payments=payments),  # type: ignore[arg-type]
+        invoice=LinkedInvoice(invoice_id="inv-1", invoice_number="1042", status=status, has_payments=payments),
         contact_id="c-1",
     )
 
