@@ -11,6 +11,8 @@ stays thin:
 * :mod:`clio_xero.billing.mapping`: a bill → an ACCREC invoice, with the totals check.
 * :mod:`clio_xero.billing.preflight`: every mapped account code, tax type, tracking option and
   currency checked against the organisation before anything is sent.
+* :mod:`clio_xero.billing.numbers`: the invoice-number clash policy (never a silent renumber).
+* :mod:`clio_xero.billing.spend_money`: hard costs as Xero spend-money transactions (opt-in).
 
 Rules, settings and sources: docs/billing.md; field by field: docs/mapping-bills.md.
 """
