@@ -48,7 +48,7 @@ __all__ = [
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
-DESCRIPTION_LIMIT = 4000  # Xero line Description (xero-api.md §6.3)
+DESCRIPTION_LIMIT = 4000  # Xero line Description (docs/mapping-bills.md "Lines")
 TRACKING_OPTION_LENGTH = 100
 
 

@@ -1,7 +1,7 @@
 """The invoice-number clash policy (docs/billing.md "Invoice numbers"): never a silent renumber.
 
 Xero keeps ACCREC InvoiceNumbers unique per organisation, voided and deleted invoices included
-(xero-api.md §5, §6.3), and numbers invoices it creates itself from its own sequence. A Clio bill
+(docs/billing.md "Invoice numbers"), and numbers invoices it creates itself from its own sequence. A Clio bill
 number can therefore already be taken. Before creating an invoice the plug-in looks the number up
 (``GET /Invoices?InvoiceNumbers=...``) and :func:`resolve_number` says what to do with what it found.
 """

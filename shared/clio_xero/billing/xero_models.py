@@ -31,7 +31,7 @@ __all__ = [
 # Decimal converts to the float whose shortest repr is the same digits, so nothing is lost.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
-# Account types whose balances are income (xero-api.md §6.6; Class REVENUE).
+# Account types whose balances are income (docs/billing.md "Preflight"; Class REVENUE).
 REVENUE_TYPES = frozenset({"REVENUE", "SALES", "OTHERINCOME"})
 
 
@@ -57,7 +57,7 @@ class XeroLineItem(_Xero):
 
 
 class XeroContactRef(_Xero):
-    ContactID: str  # only the id: extra contact fields would update the contact (xero-api.md §6.3)
+    ContactID: str  # only the id: extra contact fields would update the contact (docs/mapping-bills.md "Invoice")
 
 
 class XeroInvoice(_Xero):
