@@ -46,29 +46,19 @@ ACTIVITY_FIELDS = (
 )
 
 
-def _pages(client: ClioClient, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Cursor paging as Clio documents it (the generic iter_records will replace this)."""
-    url: str | None = path
-    query: dict[str, Any] | None = {**params, "limit": 200, "order": "id(asc)"}
-    while url:
-        body = client.request("GET", url, params=query).json()
-        yield from body["data"]
-        url, query = body.get("meta", {}).get("paging", {}).get("next"), None
-
-
 def read_bundle(client: ClioClient, bill: dict[str, Any]) -> BillBundle:
-    lines = list(_pages(client, "line_items.json", {"fields": LINE_FIELDS, "bill_id": bill["id"]}))
+    lines = list(client.iter_records("line_items", fields=LINE_FIELDS, params={"bill_id": bill["id"]}))
     activity_ids = sorted({li["activity"]["id"] for li in lines if li.get("activity")})
     activities = (
-        list(_pages(client, "activities.json", {"fields": ACTIVITY_FIELDS, "ids[]": activity_ids}))
+        list(client.iter_records("activities", fields=ACTIVITY_FIELDS, params={"ids[]": activity_ids}))
         if activity_ids
         else []
     )
     charges = list(
-        _pages(client, "interest_charges.json", {"fields": "id,date,description,total", "bill_id": bill["id"]})
+        client.iter_records("interest_charges", fields="id,date,description,total", params={"bill_id": bill["id"]})
     )
     matter_ids = [m["id"] for m in bill.get("matters") or []]
-    matters = list(_pages(client, "matters.json", {"fields": "id,display_number", "ids[]": matter_ids}))
+    matters = list(client.iter_records("matters", fields="id,display_number", params={"ids[]": matter_ids}))
     return BillBundle.model_validate(
         {
             "bill": bill,
@@ -83,7 +73,7 @@ def read_bundle(client: ClioClient, bill: dict[str, Any]) -> BillBundle:
 def read_chart(client: XeroClient) -> OrgChart:
     org = client.request("GET", "/Organisation").json()["Organisations"][0]
     return OrgChart.from_xero(
-        accounts=client.request("GET", "/Accounts").json()["Accounts"],
+        accounts=client.request("GET", "/Accounts").json()["Accounts"],  # not paged in Xero
         tax_rates=client.request("GET", "/TaxRates").json()["TaxRates"],
         currencies=client.request("GET", "/Currencies").json()["Currencies"],
         base_currency=org["BaseCurrency"],
@@ -122,7 +112,7 @@ def test_sandbox_bills_become_invoices_with_clios_totals(worlds: tuple[ClioClien
     chart = read_chart(xero)
     assert check_settings(settings, chart).ok
 
-    bills = list(_pages(clio, "bills.json", {"fields": BILL_FIELDS}))
+    bills = list(clio.iter_records("bills", fields=BILL_FIELDS))
     decisions = {b["id"]: decide(BillBundle.model_validate({"bill": b}).bill, settings, BillSyncState()) for b in bills}
     to_send = [b for b in bills if decisions[b["id"]].action is BillAction.CREATE]
     kept_out = {b["state"] for b in bills if decisions[b["id"]].action is not BillAction.CREATE}
@@ -155,7 +145,7 @@ def test_sandbox_bills_become_invoices_with_clios_totals(worlds: tuple[ClioClien
             refusals.append(error.message)
     assert refusals
     for message in refusals:
-        assert "does not exist in Xero's chart of accounts" in message
+        assert "does not exist in Xero's chart of accounts: correct that code in Clio" in message
         assert any(f"Account code {code} " in message for code in ("420", "425", "493"))
     assert not xero_world.sandbox.store.orgs[xero.tenant_id].invoices  # nothing was sent
 
@@ -167,16 +157,11 @@ def test_sandbox_bills_become_invoices_with_clios_totals(worlds: tuple[ClioClien
     payloads = [m.invoice.to_xero() for m in mapped]
     validator = SpecValidator.for_spec("xero_accounting")
     assert validator.validate_request("PUT", "/api.xro/2.0/Invoices", {"Invoices": payloads}) == []
-    response = xero.request(
-        "PUT",
-        "/Invoices",
-        params={"summarizeErrors": "false"},
-        json={"Invoices": payloads},
-        headers={"Idempotency-Key": "billing-real-path-1"},
-    )
-    created = response.json()["Invoices"]
-    assert [inv.get("StatusAttributeString") for inv in created] == ["OK"] * len(payloads)
-    for bundle, invoice in zip(bundles, created, strict=True):
+    results = xero.save_records("Invoices", "Invoices", payloads, idempotency_key="billing-real-path-1", create=True)
+    assert [r.errors for r in results] == [[]] * len(payloads)
+    for bundle, result in zip(bundles, results, strict=True):
+        invoice = result.record
+        assert invoice is not None
         assert invoice["Status"] == "AUTHORISED" and invoice["InvoiceNumber"] == bundle.bill.number
         assert Decimal(str(invoice["Total"])) == bundle.bill.total, bundle.bill.number
         assert len(invoice["LineItems"]) == len(bundle.line_items) + len(bundle.interest_charges)

@@ -182,7 +182,10 @@ class BillBundle(_Clio):
     def activity_of(self, line: ClioLineItem) -> ClioActivity | None:
         return self.activities.get(line.activity.id) if line.activity else None
 
-    def matter_of(self, line: ClioLineItem) -> ClioMatter | None:
-        """The line's matter, else the bill's first matter."""
-        matter_id = line.matter.id if line.matter else (self.bill.matters[0].id if self.bill.matters else None)
+    def matter_of(self, line: ClioLineItem | None) -> ClioMatter | None:
+        """The line's matter, else (or for a bill-level line: ``None``) the bill's first matter."""
+        if line is not None and line.matter is not None:
+            matter_id: int | None = line.matter.id
+        else:
+            matter_id = self.bill.matters[0].id if self.bill.matters else None
         return self.matters.get(matter_id) if matter_id is not None else None

@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from clio_xero.billing.clio_models import BillBundle, ClioActivity, ClioBill, ClioLineItem
-from clio_xero.billing.preflight import PreflightReport, check_invoice, require_clean
+from clio_xero.billing.preflight import PreflightReport, check_invoice, clio_code_label, require_clean
 from clio_xero.billing.settings import (
     BillingSettings,
     InvoiceNumberPolicy,
@@ -197,14 +197,16 @@ def _account(kind: LineKind, activity: ClioActivity | None, settings: BillingSet
         if code:
             return code, f"activity_category_codes[{category.name or category.id}]"
         if settings.use_clio_category_codes and (category.xero_service_code or "").strip():
-            return str(category.xero_service_code).strip(), f"Clio activity category {category.name!r} Xero code"
+            return str(category.xero_service_code).strip(), clio_code_label(
+                "activity", category.name or str(category.id)
+            )
     if activity is not None and kind is LineKind.EXPENSE and activity.expense_category:
         expense = activity.expense_category
         code = _override(settings.expense_category_codes, expense.id, expense.name)
         if code:
             return code, f"expense_category_codes[{expense.name or expense.id}]"
         if settings.use_clio_category_codes and (expense.xero_expense_code or "").strip():
-            return str(expense.xero_expense_code).strip(), f"Clio expense category {expense.name!r} Xero code"
+            return str(expense.xero_expense_code).strip(), clio_code_label("expense", expense.name or str(expense.id))
     key = _DEFAULT_KEY[kind]
     return str(getattr(settings, key)), key
 
@@ -212,7 +214,7 @@ def _account(kind: LineKind, activity: ClioActivity | None, settings: BillingSet
 def _tracking(bundle: BillBundle, line: ClioLineItem | None, settings: BillingSettings) -> XeroTracking | None:
     if settings.tracking_source is TrackingSource.NONE or not settings.tracking_category:
         return None
-    matter = bundle.matter_of(line) if line is not None else bundle.matter_of(ClioLineItem(id=0))
+    matter = bundle.matter_of(line)
     if matter is None:
         return None
     if settings.tracking_source is TrackingSource.PRACTICE_AREA:

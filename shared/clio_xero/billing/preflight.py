@@ -70,6 +70,29 @@ class PreflightReport(BaseModel):
 # ------------------------------------------------------------------------------ single checks
 
 
+def clio_code_label(kind: str, category: str) -> str:
+    """How a code set on a Clio category is named in findings (``kind``: activity / expense)."""
+    return f"the Xero code on Clio's {kind} category {category!r}"
+
+
+def _remap(setting: str, code: str, *, revenue: bool) -> str:
+    """The fix for a bad code: which key to change (or, for Clio's own codes, where to change it)."""
+    if setting.startswith("the Xero code on Clio's "):
+        kind = "expense" if " expense category " in setting else "activity"
+        category = _category_in_label(setting)
+        return (
+            f"correct that code in Clio, override it with {kind}_category_codes={category}:CODE, "
+            "or set use_clio_category_codes=false"
+        )
+    return f"map {setting} to an existing {'revenue ' if revenue else ''}account"
+
+
+def _category_in_label(setting: str) -> str:
+    """The category name inside :func:`clio_code_label` (its last quoted part)."""
+    quote = setting[-1]
+    return setting[setting.rindex(quote, 0, len(setting) - 1) + 1 : -1] if quote in "'\"" else setting
+
+
 def _account_problems(chart: OrgChart, code: str, setting: str, *, revenue: bool = True) -> list[Problem]:
     account = chart.account(code)
     where = f"Account code {code} ({setting})"
@@ -79,8 +102,8 @@ def _account_problems(chart: OrgChart, code: str, setting: str, *, revenue: bool
                 severity="error",
                 setting=setting,
                 message=(
-                    f"{where} does not exist in Xero's chart of accounts: map {setting} to an existing "
-                    f"{'revenue ' if revenue else ''}account, or create account {code} in Xero ({CHART_PATH})."
+                    f"{where} does not exist in Xero's chart of accounts: {_remap(setting, code, revenue=revenue)}, "
+                    f"or create account {code} in Xero ({CHART_PATH})."
                 ),
             )
         ]
@@ -261,47 +284,65 @@ def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def check_settings(
-    settings: BillingSettings, chart: OrgChart, *, clio_category_codes: Mapping[str, str] | None = None
+    settings: BillingSettings,
+    chart: OrgChart,
+    *,
+    clio_activity_codes: Mapping[str, str] | None = None,
+    clio_expense_codes: Mapping[str, str] | None = None,
 ) -> PreflightReport:
     """Every code, tax type and tracking category the settings map (``billing check``).
 
-    ``clio_category_codes`` (label → code) are the codes set on Clio's own activity and expense
-    categories (xero_service_code / xero_expense_code), checked when use_clio_category_codes is on."""
-    problems: list[Problem] = []
-    for key in (
-        "time_account_code",
-        "expense_account_code",
-        "flat_fee_account_code",
-        "interest_account_code",
-        "discount_account_code",
-    ):
-        problems += _account_problems(chart, getattr(settings, key), key)
-    for name, code in settings.activity_category_codes.items():
-        problems += _account_problems(chart, code, f"activity_category_codes[{name}]")
-    for name, code in settings.expense_category_codes.items():
-        problems += _account_problems(chart, code, f"expense_category_codes[{name}]")
-    if settings.use_clio_category_codes:
-        for label, code in (clio_category_codes or {}).items():
-            problems += _account_problems(chart, code, f"Clio category {label} (use_clio_category_codes)")
+    ``clio_activity_codes`` / ``clio_expense_codes`` (category name → code) are the codes set on
+    Clio's own categories (xero_service_code / xero_expense_code), checked when
+    use_clio_category_codes is on and no override replaces them."""
+    problems = _code_problems(settings, chart, clio_activity_codes or {}, clio_expense_codes or {})
     for tax_class in TaxClass:
         tax_type = settings.tax_type_for(tax_class)
         if tax_type is not None:
             problems += _tax_problems(chart, tax_type, f"tax_type_{tax_class.value}")
     if settings.tracking_source is not TrackingSource.NONE and settings.tracking_category:
+        options = settings.tracking_options.values()
         problems += _tracking_problems(
-            chart,
-            settings.tracking_category,
-            settings.tracking_options.values(),
-            create=settings.create_tracking_options,
+            chart, settings.tracking_category, options, create=settings.create_tracking_options
         )
     if settings.hard_costs_as_spend_money:
         if settings.spend_money_bank_account_code:
             problems += _bank_problems(chart, settings.spend_money_bank_account_code)
         if settings.spend_money_account_code:
-            problems += _account_problems(
-                chart, settings.spend_money_account_code, "spend_money_account_code", revenue=False
-            )
+            spend = settings.spend_money_account_code
+            problems += _account_problems(chart, spend, "spend_money_account_code", revenue=False)
     return PreflightReport(problems=_dedupe(problems))
+
+
+def _code_problems(
+    settings: BillingSettings, chart: OrgChart, clio_activity: Mapping[str, str], clio_expense: Mapping[str, str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for key in _DEFAULT_KEYS:
+        problems += _account_problems(chart, getattr(settings, key), key)
+    for name, code in settings.activity_category_codes.items():
+        problems += _account_problems(chart, code, f"activity_category_codes[{name}]")
+    for name, code in settings.expense_category_codes.items():
+        problems += _account_problems(chart, code, f"expense_category_codes[{name}]")
+    if not settings.use_clio_category_codes:
+        return problems
+    for kind, codes, overrides in (
+        ("activity", clio_activity, settings.activity_category_codes),
+        ("expense", clio_expense, settings.expense_category_codes),
+    ):
+        for name, code in codes.items():
+            if name not in overrides and code.strip():
+                problems += _account_problems(chart, code.strip(), clio_code_label(kind, name))
+    return problems
+
+
+_DEFAULT_KEYS = (
+    "time_account_code",
+    "expense_account_code",
+    "flat_fee_account_code",
+    "interest_account_code",
+    "discount_account_code",
+)
 
 
 def _bank_problems(chart: OrgChart, code: str) -> list[Problem]:

@@ -24,12 +24,13 @@ def test_every_bad_code_is_listed_with_its_fix() -> None:
             interest_account_code="090",  # a bank account
             discount_account_code="429",  # an expense account
             activity_category_codes={"Research": "205"},
+            expense_category_codes={"Courier": "215"},
             tax_type_primary="INPUT",  # purchases only
             tax_type_secondary="TAX002",  # deleted
             tax_type_primary_and_secondary="GST",  # unknown
         ),
         chart(),
-        clio_category_codes={"Filing fees": "420"},
+        clio_expense_codes={"Filing fees": "420", "Courier": "999"},  # Courier is overridden below
     )
     found = messages(report)
     assert len(found) == 9
@@ -40,7 +41,9 @@ def test_every_bad_code_is_listed_with_its_fix() -> None:
         "Account code 090 (interest_account_code) is a BANK account, not a revenue account",
         "Account code 429 (discount_account_code) is a EXPENSE account, not a revenue account",
         "Account code 205 (activity_category_codes[Research]) is ARCHIVED",
-        "Account code 420 (Clio category Filing fees (use_clio_category_codes)) does not exist",
+        "Account code 420 (the Xero code on Clio's expense category 'Filing fees') does not exist in Xero's chart "
+        "of accounts: correct that code in Clio, override it with expense_category_codes=Filing fees:CODE, or set "
+        "use_clio_category_codes=false, or create account 420 in Xero",
         "Tax type INPUT (tax_type_primary, GST on Expenses) cannot be used on revenue accounts",
         "Tax type TAX002 (tax_type_secondary) is DELETED in Xero",
         "Tax type GST (tax_type_primary_and_secondary) does not exist in Xero: map "
@@ -51,7 +54,7 @@ def test_every_bad_code_is_listed_with_its_fix() -> None:
 
 
 def test_clio_category_codes_ignored_when_switched_off() -> None:
-    report = check_settings(settings(use_clio_category_codes=False), chart(), clio_category_codes={"Courier": "420"})
+    report = check_settings(settings(use_clio_category_codes=False), chart(), clio_expense_codes={"Courier": "420"})
     assert report.ok
 
 
