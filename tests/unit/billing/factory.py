@@ -7,7 +7,7 @@ from typing import Any
 
 from clio_xero.billing.clio_models import BillBundle
 from clio_xero.billing.settings import BillingSettings
-from clio_xero.billing.xero_models import OrgChart
+from clio_xero.billing.xero_models import OrgChart, XeroInvoice
 
 D = Decimal
 CENT = D("0.01")
@@ -177,3 +177,26 @@ def bundle(
             or {900: {"id": 900, "display_number": "00900-Harbour", "practice_area": {"id": 1, "name": "Family law"}}},
         }
     )
+
+
+RATES = {"OUTPUT": D(10), "TAX001": D("15.5"), "NONE": D(0)}  # as in chart()
+
+
+def independent_total(invoice: XeroInvoice) -> Decimal:
+    """Xero's total for ``invoice`` as the Xero sandbox computes it (its code, not the mapping's)."""
+    from clio_xero_tools.sandbox.xero.rules import compute_line, document_totals
+
+    pairs = []
+    for li in invoice.LineItems:
+        math = compute_line(
+            quantity=li.Quantity,
+            unit_amount=li.UnitAmount,
+            line_amount=None,
+            discount_rate=li.DiscountRate,
+            discount_amount=li.DiscountAmount,
+            tax_rate=RATES[li.TaxType or "NONE"],
+            line_amount_types=invoice.LineAmountTypes,
+            tax_amount=None,
+        )
+        pairs.append((math.line_amount, math.tax_amount))
+    return document_totals(pairs, invoice.LineAmountTypes)[2]
