@@ -152,6 +152,11 @@ def decide(bill: ClioBill, settings: BillingSettings, state: BillSyncState) -> B
                 "`clio-xero settings set sync_bills=true`."
             ),
         )
+    if bill.state is None:
+        return BillDecision(
+            action=BillAction.WAIT,
+            reason=f"{_label(bill)} was read without its state; it is read again before anything is decided.",
+        )
     if bill.state in GONE_STATES:
         return _gone(bill, state)
     kept_out = _unsent_rule(bill, settings, state)
@@ -170,6 +175,14 @@ def decide(bill: ClioBill, settings: BillingSettings, state: BillSyncState) -> B
             reason=(
                 f"Invoice {number} was {invoice.status.lower()} in Xero while {_label(bill)} is still live in Clio. "
                 "Void the bill in Clio too, or unlink the invoice so a new one is sent."
+            ),
+        )
+    if invoice.status == "AUTHORISED" and status == "SUBMITTED":
+        return BillDecision(
+            action=BillAction.WAIT,
+            reason=(
+                f"{_label(bill)} went back to pending approval in Clio; invoice {number} stays approved in Xero "
+                "(Xero cannot un-approve it) and is updated once the bill is approved again."
             ),
         )
     if invoice.status == "PAID":

@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+QTY = Decimal("0.0001")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 DESCRIPTION_LIMIT = 4000  # Xero line Description (docs/mapping-bills.md "Lines")
@@ -232,8 +233,8 @@ def _fit(
 ) -> tuple[Decimal, Decimal, Decimal | None, Decimal | None] | None:
     """(Quantity, UnitAmount, DiscountRate, DiscountAmount) with which Xero arrives at exactly
     ``target``, keeping Clio's quantity and rate when it can; ``None`` when it cannot."""
-    if quantity is None or unit is None or quantity <= 0 or unit != round2(unit):
-        return None
+    if quantity is None or unit is None or quantity <= 0 or unit != round2(unit) or quantity != quantity.quantize(QTY):
+        return None  # Xero keeps 2 dp unit amounts (without unitdp=4) and 4 dp quantities
     gross = round2(quantity * unit)
     if gross == target:
         return quantity, unit, None, None

@@ -53,6 +53,8 @@ UNLINKED = BillSyncState(contact_id="c-1")
         ("void", ON, linked("VOIDED"), BillAction.NOTHING, None),
         ("draft", ON, linked("AUTHORISED"), BillAction.WAIT, None),
         ("awaiting_approval", ON, linked("AUTHORISED"), BillAction.WAIT, None),
+        ("awaiting_approval", EVERY, linked("AUTHORISED"), BillAction.WAIT, None),
+        ("awaiting_approval", EVERY, linked("SUBMITTED"), BillAction.UPDATE, "SUBMITTED"),
     ],
 )
 def test_decision_table(state: str, settings_: Any, sync_state: BillSyncState, action: BillAction, status: Any) -> None:
@@ -90,3 +92,8 @@ def test_explain_names_the_rule_the_error_or_the_wait() -> None:
     assert "once its client is linked in Xero" in explain(bill("paid"), ON, BillSyncState())
     assert explain(bill("paid"), ON, UNLINKED) == "Bill 1042 (paid in Clio): Bill 1042 is sent as a new invoice."
     assert "has payments or credit notes applied" in explain(bill("void"), ON, linked("AUTHORISED", payments=True))
+
+
+def test_a_bill_read_without_its_state_is_never_sent() -> None:
+    decision = decide(ClioBill.model_validate({"id": 1, "number": "9"}), EVERY, UNLINKED)
+    assert decision.action is BillAction.WAIT and "without its state" in decision.reason

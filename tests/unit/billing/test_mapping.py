@@ -244,3 +244,15 @@ def test_xero_totals_match_xeros_own_rules() -> None:
     """The same arithmetic as the Xero sandbox's own implementation, on a sample."""
     mapped = map_bill(realistic(), settings(expense_category_codes={"Courier": "200"}), chart(), contact_id="c")
     assert independent_total(mapped.invoice) == xero_totals(mapped.invoice, chart()).total == Decimal("2076.63")
+
+
+def test_unrepresentable_quantity_or_rate_becomes_one_unit_of_clios_amount() -> None:
+    # 0.33333 h (5 dp) and a 4 dp rate: Xero would round them, so one unit of Clio's 100.00.
+    odd = line(1, quantity="0.33333", price="300.00")
+    rate = line(2, quantity="2", price="12.3456")
+    mapped = map_bill(bundle([odd, rate]), settings(), chart(), contact_id="c")
+    first, second = mapped.invoice.LineItems
+    assert (first.Quantity, first.UnitAmount) == (D(1), D("100.00"))
+    assert first.Description.endswith("(0.33333 x 300.00)")
+    assert (second.Quantity, second.UnitAmount) == (D(1), D("24.69"))
+    assert mapped.totals.total == D("137.16")  # 100.00 + 10.00 + 24.69 + 2.47
