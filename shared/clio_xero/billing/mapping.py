@@ -356,8 +356,11 @@ def _services_only(bill: ClioBill) -> bool:
     return bool(value)
 
 
-def _discount_line(bundle: BillBundle, planned: Sequence[_Line], settings: BillingSettings) -> _Line | None:
-    """The bill-level discount as a negative line of its own (docs/mapping-bills.md "Discount")."""
+def _discount_line(
+    bundle: BillBundle, planned: Sequence[_Line], settings: BillingSettings
+) -> tuple[_Line, Decimal] | None:
+    """The bill-level discount as a negative line of its own, with the discount amount Clio takes
+    off its ``total`` (docs/mapping-bills.md "Discount")."""
     bill = bundle.bill
     discount = bill.discount
     if discount is None or not discount.rate:
@@ -393,7 +396,7 @@ def _discount_line(bundle: BillBundle, planned: Sequence[_Line], settings: Billi
     trackings = {p.tracking for p in eligible}
     target = -(amount + tax_cut) if settings.line_amount_types is LineAmountTypes.INCLUSIVE else -amount
     text = f"{label}: {discount.note.strip()}" if discount.note and discount.note.strip() else label
-    return _simple_line(
+    line = _simple_line(
         LineKind.DISCOUNT,
         text,
         target,
@@ -402,6 +405,7 @@ def _discount_line(bundle: BillBundle, planned: Sequence[_Line], settings: Billi
         tax_class=tax_class,
         clio_tax=-tax_cut,
     )
+    return line, amount
 
 
 def _collapse(lines: list[_Line], settings: BillingSettings) -> list[_Line]:
@@ -484,7 +488,13 @@ def _payload_line(line: _Line, tax_type: str | None) -> XeroLineItem:
     )
 
 
-def _mismatch_hint(bill: ClioBill, lines: Sequence[_Line], totals: XeroTotals, settings: BillingSettings) -> str:
+def _less_discount(bill: ClioBill, discount: Decimal) -> str:
+    return f" (its total {round2(bill.total or ZERO)} less the {discount} discount)" if discount else ""
+
+
+def _mismatch_hint(
+    expected: Decimal, bill: ClioBill, lines: Sequence[_Line], totals: XeroTotals, settings: BillingSettings
+) -> str:
     clio_tax = sum((line.clio_tax for line in lines), ZERO)
     if settings.line_amount_types is LineAmountTypes.NO_TAX and clio_tax:
         return (
@@ -494,9 +504,9 @@ def _mismatch_hint(bill: ClioBill, lines: Sequence[_Line], totals: XeroTotals, s
     parts = sum((line.target for line in lines), ZERO)
     if settings.line_amount_types is not LineAmountTypes.INCLUSIVE:
         parts += clio_tax
-    if bill.total is not None and parts != bill.total:
+    if parts != expected:
         return (
-            f"Clio's own lines, discount and interest add up to {parts}, not to the bill's total: the bill holds "
+            f"Clio's own lines, discount and interest add up to {parts}, not to that: the bill holds "
             'something the invoice cannot show (see docs/mapping-bills.md, "Lossy parts").'
         )
     if settings.line_amount_types is LineAmountTypes.EXCLUSIVE and totals.total_tax != clio_tax:
@@ -533,8 +543,10 @@ def map_bill(
     planned = [_plan_line(bundle, line, settings, chart) for line in ordered]
     planned += _interest_lines(bundle, settings)
     discount = _discount_line(bundle, planned, settings)
+    discount_amount = ZERO
     if discount is not None:
-        planned.append(discount)
+        planned.append(discount[0])
+        discount_amount = discount[1]
     planned = _collapse(planned, settings)
     lines = [_payload_line(p, settings.tax_type_for(p.tax_class)) for p in planned]
     invoice = XeroInvoice(
@@ -553,14 +565,17 @@ def map_bill(
     )
     require_clean(report, bill_label=label)
     totals = xero_totals(invoice, chart)
-    clio_total = round2(bill.total)
+    # What the client owes for the bill: Clio's "total with interest" less the bill discount,
+    # the spec's "due" before any payment (docs/billing.md "Totals and rounding").
+    clio_total = round2(bill.total) - discount_amount
     if totals.total != clio_total:
         currency = invoice.CurrencyCode or chart.base_currency
         money = f"{currency} " if currency else ""
         raise BillTotalsMismatchError(
             f"{label} was not sent to Xero: Xero would total the invoice {money}{totals.total} but the Clio bill "
-            f"totals {money}{clio_total} (a difference of {abs(totals.total - clio_total)}). "
-            + _mismatch_hint(bill, planned, totals, settings)
+            f"comes to {money}{clio_total}{_less_discount(bill, discount_amount)} (a difference of "
+            f"{abs(totals.total - clio_total)}). "
+            + _mismatch_hint(clio_total, bill, planned, totals, settings)
             + " Nothing was sent; after fixing it, `clio-xero retry`.",
             clio_total=clio_total,
             xero_total=totals.total,

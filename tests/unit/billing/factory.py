@@ -134,8 +134,8 @@ def bundle(
     currency: str = "AUD",
     **bill: Any,
 ) -> BillBundle:
-    """A bill around ``lines``; ``total`` defaults to Clio's arithmetic: line totals + interest -
-    a post-tax bill discount."""
+    """A bill around ``lines``; ``total`` defaults to Clio's arithmetic (line totals + interest),
+    ``due`` is that less the bill discount (taken after tax)."""
     line_total = sum((D(str(li["total"])) for li in lines), D(0))
     line_tax = sum((D(str(li["tax"])) for li in lines), D(0))
     interest_total = sum((D(x) for x in interest), D(0))
@@ -161,7 +161,9 @@ def bundle(
         "tax_rate": 10.0,
         "secondary_tax_rate": 0.0,
         "total_tax": float(total_tax if total_tax is not None else line_tax),
-        "total": float(total if total is not None else line_total + interest_total - discount_amount),
+        # Clio: total = lines + interest; due = total - the bill discount (docs/billing.md)
+        "total": float(total if total is not None else line_total + interest_total),
+        "due": float((total if total is not None else line_total + interest_total) - discount_amount),
         **bill,
     }
     return BillBundle.model_validate(

@@ -53,8 +53,8 @@ def assert_valid(payload: dict[str, Any]) -> None:
 
 
 def test_realistic_bill_exclusive_hand_computed() -> None:
-    # Clio: 577.50 + 89.10 + 1320.00 + 40.76 + 85.00 = 2112.36 in lines, + 14.27 interest, - 50.00
-    # discount = 2076.63. Xero: amounts 525.00, 81.00, 1200.00, 37.05, 85.00, 14.27, -50.00 =
+    # Clio: 577.50 + 89.10 + 1320.00 + 40.76 + 85.00 = 2112.36 in lines, + 14.27 interest = total
+    # 2126.63, - 50.00 discount = 2076.63 due. Xero: amounts 525.00, 81.00, 1200.00, 37.05, 85.00, 14.27, -50.00 =
     # 1892.32; tax 52.50 + 8.10 + 120.00 + 3.71 (3.705 half-up) = 184.31; total 2076.63.
     mapped = map_bill(realistic(), settings(expense_category_codes={"Courier": "200"}), chart(), contact_id="c-1")
     assert mapped.clio_total == D("2076.63")
@@ -114,14 +114,16 @@ def test_taxed_bill_with_no_tax_setting_is_parked_with_both_figures() -> None:
         map_bill(realistic(), settings(line_amount_types=LineAmountTypes.NO_TAX), chart(), contact_id="c")
     error = caught.value
     assert (error.clio_total, error.xero_total, error.currency) == (D("2076.63"), D("1892.32"), "AUD")
-    assert "AUD 1892.32" in error.message and "AUD 2076.63" in error.message
+    assert "AUD 1892.32" in error.message
+    assert "comes to AUD 2076.63 (its total 2126.63 less the 50.00 discount)" in error.message
     assert "line_amount_types is NoTax" in error.message
 
 
 def test_pre_tax_bill_discount_carries_the_tax_class() -> None:
-    # 600 + 250 = 850, 10% discount before tax = 85; Clio's tax 765 x 10% = 76.50 (lines: 60 + 25).
+    # 600 + 250 = 850, 10% discount before tax = 85; Clio's tax 765 x 10% = 76.50 (lines: 60 + 25);
+    # total 850 + 76.50 = 926.50, less the discount 841.50.
     lines = [line(1, quantity="2", price="300.00"), line(2, quantity="1", price="250.00")]
-    b = bundle(lines, discount={"rate": 10.0, "type": "percentage"}, total=D("841.50"), total_tax=D("76.50"))
+    b = bundle(lines, discount={"rate": 10.0, "type": "percentage"}, total=D("926.50"), total_tax=D("76.50"))
     mapped = map_bill(b, settings(), chart(), contact_id="c")
     discount = mapped.invoice.LineItems[-1]
     assert (discount.Description, discount.UnitAmount, discount.TaxType) == ("Discount 10%", D("-85.00"), "OUTPUT")
