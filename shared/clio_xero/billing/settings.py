@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from enum import Enum, StrEnum
 from typing import Annotated, Any, get_args, get_origin
 
@@ -82,7 +82,10 @@ _MAP_FIELDS = ("activity_category_codes", "expense_category_codes", "tracking_op
 
 
 class BillingSettings(BaseModel):
-    """Defaults are what a firm gets without touching anything; billing itself is opt-in."""
+    """Defaults are what a firm gets without touching anything; billing itself is opt-in.
+
+    Shaped as a settings section (no ``updated_at`` of its own, switch names as the engine's
+    ``billing`` section has them), so it can become that section when the bill plug-in lands."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -92,8 +95,8 @@ class BillingSettings(BaseModel):
     sync_time_entries: bool = True  # off: time and flat-fee lines collapse into one line per tax class
     sync_expenses: bool = True  # off: expense lines collapse into one line per tax class
     sync_interest: bool = True  # off: the interest charges collapse into one "Interest" line
-    sync_payments: bool = True  # issue 12
-    sync_credit_notes: bool = True  # issue 12
+    sync_payments: bool = False  # issue 12; off until that sync exists and the firm turns it on
+    sync_credit_notes: bool = False  # issue 12
     bill_states: BillStates = BillStates.APPROVED_ONLY
     bills_issued_from: date | None = None  # Clio's "sync bills issued on or after"
 
@@ -133,8 +136,6 @@ class BillingSettings(BaseModel):
     # --- invoice numbers -----------------------------------------------------------------------
     invoice_number_policy: InvoiceNumberPolicy = InvoiceNumberPolicy.CLIO_NUMBER
     invoice_number_prefix: Annotated[str, StringConstraints(max_length=20)] = ""
-
-    updated_at: datetime | None = None
 
     @field_validator(*_MAP_FIELDS, mode="before")
     @classmethod
@@ -180,9 +181,6 @@ class BillingSettings(BaseModel):
         }[tax_class]
 
 
-READ_ONLY = frozenset({"updated_at"})
-
-
 def _accepts(annotation: Any) -> str:
     args = [a for a in get_args(annotation) if a is not type(None)]
     optional = len(args) < len(get_args(annotation))
@@ -209,14 +207,10 @@ def _accepts(annotation: Any) -> str:
 
 def describe_billing_fields() -> dict[str, str]:
     """Each settable key and what it accepts (for error messages and `settings show`)."""
-    return {
-        name: _accepts(info.rebuild_annotation())
-        for name, info in BillingSettings.model_fields.items()
-        if name not in READ_ONLY
-    }
+    return {name: _accepts(info.rebuild_annotation()) for name, info in BillingSettings.model_fields.items()}
 
 
-def apply_assignments(current: BillingSettings, updates: Mapping[str, str], *, now: datetime) -> BillingSettings:
+def apply_assignments(current: BillingSettings, updates: Mapping[str, str]) -> BillingSettings:
     """``current`` with ``updates`` (raw strings) applied, all or nothing.
 
     An empty value unsets an optional key. Raises :class:`ConfigurationError` naming every bad key
@@ -230,7 +224,6 @@ def apply_assignments(current: BillingSettings, updates: Mapping[str, str], *, n
     for name, raw in updates.items():
         optional = type(None) in get_args(BillingSettings.model_fields[name].annotation)
         merged[name] = None if (raw.strip() == "" and optional) else raw
-    merged["updated_at"] = now
     try:
         return BillingSettings.model_validate(merged)
     except ValidationError as exc:
