@@ -61,6 +61,8 @@ def test_decision_table(state: str, settings_: Any, sync_state: BillSyncState, a
     decision = decide(bill(state), settings_, sync_state)
     assert (decision.action, decision.xero_status) == (action, status)
     assert decision.reason.endswith(".")
+    # `billing explain` says the same, after the bill's state: one sentence per rule.
+    assert explain(bill(state), settings_, sync_state) == f"Bill 1042 ({state} in Clio): {decision.reason}"
 
 
 def test_billing_off_keeps_everything_out() -> None:
