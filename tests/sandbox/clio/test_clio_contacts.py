@@ -115,7 +115,7 @@ def test_invalid_nested_values_are_422(api: httpx.Client) -> None:
     assert (
         api.post(
             "/api/v4/contacts.json",
-            json={"data": {"type": "Company", "name": "X", "phone_numbers": [{"number": "1", "name": "Mobile"}]}},
+            json={"data": {"type": "Company", "name": "X", "phone_numbers": [{"number": "1", "name": "Satellite"}]}},
         ).status_code
         == 422
     )

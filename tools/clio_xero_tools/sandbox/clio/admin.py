@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -19,9 +19,8 @@ from clio_xero_tools.sandbox._base import FaultPlan
 from . import domain
 from .api_errors import ApiError, bad_request, not_found
 from .resources import REGISTRY, iso
-
-if TYPE_CHECKING:
-    from .sandbox import ClioSandbox
+from .seed import seed_firm
+from .state import ClioFirm
 
 JSON = "application/json; charset=utf-8"
 ACT_CREATE = {"contacts", "matters", "activities", "bank_accounts", "bank_transactions", "bills"}
@@ -42,7 +41,7 @@ def _num(body: dict[str, Any], key: str) -> float:
 
 
 class AdminApi:
-    def __init__(self, sandbox: ClioSandbox) -> None:
+    def __init__(self, sandbox: ClioFirm) -> None:
         self.sb = sandbox
 
     @staticmethod
@@ -99,8 +98,6 @@ class AdminApi:
         return _json({"routes": sorted(str(rule.rule) for rule in self.rules()), "docs": "docs/sandbox-clio.md"})
 
     def _seed(self, _r: Request, body: dict[str, Any]) -> Response:
-        from .seed import seed_firm
-
         try:
             sizes = {k: int(body[k]) for k in ("contacts", "activities", "bills", "seed") if k in body}
         except (TypeError, ValueError):

@@ -11,14 +11,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import domain
 from .resources import bill_totals
-
-if TYPE_CHECKING:
-    from .sandbox import ClioSandbox
-    from .store import Record
+from .state import ClioFirm
+from .store import Record
 
 FIRST = [
     "John", "Mary", "José", "Zoë", "François", "Björn", "Łukasz", "Siobhán", "Nguyễn", "Aroha",
@@ -161,7 +159,7 @@ def _contact_data(rng: random.Random, i: int) -> dict[str, Any]:
 
 
 def seed_firm(
-    sandbox: ClioSandbox, *, contacts: int = 200, activities: int = 500, bills: int = 60, seed: int = 0
+    sandbox: ClioFirm, *, contacts: int = 200, activities: int = 500, bills: int = 60, seed: int = 0
 ) -> FirmSeed:
     """Create a realistic firm in ``sandbox``. Webhooks do not fire for seeded data (it "already
     existed"); records are back-dated over the last ~120 days so ``updated_since`` has depth."""
@@ -255,7 +253,7 @@ def _display_name(rec: Record) -> str:
     return str(a.get("name"))
 
 
-def _seed_bills(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, count: int) -> None:
+def _seed_bills(sandbox: ClioFirm, rng: random.Random, out: FirmSeed, count: int) -> None:
     store = sandbox.store
     unbilled: dict[int, list[int]] = {}
     for aid in out.activities:
@@ -290,7 +288,7 @@ def _seed_bills(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, count: 
         out.bills_by_state.setdefault(final, []).append(bill.id)
 
 
-def _bill_to_state(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, bill: Record, *, state: str, i: int) -> str:
+def _bill_to_state(sandbox: ClioFirm, rng: random.Random, out: FirmSeed, bill: Record, *, state: str, i: int) -> str:
     store = sandbox.store
     if state in {"draft", "awaiting_approval"}:
         if state != "draft":
@@ -336,7 +334,7 @@ def _bill_to_state(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed, bill
     return str(bill.attrs["state"])
 
 
-def _seed_trust(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed) -> None:
+def _seed_trust(sandbox: ClioFirm, rng: random.Random, out: FirmSeed) -> None:
     store = sandbox.store
     today = store.clock.now().date()
     for k, client in enumerate(out.contacts[: min(25, len(out.contacts))]):
@@ -371,7 +369,7 @@ def _seed_trust(sandbox: ClioSandbox, rng: random.Random, out: FirmSeed) -> None
             out.bank_transactions.append(tx.id)
 
 
-def _backdate(sandbox: ClioSandbox, rng: random.Random) -> None:
+def _backdate(sandbox: ClioFirm, rng: random.Random) -> None:
     """Spread created/updated times over the past months (no events: the data "already existed")."""
     store = sandbox.store
     now = store.clock.now()

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from clio_xero.clock import Clock
+from clio_xero.clock import Clock
 
 Link = int | list[int] | None
 EventName = Literal["created", "updated", "deleted", "matter_opened", "matter_pended", "matter_closed"]
@@ -81,6 +80,11 @@ _ID_BASES = {
     "bank_accounts": 6_600_000,
     "bank_transactions": 6_700_000,
     "webhooks": 7_700_000,
+    "practice_areas": 3_400_000,
+    "trust_line_items": 5_650_000,
+    "trust_requests": 5_750_000,
+    "groups": 200,
+    "bill_themes": 300,
 }
 
 
@@ -97,6 +101,23 @@ class Store:
         # Bumped by every insert/update/delete; derived indexes are rebuilt when it moves.
         self.generation = 0
         self._indexes: dict[str, tuple[int, Any]] = {}
+        self._pinned: datetime | None = None
+
+    # -- time ----------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The time writes are stamped with: the clock, or the moment :meth:`at` pinned."""
+        return self._pinned or self.clock.now()
+
+    @contextmanager
+    def at(self, when: datetime) -> Iterator[None]:
+        """Stamp every write inside the block with ``when`` (the seed replays months of a firm's
+        history in date order, so ``created_at``/``updated_at`` agree with business dates)."""
+        with self.lock:
+            saved, self._pinned = self._pinned, when
+            try:
+                yield
+            finally:
+                self._pinned = saved
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, resource: str, record_id: int) -> Record | None:
@@ -140,7 +161,7 @@ class Store:
 
     def insert(self, resource: str, attrs: dict[str, Any], links: dict[str, Link] | None = None) -> Record:
         with self.lock:
-            now = self.clock.now()
+            now = self.now()
             self.generation += 1
             rec = Record(resource, self._next_id(resource), now, now, 1, dict(attrs), dict(links or {}))
             self._tables.setdefault(resource, {})[rec.id] = rec
@@ -162,7 +183,7 @@ class Store:
             rec.attrs.update(attrs or {})
             rec.links.update(links or {})
             rec.version += 1
-            rec.updated_at = self.clock.now()
+            rec.updated_at = self.now()
             self._emit(Change(rec.resource, rec, "updated"))
             for ev in extra_events:
                 self._emit(Change(rec.resource, rec, ev))
