@@ -90,7 +90,9 @@ def test_full_round_trip_over_loopback(served: tuple[ClioSandbox, ServedApp, Ser
         assert len(page["data"]) == 15
         assert page["meta"]["paging"]["next"].startswith(api_server.url)
         rest = c.get(page["meta"]["paging"]["next"], headers=h).json()
-        assert len(rest["data"]) == 5
+        # 20 seeded contacts plus the 4 clients of the trust recipe
+        assert len(seeded["trust_recipe"]["clients"]) == 4
+        assert len(rest["data"]) == 9
 
         hook = c.post(
             "/api/v4/webhooks.json",

@@ -51,6 +51,7 @@ class ClioFirm:
         self.webhook_transport = webhook_transport
         self.validate_responses = validate_responses
         self.schema_violations: list[str] = []
+        self.last_seed: dict[str, Any] | None = None  # FirmSeed.summary() of the last admin seed
         self.request_log = RequestLog()
         self.hub = WebhookHub(self.store, lambda: self.faults)
         self._deliver_lock = threading.Lock()
