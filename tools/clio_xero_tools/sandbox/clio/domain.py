@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from .api_errors import ApiError, not_found, unprocessable
-from .resources import BILL_TRANSITIONS, bill_totals, discount_amount, money
+from .resources import BILL_TRANSITIONS, bill_totals, by_link, discount_amount, money
 from .store import EventName, Link, Record, Store
 
 MAX_ASSOCIATIONS = 200  # 4.0.11/4.0.13: emails and phones per contact are capped, 422 beyond
@@ -718,6 +718,7 @@ def _bill_lines(
         act.links["bill"] = bill.id
         act.version += 1
         act.updated_at = store.now()
+        store.touch(act)
     for raw in lines:
         item = _obj(raw, "line_items")
         price = _opt_num(item, "price") or 0.0
@@ -803,9 +804,9 @@ def delete_bill(store: Store, bill: Record) -> Record:
     else:
         raise unprocessable(f"a {state} bill cannot be deleted")
     with store.muted():
-        for act in store.all("activities"):
-            if act.link_id("bill") == bill.id:
-                act.links["bill"] = None
+        for act in by_link(store, "activities", "bill", bill.id):
+            act.links["bill"] = None
+            store.touch(act)
     # UNCONFIRMED whether Clio fires "deleted" or "updated" here (clio-api.md §2). The bill stays
     # listable with state deleted/void, so it is a change of state: "updated".
     return store.update(bill, {"state": target})

@@ -80,7 +80,7 @@ def _group(resource: str, link: str) -> Callable[[Store], dict[int | None, list[
 
 def by_link(store: Store, resource: str, link: str, target: int | None) -> list[Record]:
     """Records of ``resource`` whose ``link`` points at ``target`` (indexed per store write)."""
-    groups: dict[int | None, list[Record]] = store.index(f"{resource}.{link}", _group(resource, link))
+    groups: dict[int | None, list[Record]] = store.index(f"{resource}.{link}", _group(resource, link), table=resource)
     return groups.get(target, [])
 
 

@@ -331,7 +331,8 @@ def _seed_activities(
     """Time entries and expenses, each created on its own date (oldest first)."""
     store = sandbox.store
     today = store.now().date()
-    planned: list[tuple[date, dict[str, Any], int]] = []
+    tz = store.now().tzinfo
+    planned: list[tuple[datetime, int, dict[str, Any], int]] = []
     for i in range(count if out.matters else 0):
         matter = rng.choice(out.matters)
         first = matter_open[matter] + timedelta(days=1)
@@ -354,14 +355,13 @@ def _seed_activities(
             }
         data.update(matter={"id": matter}, date=day.isoformat(), note=f"Work item {i + 1}")
         data["non_billable"] = rng.random() < 0.05
-        planned.append((day, data, rng.choice(lawyers)))
+        planned.append((_moment(day, rng, tz=tz), i, data, rng.choice(lawyers)))
     dates: dict[int, date] = {}
-    tz = store.now().tzinfo
-    for day, data, user in sorted(planned, key=lambda p: p[0]):
-        with store.at(_moment(day, rng, tz=tz)):
+    for when, _, data, user in sorted(planned, key=lambda p: (p[0], p[1])):
+        with store.at(when):
             rec = domain.create_activity(store, data, user_id=user)
         out.activities.append(rec.id)
-        dates[rec.id] = day
+        dates[rec.id] = when.date()
     return dates
 
 
@@ -486,16 +486,17 @@ class _MoneyStory:
 def _plan_money(store: Any, out: FirmSeed, bill: Record, story: _MoneyStory, plan: Timeline) -> None:
     """Money on an approved bill, each write at its own later moment: interest (if any) before
     the payment that settles it; a retainer into trust before a payment from trust."""
-    first, second, third, after_due = story.moments
+    _first, second, third, after_due = story.moments
     amount = story.interest
     if amount is not None:
         plan.at(after_due, lambda: out.interest_charges.append(domain.add_interest(store, bill, amount=amount).id))
     if story.state == "paid":
+        # Before today: the moments are capped at yesterday, and interest is only charged when
+        # the day after due is in the past. A payment from trust is funded two hours before, once
+        # any interest is on the bill, so the client's trust ledger never dips below zero.
+        pay_at = max(third, after_due + timedelta(hours=3)) if amount is not None else third
         if story.from_trust:
-            plan.at(first, lambda: _retainer(store, out, bill))
-        # Both are before today: the moments are capped at yesterday, interest is only charged
-        # when the day after due is in the past.
-        pay_at = max(third, after_due + timedelta(hours=1)) if amount is not None else third
+            plan.at(pay_at - timedelta(hours=2), lambda: _retainer(store, out, bill))
         plan.at(pay_at, lambda: _pay_in_full(store, out, bill, from_trust=story.from_trust))
     elif (story.i // 6) % 3 == 0:
         plan.at(second, lambda: _pay_part(store, out, bill))

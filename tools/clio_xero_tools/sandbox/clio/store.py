@@ -101,6 +101,8 @@ class Store:
         # Bumped by every insert/update/delete; derived indexes are rebuilt when it moves.
         self.generation = 0
         self._indexes: dict[str, tuple[int, Any]] = {}
+        # Per-table write counters: an index over one table survives writes to the others.
+        self._table_generation: dict[str, int] = {}
         self._pinned: datetime | None = None
 
     # -- time ----------------------------------------------------------------------------------
@@ -130,15 +132,27 @@ class Store:
     def count(self, resource: str) -> int:
         return len(self._tables.get(resource, {}))
 
-    def index(self, key: str, build: Callable[[Store], Any]) -> Any:
-        """A derived lookup (e.g. matters by client), cached until the next write."""
+    def index(self, key: str, build: Callable[[Store], Any], *, table: str | None = None) -> Any:
+        """A derived lookup (e.g. matters by client), cached until the next write (to ``table``
+        only, when the lookup reads one table)."""
         with self.lock:
+            stamp = self.generation if table is None else self._table_generation.get(table, 0)
             cached = self._indexes.get(key)
-            if cached is not None and cached[0] == self.generation:
+            if cached is not None and cached[0] == stamp:
                 return cached[1]
             value = build(self)
-            self._indexes[key] = (self.generation, value)
+            self._indexes[key] = (stamp, value)
             return value
+
+    def touch(self, rec: Record) -> None:
+        """Note a change made to ``rec``'s links in place (a child written as part of its parent's
+        write: an activity put on a bill), so indexes over its table are rebuilt."""
+        with self.lock:
+            self._bump(rec.resource)
+
+    def _bump(self, resource: str) -> None:
+        self.generation += 1
+        self._table_generation[resource] = self._table_generation.get(resource, 0) + 1
 
     # -- writing -------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -162,7 +176,7 @@ class Store:
     def insert(self, resource: str, attrs: dict[str, Any], links: dict[str, Link] | None = None) -> Record:
         with self.lock:
             now = self.now()
-            self.generation += 1
+            self._bump(resource)
             rec = Record(resource, self._next_id(resource), now, now, 1, dict(attrs), dict(links or {}))
             self._tables.setdefault(resource, {})[rec.id] = rec
             self._emit(Change(resource, rec, "created"))
@@ -179,7 +193,7 @@ class Store:
         """Apply changes, bump version and ``updated_at``, notify (even if nothing changed: Clio
         bumps ``updated_at`` and the etag on every successful PATCH)."""
         with self.lock:
-            self.generation += 1
+            self._bump(rec.resource)
             rec.attrs.update(attrs or {})
             rec.links.update(links or {})
             rec.version += 1
@@ -197,7 +211,7 @@ class Store:
 
     def delete(self, rec: Record) -> None:
         with self.lock:
-            self.generation += 1
+            self._bump(rec.resource)
             self._tables.get(rec.resource, {}).pop(rec.id, None)
             self._emit(Change(rec.resource, rec, "deleted"))
 
