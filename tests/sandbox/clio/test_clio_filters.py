@@ -9,20 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero_tools.sandbox.clio import ClioSandbox, FirmSeed, seed_firm
+from clio_xero_tools.sandbox.clio import ClioSandbox, FirmSeed
 
-from .conftest import client_for
+from .conftest import seeded_world
 
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[ClioSandbox, FirmSeed, httpx.Client]]:
-    from clio_xero.clock import ManualClock
-
-    sb = ClioSandbox(clock=ManualClock(), validate_responses=True, rate_limit_per_minute=100_000)
-    firm = seed_firm(sb, contacts=80, activities=300, bills=48, seed=3)
-    with client_for(sb, str(sb.issue_token()["access_token"])) as api:
-        yield sb, firm, api
-    assert sb.schema_violations == []
+    with seeded_world(contacts=80, activities=300, bills=48, seed=3) as world:
+        yield world
 
 
 def _all(api: httpx.Client, res: str, **params: Any) -> list[dict[str, Any]]:

@@ -11,19 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero.clock import ManualClock
 from clio_xero_tools.sandbox.clio import ClioSandbox, FirmSeed, seed_firm
 
-from .conftest import client_for
+from .conftest import client_for, seeded_world
 
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[ClioSandbox, FirmSeed, httpx.Client]]:
-    sb = ClioSandbox(clock=ManualClock(), validate_responses=True, rate_limit_per_minute=100_000)
-    firm = seed_firm(sb, contacts=120, activities=400, bills=60, seed=4)
-    with client_for(sb, str(sb.issue_token()["access_token"])) as api:
-        yield sb, firm, api
-    assert sb.schema_violations == []
+    with seeded_world(contacts=120, activities=400, bills=60, seed=4) as world:
+        yield world
 
 
 def _pages(api: httpx.Client, res: str, **params: str) -> list[dict[str, Any]]:

@@ -505,19 +505,10 @@ class ClioApp:
         raise ApiError(404, "NotFound", f"No route matches [PATCH] /api/v4/{res}")
 
     def _delete(self, res: str, rec: Any) -> None:
-        store = self.sb.store
-        if res == "contacts":
-            domain.delete_contact(store, rec)
-        elif res == "activities":
-            domain.delete_activity(store, rec)
-        elif res == "bills":
-            domain.delete_bill(store, rec)
-        elif res == "line_items":
-            domain.delete_line_item(store, rec)
-        elif res == "webhooks":
+        if res == "webhooks":
             self.sb.hub.delete(rec)
         else:
-            store.delete(rec)
+            domain.delete_record(self.sb.store, rec)
 
     def _activate(self, request: Request, webhook_id: int) -> Response:
         if request.method != "PUT":

@@ -1109,3 +1109,18 @@ def create_practice_area(store: Store, data: Any) -> Record:
 
 def update_practice_area(store: Store, area: Record, data: Any) -> Record:
     return store.update(area, _practice_area_attrs(_obj(data)))
+
+
+def delete_record(store: Store, rec: Record) -> None:
+    """DELETE as Clio applies it: the resource's own rules where it has them, else removal."""
+    rules = {
+        "contacts": delete_contact,
+        "activities": delete_activity,
+        "bills": delete_bill,
+        "line_items": delete_line_item,
+    }
+    rule = rules.get(rec.resource)
+    if rule is None:
+        store.delete(rec)
+    else:
+        rule(store, rec)

@@ -170,16 +170,8 @@ class ClioFirm:
         raise bad_request(f"cannot update {res} from the admin surface")
 
     def act_delete(self, res: str, rec: Record) -> None:
-        store = self.store
-        with store.lock:
-            if res == "contacts":
-                domain.delete_contact(store, rec)
-            elif res == "activities":
-                domain.delete_activity(store, rec)
-            elif res == "bills":
-                domain.delete_bill(store, rec)
-            else:
-                store.delete(rec)
+        with self.store.lock:
+            domain.delete_record(self.store, rec)
 
     def create_bill(self, **kw: Any) -> Record:
         """A bill as the web app makes it (the API has no POST /bills). See domain.create_bill."""
@@ -190,7 +182,7 @@ class ClioFirm:
         matter_ids = [int(m) for m in kw.pop("matter_ids", [])]
         allowed = {
             "state", "activity_ids", "line_items", "issued_at", "due_at", "currency_id", "kind",
-            "user_id", "subject", "number", "interest", "discount",
+            "user_id", "subject", "number", "interest", "discount", "discount_services_only",
         }  # fmt: skip
         unknown = set(kw) - allowed
         if unknown:
