@@ -176,3 +176,31 @@ def test_trust_payment_writes_both_ledgers(
         "/api/v4/bank_transactions.json", params={"bank_account_id": trust, "fields": "amount,type,matter{id}"}
     ).json()["data"]
     assert txs == [{"amount": 1500.0, "type": "liability", "matter": {"id": firm["matter"]}}]
+
+
+def test_billing_fields_are_served_and_the_rest_refused_by_name(
+    sandbox: ClioSandbox, api: httpx.Client, firm: dict[str, Any]
+) -> None:
+    api.patch(
+        f"/api/v4/contacts/{firm['client']}.json",
+        json={"data": {"addresses": [{"name": "Billing", "street": "1 Queen St", "city": "Auckland"}]}},
+    )
+    bill_id = _discounted_bill(sandbox, firm)
+    bill = api.get(f"/api/v4/bills/{bill_id}.json", params={"fields": "client_addresses"}).json()["data"]
+    assert [(a["name"], a["street"], a["city"]) for a in bill["client_addresses"]] == [
+        ("Billing", "1 Queen St", "Auckland")
+    ]
+    line = api.get(
+        "/api/v4/line_items.json", params={"bill_id": bill_id, "fields": "included_line_item_totals,discount"}
+    ).json()["data"][0]
+    assert line["included_line_item_totals"] is None  # only summary lines include others
+    assert line["discount"]["type"] == "percentage"
+    accounts = api.get("/api/v4/bank_accounts.json", params={"fields": "name,bank_transactions_count"}).json()
+    assert {a["name"]: a["bank_transactions_count"] for a in accounts["data"]} == {
+        "Operating Account": 0,
+        "Client Trust Account": 0,
+    }
+    for res, name in (("bills", "legal_aid_uk_bill"), ("activities", "utbms_expense"), ("matters", "matter_stage")):
+        r = api.get(f"/api/v4/{res}.json", params={"fields": f"id,{name}"})
+        assert r.status_code == 400
+        assert name in r.json()["error"]["message"]

@@ -515,6 +515,7 @@ def create_bank_transaction(store: Store, data: Any, *, extra_links: dict[str, L
         currency_id=account.attrs.get("currency_id"),
         exchange_rate=_opt_num(data, "exchange_rate") or 1.0,
         clio_payments_transaction=False,
+        read_only_confirmation=False,
     )
     attrs.setdefault("transaction_type", "Other")
     attrs.setdefault("source", "manual")

@@ -325,7 +325,15 @@ def _bill_computed(store: Store, rec: Record) -> dict[str, Any]:
         "balances": bill_balances(store, rec, t),
         "matter_totals": totals,
         "split_invoice": None,
+        "client_addresses": _client_addresses(store, rec.link_id("client")),
     }
+
+
+def _client_addresses(store: Store, client_id: int | None) -> list[dict[str, Any]]:
+    client = store.get("contacts", client_id or 0)
+    if client is None:
+        return []
+    return [v for v in (_address_value(store, a) for a in _children(store, client, "addresses", "addresses")) if v]
 
 
 def _bank_account_computed(store: Store, rec: Record) -> dict[str, Any]:
@@ -735,6 +743,10 @@ REGISTRY: dict[str, ResourceDef] = {
                 "category_type",
                 "visible_to_co_counsel",
                 "currency",
+                # UTBMS codes are off in the firm's billing settings (use_utbms_codes: false).
+                "utbms_activity_id",
+                "utbms_task_name",
+                "utbms_task_id",
             ),
         ),
         ResourceDef(
@@ -831,7 +843,7 @@ REGISTRY: dict[str, ResourceDef] = {
                 "services_taxable_sub_total",
                 "services_secondary_taxable_sub_total",
             ),
-            embedded=("discount", "interest", "balances", "matter_totals", "split_invoice"),
+            embedded=("discount", "interest", "balances", "matter_totals", "split_invoice", "client_addresses"),
             relations={
                 "client": "contacts",
                 "matters": "matters",
@@ -890,8 +902,10 @@ REGISTRY: dict[str, ResourceDef] = {
                 "quantity",
                 "group_ordering",
             ),
-            embedded=("discount",),
+            embedded=("discount", "included_line_item_totals"),
             relations={"bill": "bills", "activity": "activities", "matter": "matters", "user": "users"},
+            # Totals of included lines exist on summary lines only; the sandbox has none.
+            computed=lambda _s, _r: {"included_line_item_totals": None},
             filters={
                 "bill_id": _link_eq("bill"),
                 "matter_id": _link_eq("matter"),
@@ -1049,6 +1063,7 @@ REGISTRY: dict[str, ResourceDef] = {
                 "funds_out",
                 "clio_payments_transaction",
                 "current_account_balance",
+                "read_only_confirmation",
             ),
             relations={
                 "client": "contacts",
