@@ -204,3 +204,30 @@ def test_billing_fields_are_served_and_the_rest_refused_by_name(
         r = api.get(f"/api/v4/{res}.json", params={"fields": f"id,{name}"})
         assert r.status_code == 400
         assert name in r.json()["error"]["message"]
+
+
+def test_a_bill_over_two_matters_splits_its_balance_by_their_lines(
+    sandbox: ClioSandbox, api: httpx.Client, firm: dict[str, Any]
+) -> None:
+    second = api.post(
+        "/api/v4/matters.json", json={"data": {"client": {"id": firm["client"]}, "description": "Dispute"}}
+    ).json()["data"]["id"]
+    acts = [
+        api.post(
+            "/api/v4/activities.json",
+            json={"data": {"type": "TimeEntry", "quantity": hours * 3600, "price": 100, "matter": {"id": matter}}},
+        ).json()["data"]["id"]
+        for matter, hours in ((firm["matter"], 1), (second, 2))
+    ]
+    bill_id = sandbox.create_bill(
+        client_id=firm["client"], matter_ids=[firm["matter"], second], activity_ids=acts, state="awaiting_payment"
+    ).id
+    sandbox.record_payment(bill_id, 33.0)
+    bill = _bill(api, bill_id)
+    # lines 110.00 (first matter) and 220.00 (second); 330.00 - 33.00 = 297.00 split 1/3 : 2/3
+    assert (bill["total"], bill["balance"]) == (330.0, 297.0)
+    assert [(b["id"], b["type"], b["amount"]) for b in bill["balances"]] == [
+        (firm["matter"], "Matter", 99.0),
+        (second, "Matter", 198.0),
+    ]
+    assert bill["matter_totals"] == [{"id": firm["matter"], "amount": 110.0}, {"id": second, "amount": 220.0}]

@@ -239,8 +239,10 @@ def bill_totals(store: Store, rec: Record) -> dict[str, float]:
         "services_secondary_tax": money(_sum(services, lambda li: float(li.attrs.get("secondary_tax", 0.0)))),
         "taxable_sub_total": money(_sum(taxable, _net)),
         "secondary_taxable_sub_total": money(_sum(secondary, _net)),
-        "services_taxable_sub_total": money(_sum([li for li in taxable if li in services], _net)),
-        "services_secondary_taxable_sub_total": money(_sum([li for li in secondary if li in services], _net)),
+        "services_taxable_sub_total": money(_sum([li for li in services if li.attrs.get("taxable")], _net)),
+        "services_secondary_taxable_sub_total": money(
+            _sum([li for li in services if li.attrs.get("secondary_taxable")], _net)
+        ),
         "interest": money(interest),
         "interest_balance": 0.0 if closed else money(max(0.0, interest - paid)),
         "discount": discount,
@@ -266,9 +268,8 @@ def _matter_shares(store: Store, rec: Record) -> list[tuple[int, float]]:
     lines = [*by_link(store, "line_items", "bill", rec.id), *by_link(store, "trust_line_items", "bill", rec.id)]
     per = dict.fromkeys(matters, 0.0)
     for li in lines:
-        per[li.link_id("matter") or matters[0]] = per.get(li.link_id("matter") or matters[0], 0.0) + float(
-            li.attrs.get("total", 0.0)
-        )
+        matter = li.link_id("matter")
+        per[matter if matter in per else matters[0]] += float(li.attrs.get("total", 0.0))
     whole = sum(per.values())
     return [(m, per.get(m, 0.0) / whole if whole else (1.0 if m == matters[0] else 0.0)) for m in matters]
 
