@@ -135,3 +135,37 @@ def test_full_round_trip_over_loopback(served: tuple[ClioSandbox, ServedApp, Ser
         assert log["count"] == len(sb.request_log.entries())
         assert log["requests"][0]["path"].startswith("/oauth/authorize")
         assert {r["status"] for r in log["requests"]} >= {200, 201, 302, 401}
+
+
+@pytest.mark.parametrize(("args", "pumps"), [(["--deliver-every", "0"], 0), ([], 1)])
+def test_sandbox_up_pushes_webhooks_only_when_told(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], pumps: int
+) -> None:
+    """`clio-xero sandbox up` pushes due webhooks every second by default (as Clio does);
+    `--deliver-every 0` leaves delivery to POST /_sandbox/webhooks/deliver (docs/sandbox-clio.md)."""
+    import signal
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from clio_xero_tools.cli import app
+    from clio_xero_tools.cli import sandbox as cli_sandbox
+
+    running_pumps: list[int] = []
+
+    class StopAtOnce:
+        """Stands in for the Ctrl-C wait: looks at the running process, then lets `up` return."""
+
+        def set(self) -> None:
+            return None
+
+        def wait(self, timeout: float | None = None) -> bool:
+            running_pumps.append(sum(t.name == "webhook-pump" and t.is_alive() for t in threading.enumerate()))
+            return True
+
+    monkeypatch.setattr(cli_sandbox, "threading", SimpleNamespace(Event=StopAtOnce))
+    monkeypatch.setattr(signal, "signal", lambda *_a: None)
+    result = CliRunner().invoke(app, ["sandbox", "up", "--clio-port", "0", "--xero-port", "0", "--no-seed", *args])
+    assert result.exit_code == 0, result.output
+    assert running_pumps == [pumps]
+    assert ("only on POST /_sandbox/webhooks/deliver" in result.output) == (pumps == 0)
