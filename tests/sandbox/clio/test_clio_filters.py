@@ -154,3 +154,22 @@ def test_outstanding_client_balances(world: tuple[ClioSandbox, FirmSeed, httpx.C
     assert [
         r["contact"]["id"] for r in _all(api, "outstanding_client_balances", contact_id=str(one), fields="contact")
     ] == [one]
+
+
+def test_values_outside_the_spec_enums_are_refused(world: tuple[ClioSandbox, FirmSeed, httpx.Client]) -> None:
+    _sb, _firm, api = world
+    for res, name, value in (
+        ("activities", "status", "invoiced"),
+        ("activities", "type", "Timer"),
+        ("allocations", "status", "void"),
+        ("contacts", "type", "Robot"),
+        ("line_items", "kind", "Fee"),
+        ("bills", "type", "credit"),
+        ("expense_categories", "entry_type", "other"),
+        ("bank_accounts", "type", "Trust"),  # the filter spells it TrustAccount
+    ):
+        _refused(api, res, name, value)
+    # the seed has no flat-rate activities: true finds none, false finds all 300
+    assert _all(api, "activities", flat_rate="true", fields="id") == []
+    not_flat = api.get("/api/v4/activities.json", params={"flat_rate": "false", "limit": "1"}).json()
+    assert not_flat["meta"]["records"] == 300

@@ -676,7 +676,7 @@ REGISTRY: dict[str, ResourceDef] = {
             many=frozenset({"email_addresses", "phone_numbers", "addresses"}),
             computed=_contact_computed,
             filters={
-                "type": _attr_eq("type"),
+                "type": _one_of("type", {"Person", "Company"}, _attr_eq("type")),
                 "query": _contact_query,
                 "client_only": lambda s, r, v: not _truthy(v) or bool(_contact_computed(s, r)["is_client"]),
                 "email_only": lambda s, r, v: not _truthy(v) or bool(r.link_ids("email_addresses")),
@@ -792,10 +792,17 @@ REGISTRY: dict[str, ResourceDef] = {
             },
             computed=_activity_computed,
             filters={
-                "type": _attr_eq("type"),
+                "type": _one_of(
+                    "type", {"TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"}, _attr_eq("type")
+                ),
                 "matter_id": _link_eq("matter"),
                 "user_id": _link_eq("user"),
-                "status": _activity_status,
+                "status": _one_of(
+                    "status",
+                    {"billed", "draft", "unbilled", "non_billable", "billable", "written_off"},
+                    _activity_status,
+                ),
+                "flat_rate": _bool_eq("flat_rate"),
                 "activity_description_id": _link_eq("activity_description"),
                 "expense_category_id": _link_eq("expense_category"),
                 "start_date": _date_cmp("date", after=True),
@@ -982,7 +989,7 @@ REGISTRY: dict[str, ResourceDef] = {
                 "matter_id": _link_eq("matter"),
                 "parent_id": lambda _s, r, v: str((r.attrs.get("parent") or {}).get("id")) == v,
                 "parent_type": lambda _s, r, v: parent_type(r) == v,
-                "status": _allocation_status,
+                "status": _one_of("status", {"valid", "invalid"}, _allocation_status),
             },
         ),
         ResourceDef(

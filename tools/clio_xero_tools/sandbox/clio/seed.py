@@ -228,7 +228,7 @@ def seed_firm(
         out.trust_account = next(a.id for a in accounts if a.attrs["type"] == "Trust")
         with store.at(now - timedelta(days=400)):
             _seed_firm_settings(sandbox, out)
-        lawyers = [sandbox.default_user_id, *out_lawyers(sandbox, now)]
+        lawyers = [sandbox.default_user_id, *_add_lawyers(sandbox, now)]
         # Contacts arrive over months 13..7 ago, matters over months 6..3 ago, in order.
         for i in range(contacts):
             when = now - timedelta(days=380) + timedelta(seconds=int(i * 200 * 86_400 / max(contacts, 1)))
@@ -267,7 +267,7 @@ def seed_firm(
         act_dates = _seed_activities(sandbox, rng, out, activities, lawyers, matter_open, matter_close)
         _plan_bills(sandbox, rng, out, bills, act_dates, plan)
         _plan_trust(sandbox, rng, out, matter_open, plan)
-        if trust_recipe if trust_recipe is not None else bills > 0:
+        if (bills > 0) if trust_recipe is None else trust_recipe:
             out.trust = plan_trust_recipe(sandbox, plan, today=today, tz=tz)
         plan.run(sandbox)
     return out
@@ -277,7 +277,7 @@ def _close(store: Any, matter: Record) -> Callable[[], object]:
     return lambda: domain.update_matter(store, matter, {"status": "Closed"})
 
 
-def out_lawyers(sandbox: ClioFirm, now: datetime) -> list[int]:
+def _add_lawyers(sandbox: ClioFirm, now: datetime) -> list[int]:
     with sandbox.store.at(now - timedelta(days=400)):
         return [sandbox.add_user(first, last).id for first, last in (("Jordan", "Associate"), ("Casey", "Paralegal"))]
 
