@@ -929,7 +929,8 @@ REGISTRY: dict[str, ResourceDef] = {
             relations={"bill": "bills", "matter": "matters", "client": "contacts"},
             filters={"bill_id": _link_eq("bill"), "matter_id": _link_eq("matter")},
         ),
-        ResourceDef("trust_requests", _TS, relations={"bill": "bills"}),
+        # The spec's TrustRequest shows only id, etag and timestamps; its bill is kept as a link.
+        ResourceDef("trust_requests", _TS),
         ResourceDef(
             "outstanding_client_balances",
             (
