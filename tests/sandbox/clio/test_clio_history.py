@@ -177,3 +177,29 @@ def test_admin_seed_exposes_the_recipe(sandbox: ClioSandbox, admin: httpx.Client
     assert recipe["expected"]["matter_ledgers"]["M5"] == "-250.00"
     assert recipe["expected"]["trust_total_from_recipe"] == "9200.00"
     assert set(recipe["matters"]) == {"M1", "M2", "M3", "M4", "M5", "M6"}
+
+
+def test_seeded_bills_money_agrees_with_the_definitions(world: tuple[ClioSandbox, FirmSeed, httpx.Client]) -> None:
+    """Across every seeded bill: due = total (no seeded bill has a discount), balance = due - paid -
+    credits (0 when void or deleted), interest paid first; and the recipe's bills by hand."""
+    _sb, firm, api = world
+    bills = _pages(api, "bills", fields="id,state,total,due,balance,paid,credits_issued,interest,paid_at,kind")
+    with_money = [b for b in bills if b["paid"] or b["credits_issued"]]
+    assert len(with_money) >= 10
+    for b in bills:
+        assert b["due"] == b["total"], b
+        expected = 0.0 if b["state"] in {"void", "deleted"} else round(b["due"] - b["paid"] - b["credits_issued"], 2)
+        assert b["balance"] == expected, b
+        assert b["interest"]["balance"] == max(0.0, round(b["interest"]["total"] - b["paid"], 2)), b
+        assert (b["state"] == "paid") == (b["balance"] == 0 and b["paid"] > 0 and b["state"] not in {"void", "deleted"})
+    with_interest = [b for b in bills if b["interest"]["total"] > 0]
+    assert with_interest
+    assert any(b["state"] == "paid" and b["interest"]["balance"] == 0 for b in with_interest)
+    assert firm.trust is not None
+    by_id = {b["id"]: b for b in bills}
+    b1, tr1, tr2 = (by_id[firm.trust.bills[k]] for k in ("B1", "TR1", "TR2"))
+    assert (b1["total"], b1["due"], b1["paid"], b1["balance"], b1["state"]) == (1000.0, 1000.0, 1000.0, 0.0, "paid")
+    t110 = date.fromordinal(date.fromisoformat(firm.trust.seed_day).toordinal() - 110).isoformat()
+    assert b1["paid_at"][:10] == t110
+    assert (tr1["kind"], tr1["state"], tr1["balance"]) == ("trust_kind", "paid", 0.0)
+    assert (tr2["kind"], tr2["state"], tr2["due"], tr2["balance"]) == ("trust_kind", "awaiting_payment", 2000.0, 2000.0)
