@@ -4,16 +4,21 @@ API, the admin surface, and webhook deliveries to a real loopback receiver."""
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from collections.abc import Iterable, Iterator
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from clio_xero.clock import ManualClock
 from clio_xero.webhooks.signing import verify_clio
+from clio_xero_tools.cli import app
+from clio_xero_tools.cli import sandbox as cli_sandbox
 from clio_xero_tools.sandbox._base import ServedApp, serve
 from clio_xero_tools.sandbox.clio import ClioSandbox
 
@@ -143,14 +148,6 @@ def test_sandbox_up_pushes_webhooks_only_when_told(
 ) -> None:
     """`clio-xero sandbox up` pushes due webhooks every second by default (as Clio does);
     `--deliver-every 0` leaves delivery to POST /_sandbox/webhooks/deliver (docs/sandbox-clio.md)."""
-    import signal
-    from types import SimpleNamespace
-
-    from typer.testing import CliRunner
-
-    from clio_xero_tools.cli import app
-    from clio_xero_tools.cli import sandbox as cli_sandbox
-
     running_pumps: list[int] = []
 
     class StopAtOnce:
