@@ -242,6 +242,22 @@ class LocalRuntime:
         name = self.physical_id(logical_id).rstrip("/").rsplit("/", 1)[-1]
         return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
+    def expect_clio_activation(self, connection_id: str, model: str, webhook_id: str | None = None) -> None:
+        """Record what `clio-xero webhooks register` records before it creates a Clio webhook, so
+        the receiver accepts that webhook's handshake (the demo and tests send it by hand)."""
+        from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
+
+        ledger = KmsDynamoWebhookSecrets(
+            self.physical_id("Table"),
+            self.client("dynamodb"),
+            self.client("kms"),
+            self.physical_id("DataKey"),
+            self.clock,
+        )
+        ledger.expect_activation(connection_id, model)
+        if webhook_id is not None:
+            ledger.expect_webhook_id(connection_id, model, webhook_id)
+
     def describe(self) -> list[str]:
         """Human-readable lines: what is served where."""
         lines = [f"AWS (moto)   {self.aws_endpoint}", f"HTTP API     {self.api_url}"]

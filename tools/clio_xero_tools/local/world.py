@@ -23,6 +23,7 @@ from clio_xero.clients.ratelimit import UnlimitedBudget
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 from clio_xero.sync.mapping import DynamoMappingStore
 from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
 from clio_xero.webhooks.registration import (
@@ -95,7 +96,16 @@ def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecor
             connection_id=world.connection_id,
             api=ClioClientWebhooks(clio),
             records=DynamoWebhookRecords(runtime.physical_id("Table"), runtime.client("dynamodb")),
+            # No secrets: the receiver, not registration, must answer the handshakes here; it accepts
+            # them because registration records which activations it expects.
             secrets=None,
+            activations=KmsDynamoWebhookSecrets(
+                runtime.physical_id("Table"),
+                runtime.client("dynamodb"),
+                runtime.client("kms"),
+                runtime.physical_id("DataKey"),
+                clock,
+            ),
         )
         return manager.ensure(clock.now(), api_url=runtime.api_url)
     finally:
