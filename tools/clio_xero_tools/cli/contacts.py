@@ -46,6 +46,7 @@ from clio_xero_tools.cli.options import (
     print_json,
     stack_context,
 )
+from clio_xero_tools.cli.tables import print_table
 
 backfill_app = typer.Typer(help="Bulk operations on a connection: link what exists, create the rest.")
 contacts_app = typer.Typer(help="Contacts that need a person: review, link, unlink.", no_args_is_help=True)
@@ -194,7 +195,7 @@ def _print_plan(plan: BackfillPlan) -> None:
         xero = d.xero_id or (d.name if d.action is Action.CREATE else ", ".join(d.candidates))
         table.add_row(d.clio_id, str(record.get("name") or ""), d.action.value, xero, d.reason)
     if shown:
-        console.print(table)
+        print_table(console, table)
     if len(shown) > PLAN_ROWS_SHOWN:
         console.print(f"... and {len(shown) - PLAN_ROWS_SHOWN} more (--json lists all).")
 
@@ -284,7 +285,7 @@ def _print_report(report: BackfillReport) -> None:
         table = Table("Clio id", "Xero said")
         for clio_id, error in report.errors:
             table.add_row(clio_id, error)
-        console.print(table)
+        print_table(console, table)
     if c["review"]:
         console.print("Settle the rest with [bold]clio-xero contacts review[/].")
 
@@ -340,7 +341,7 @@ def review(
         for m in waiting:
             candidates = "\n".join(f"{c}  {details.get(c.lower(), '')}".rstrip() for c in m.candidates)
             table.add_row(m.clio_id, candidates or "-", m.last_error or "", m.error_hint or "")
-        console.print(table)
+        print_table(console, table)
         console.print("Link with [bold]clio-xero contacts link CLIO_ID XERO_ID[/].")
     if waiting:
         raise typer.Exit(EXIT_PROBLEMS)
@@ -375,7 +376,7 @@ def conflicts(
             c.winner,
             c.reason,
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @contacts_app.command("link")
