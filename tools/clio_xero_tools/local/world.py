@@ -157,13 +157,19 @@ def local_world(
     background: bool = False,
     clock: Clock | None = None,
     api_timeout_seconds: int = 10,
+    clio_port: int = 0,
+    xero_port: int = 0,
+    dynamodb_local: bool = False,
+    failed_visibility: int = 0,
 ) -> Iterator[LocalWorld]:
     """Start sandboxes and the runtime wired to them; ``background`` runs pollers and schedules.
 
     ``clock`` (a ManualClock in tests) is shared by the sandboxes and every hosted function, so a
     test moves time for the whole system at once.
     """
-    with serve_sandboxes(seed=seed, clock=clock, deliver_every=1.0 if background else None) as sandboxes:
+    with serve_sandboxes(
+        seed=seed, clock=clock, deliver_every=1.0 if background else None, clio_port=clio_port, xero_port=xero_port
+    ) as sandboxes:
         xero_url = sandboxes.xero_server.url
         options = RuntimeOptions(
             template=template,
@@ -171,7 +177,8 @@ def local_world(
             aws_port=aws_port,
             poll=background,
             schedule=background,
-            failed_visibility=0,
+            failed_visibility=failed_visibility,  # 0: quick local retries (a worker's own delay still holds)
+            dynamodb_local=dynamodb_local,
             function_output=function_output,
             parameters={
                 "ClioBaseUrl": sandboxes.clio_server.url,
