@@ -420,11 +420,8 @@ def link(
         if current is None or not current.xero_id:
             _write_link(tools, current, clio_id, str(xero["ContactID"]))
         result = syncer.sync_from_clio(clio_id)
-    except LinkTakenError:
-        err_console.print("[red]linked by someone else meanwhile: run `contacts review` again[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    except SyncError as exc:
-        raise _fail(exc) from None
+    except SyncError as exc:  # LinkTakenError included
+        raise _settle_failed(exc) from None
     summary = {
         "clio_id": clio_id,
         "xero_id": result.xero_id or xero_id,
@@ -493,16 +490,21 @@ def create(
         xero_id = str(created["ContactID"])
         _write_link(tools, current, clio_id, xero_id, xero_name=name)
         result = _syncer(tools).sync_from_clio(clio_id)
-    except LinkTakenError:
-        err_console.print("[red]linked by someone else meanwhile: run `contacts review` again[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    except SyncError as exc:
-        raise _fail(exc) from None
+    except SyncError as exc:  # LinkTakenError included
+        raise _settle_failed(exc) from None
     summary = {"clio_id": clio_id, "xero_id": xero_id, "xero_name": name, "outcome": result.outcome.value}
     if as_json:
         print_json(summary)
     else:
         console.print(f"Created Xero contact {name!r} ({xero_id}) for Clio {clio_id} and linked them.")
+
+
+def _settle_failed(exc: SyncError) -> typer.Exit:
+    """How `link` and `create` end when Clio, Xero or a concurrent link gets in the way."""
+    if isinstance(exc, LinkTakenError):
+        err_console.print("[red]linked by someone else meanwhile: run `contacts review` again[/]")
+        return typer.Exit(EXIT_PROBLEMS)
+    return _fail(exc)
 
 
 def _syncer(tools: ConnectionTools) -> ContactSyncer:

@@ -27,7 +27,8 @@ item in the table so a crash at any point followed by a re-run neither drops nor
 A re-run finds the marker: ``sent`` → only delete (crash between 3 and 4, or between 2 and 4 once
 3 ran); ``sending`` → send again with the same deduplication id (crash between 1 and 2 must not
 lose it). The one window where a resend can repeat a message is a crash between 2 and 3, and
-there SQS FIFO deduplicates the resend within 5 minutes (moto: while the first copy is queued).
+there SQS FIFO deduplicates the resend within 5 minutes (the local runtime applies the same rule:
+local/sqs_fidelity.py).
 Even past that, a repeat is one more hint for an idempotent worker, never a second write.
 """
 
