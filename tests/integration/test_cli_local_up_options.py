@@ -24,6 +24,7 @@ from clio_xero_tools.cli.context import LOCAL_STATE, StackContext
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
+UP = [sys.executable, "-m", "clio_xero_tools.cli", "local", "up", "--port", "0", "--aws-port", "0"]
 
 
 def free_port() -> int:
@@ -38,7 +39,7 @@ class Up:
         for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
             env.pop(key, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "clio_xero_tools.cli", "local", "up", "--port", "0", "--aws-port", "0", *args],
+            [*UP, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -130,3 +131,29 @@ def test_sandbox_ports_need_sandbox(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2 and "--sandbox" in result.stdout + result.stderr
+
+
+def test_dynamodb_local_with_sandbox_is_used_or_refused_with_a_sentence(tmp_path: Path) -> None:
+    """--dynamodb-local is passed to the runtime with --sandbox too: without Java it says why and
+    exits 3 (before, it was silently ignored and moto's DynamoDB used)."""
+    from tests.conftest import java_and_jar
+
+    if java_and_jar() is None:
+        up = Up(tmp_path / "stack.json", "--sandbox", "--dynamodb-local")
+        try:
+            assert "DynamoDB Local at http://127.0.0.1:" in up.text
+        finally:
+            assert up.stop() == 0
+        return
+    env = {**os.environ, "CLIO_XERO_LOCAL_STATE": str(tmp_path / "s.json"), "PATH": "/nonexistent"}
+    result = subprocess.run(
+        [*UP, "--sandbox", "--dynamodb-local"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**env, "DYNAMODB_LOCAL_JAR": str(tmp_path / "missing.jar")},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "DynamoDB Local" in result.stdout and "Traceback" not in result.stdout + result.stderr
