@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -89,3 +90,46 @@ def test_fifo_deduplication_lasts_five_minutes_after_the_first_copy_is_gone() ->
         runtime.advance_queue_time(61)
         send()
         assert receive_all() == 1  # the window is over
+
+
+def test_a_delivery_replayed_after_it_was_processed_is_queued_once() -> None:
+    """Issue 10's case: the same Xero delivery (5 ids) three times within a minute, each time after
+    the previous events were processed and deleted: 5 events reach the worker, not 15."""
+    import uuid
+
+    import httpx
+
+    from clio_xero.store.connections import Connection, DynamoConnectionStore
+    from clio_xero.webhooks.signing import sign_xero
+
+    tenant, key = "4d0b3a7e-1111-4222-8333-444455556666", "replay-key"
+    options = RuntimeOptions(
+        template=TEMPLATE, poll=False, schedule=False, xero_webhook_key=key, function_output=io.StringIO()
+    )
+    with LocalRuntime(options) as runtime:
+        DynamoConnectionStore(runtime.physical_id("Table"), runtime.client("dynamodb")).put_new(
+            Connection(connection_id="firm1", xero_tenant_id=tenant, created_at=datetime.now(UTC))
+        )
+        events = [
+            {
+                "resourceId": str(uuid.uuid4()),
+                "eventCategory": "CONTACT",
+                "eventType": "UPDATE",
+                "tenantId": tenant,
+                "eventDateUtc": "2026-12-01T00:00:00",
+            }
+            for _ in range(5)
+        ]
+        raw = json.dumps({"events": events, "firstEventSequence": 1, "lastEventSequence": 5}).encode()
+        sqs, url = runtime.client("sqs"), runtime.queue_url("SyncQueue")
+        processed = 0
+        for _ in range(3):
+            response = httpx.post(
+                f"{runtime.api_url}/webhooks/xero", content=raw, headers={"x-xero-signature": sign_xero(raw, key)}
+            )
+            assert response.status_code == 200
+            while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                processed += len(messages)
+                for m in messages:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        assert processed == 5
