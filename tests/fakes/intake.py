@@ -73,6 +73,7 @@ class FakeSecrets:
     hooks: dict[tuple[str, str], StoredHook] = field(default_factory=dict)
     pending_secrets: dict[str, list[str]] = field(default_factory=dict)
     expected: dict[tuple[str, str], ExpectedActivation] = field(default_factory=dict)
+    claimed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     clock: Clock = field(default_factory=ManualClock)
 
     def expect_activation(self, connection_id: str, model: str) -> None:
@@ -92,6 +93,8 @@ class FakeSecrets:
         if webhook_id is not None and found.webhook_id not in (None, webhook_id):
             return None
         self.expected[(connection_id, model)] = replace(found, handshakes_left=found.handshakes_left - 1)
+        if webhook_id is not None:
+            self.claimed.setdefault((connection_id, model), set()).add(webhook_id)
         return self.expected[(connection_id, model)]
 
     def mark_activated(self, connection_id: str, model: str) -> None:

@@ -170,3 +170,21 @@ def test_expected_activations_are_bounded_in_time_number_and_webhook(
     clock.advance(ACTIVATION_WINDOW.total_seconds() + 1)
     assert secrets.claim_handshake("c1", "contact", "7") is None  # the window is over
     assert secrets.expected_activations("c1") == []
+
+
+def test_a_secret_planted_before_clio_answered_the_create_call_is_deleted(
+    table: tuple[Any, str], kms: tuple[Any, str]
+) -> None:
+    ddb, name = table
+    client, key_id = kms
+    secrets = KmsDynamoWebhookSecrets(name, ddb, client, key_id, ManualClock())
+    secrets.expect_activation("c1", "contact")
+    # Someone races Clio: a handshake naming a made-up webhook id, before Clio answered.
+    assert secrets.claim_handshake("c1", "contact", "666") is not None
+    assert secrets.remember("c1", "666", "planted", "contact")
+    assert secrets.claim_handshake("c1", "contact", "7") is not None  # Clio's own handshake
+    assert secrets.remember("c1", "7", "genuine", "contact")
+    secrets.expect_webhook_id("c1", "contact", "7")  # Clio's answer: webhook 7
+    assert secrets.lookup("c1", "666") is None  # the planted secret is gone
+    hook = secrets.lookup("c1", "7")
+    assert hook is not None and hook.secret == "genuine"

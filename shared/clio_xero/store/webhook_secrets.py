@@ -8,9 +8,10 @@ will not decrypt) and keep decrypted secrets in memory for a few minutes per war
 Only handshakes we asked for are accepted (docs/threat-model.md). Before our registration asks Clio
 to create a webhook it records an *expected activation* (``sk=CLIOHOOK#expect#<model>``): valid for
 :data:`ACTIVATION_WINDOW`, for at most :data:`MAX_HANDSHAKES` handshakes, and, once Clio has
-answered the create call, only for the webhook id Clio gave. A handshake with no such expectation
-is refused and nothing is stored. Expectations are one item per (connection, model), so they are
-bounded in number too, and carry the table's TTL attribute.
+answered the create call, only for the webhook id Clio gave (a secret stored meanwhile for any
+other id is deleted then). A handshake with no such expectation is refused and nothing is
+stored. Expectations are one item per (connection, model), so they are bounded in number too,
+and carry the table's TTL attribute.
 
 First writer wins: a handshake for a webhook id that already has a *different* secret is refused,
 so someone who learns a connection URL cannot replace a live webhook's secret. Clio's handshake
@@ -25,7 +26,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -148,38 +149,53 @@ class KmsDynamoWebhookSecrets:
             )
 
     def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None:
-        """Clio answered the create call: from now on only this webhook's handshake is accepted."""
+        """Clio answered the create call: from now on only this webhook's handshake is accepted.
+
+        A handshake accepted *before* Clio answered named its own webhook id; any id it named that
+        is not Clio's was planted by someone racing Clio, so its secret is deleted here.
+        """
         try:
-            self._ddb.update_item(
+            result = self._ddb.update_item(
                 TableName=self._table,
                 Key=key(connection_pk(connection_id), expect_sk(model)),
                 UpdateExpression="SET webhook_id = :id",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":id": {"S": str(webhook_id)}},
+                ReturnValues="ALL_NEW",
             )
         except (ClientError, BotoCoreError) as exc:
             if not is_condition_failure(exc):
                 raise translate("record the expected webhook id", exc) from exc
+            return
+        claimed = from_item(result.get("Attributes", {})).get("claimed_ids") or set()
+        for planted in sorted(str(i) for i in claimed if str(i) != str(webhook_id)):
+            with aws_errors("delete a planted webhook secret"):
+                self._ddb.delete_item(TableName=self._table, Key=key(connection_pk(connection_id), hook_sk(planted)))
+            self._cache.pop((connection_id, planted), None)
 
     def claim_handshake(self, connection_id: str, model: str, webhook_id: str | None) -> ExpectedActivation | None:
         """Use up one handshake of an unexpired expectation that matches; ``None`` = refuse."""
         now = self._clock.now()
         names = {"#left": "handshakes_left", "#exp": "expires_at"}
-        values: dict[str, dict[str, str]] = {
+        values: dict[str, dict[str, Any]] = {
             ":one": {"N": "1"},
             ":zero": {"N": "0"},
             ":now": {"N": str(int(now.timestamp()))},
         }
         condition = "attribute_exists(pk) AND #exp > :now AND #left > :zero"
+        update = "SET #left = #left - :one"
         if webhook_id is not None:
             condition += " AND (attribute_not_exists(#wid) OR #wid = :wid)"
             names["#wid"] = "webhook_id"
             values[":wid"] = {"S": str(webhook_id)}
+            # Remember which ids were claimed, so expect_webhook_id can drop a planted one.
+            update += " ADD claimed_ids :ids"
+            values[":ids"] = {"SS": [str(webhook_id)]}
         try:
             result = self._ddb.update_item(
                 TableName=self._table,
                 Key=key(connection_pk(connection_id), expect_sk(model)),
-                UpdateExpression="SET #left = #left - :one",
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
