@@ -47,7 +47,7 @@ from clio_xero.errors import (
     ConfigurationError,
     NeedsReconnectError,
     NotFoundError,
-    RetryableError,
+    PreconditionFailedError,
     SyncError,
     ThrottledError,
     UpstreamUnavailableError,
@@ -69,10 +69,6 @@ class RecordPage:
 
     rows: list[dict[str, Any]]
     next: str | None
-
-
-class PreconditionFailedError(RetryableError):
-    """Clio answered 412: the record changed since its etag was read. Re-fetch, re-map, retry."""
 
 
 def _json(response: httpx.Response) -> Any:

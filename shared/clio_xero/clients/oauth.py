@@ -35,6 +35,7 @@ from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import (
     ConfigurationError,
     NeedsReconnectError,
+    RefreshInProgressError,
     ThrottledError,
     UpstreamUnavailableError,
 )
@@ -66,10 +67,6 @@ log = logging.getLogger(__name__)
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 #: Xero authenticates the client with HTTP Basic; Clio takes id and secret in the form.
 DEFAULT_AUTH_METHOD: dict[str, AuthMethod] = {"xero": "client_secret_basic", "clio": "client_secret_post"}
-
-
-class RefreshInProgressError(ThrottledError):
-    """Another worker holds the refresh lease for longer than we may wait; retry after ``retry_after``."""
 
 
 class AccessTokenSource(Protocol):

@@ -45,7 +45,7 @@ from clio_xero.clients import RecordPage
 from clio_xero.clients.clio import CONTACT_FIELDS, ClioClient
 from clio_xero.clients.xero import MAX_PAGE_SIZE, XeroClient
 from clio_xero.clock import Clock
-from clio_xero.errors import PermanentError, RetryableError, ThrottledError, UpstreamUnavailableError
+from clio_xero.errors import LinkTakenError, PermanentError, RetryableError, ThrottledError, UpstreamUnavailableError
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ElementOutcome, is_duplicate_name
 from clio_xero.sync.contacts.merge import merge, parse_iso, parse_xero_date
@@ -59,7 +59,7 @@ from clio_xero.sync.contacts.projection import (
     to_clio_patch,
     to_xero_payload,
 )
-from clio_xero.sync.mapping import LinkTakenError, Mapping, MappingStatus, MappingStore
+from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore
 from clio_xero.sync.matching import Action, ClioEntry, Decision, XeroEntry, plan_matches, xero_name_key
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 
@@ -351,7 +351,7 @@ class ContactBackfill:
         return BackfillPlan(decisions, clio, xero, existing, xero_total=len(xero))
 
     def _in_scope(self, record: dict[str, Any]) -> bool:
-        scope = self.settings.contact_scope
+        scope = self.settings.contacts.contact_scope
         if scope is ContactScope.ALL:
             return True
         if scope is ContactScope.CLIENTS:
@@ -431,7 +431,7 @@ class ContactBackfill:
             "clio_version": record.get("etag"),
             "clio_updated_at": record.get("updated_at"),
             "xero_updated_at": xero.get("UpdatedDateUTC"),
-            "xero_name": xero.get("Name"),
+            "xero_label": xero.get("Name"),
             "last_error": error,
             "error_hint": "fix the contact, then `clio-xero retry`" if error else None,
             "attempts": 1 if error else 0,

@@ -4,9 +4,11 @@ It is the product's memory. For each linked pair it keeps the last synced shared
 its hash (echo suppression and three-way conflict detection), the versions last seen on each side,
 status (ok / error / needs_review / tombstoned), the last error and attempts, conflicts, timestamps.
 
-Items (single table):
+Every record type uses the same item layout; ``<type>`` is the registered record type
+(:mod:`clio_xero.sync.core`). Items (single table):
 
-* ``pk=CONN#<c>``, ``sk=MAP#<type>#clio#<clio id>``: the mapping itself;
+* ``pk=CONN#<c>``, ``sk=MAP#<type>#clio#<clio id>``: the mapping itself (with ``depends_on`` and
+  ``belongs_to`` where the type has a parent or an owner);
 * ``pk=CONN#<c>``, ``sk=MAP#<type>#xero#<xero id>``: the reverse index, holding the Clio id.
 
 Creating a link writes both items in one transaction, each conditional on not existing, so two
@@ -22,10 +24,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from clio_xero.aws.errors import aws_errors, translate
-from clio_xero.errors import RetryableError
+from clio_xero.errors import LinkTakenError, StaleMappingError
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 
 if TYPE_CHECKING:
@@ -39,14 +41,7 @@ class MappingStatus(StrEnum):
     ERROR = "error"
     NEEDS_REVIEW = "needs_review"
     TOMBSTONED = "tombstoned"
-
-
-class LinkTakenError(RetryableError):
-    """The Clio record or the Xero record is already linked (another worker won the race)."""
-
-
-class StaleMappingError(RetryableError):
-    """The mapping changed since it was read; re-read and try again."""
+    WAITING = "waiting"  # its parent is not linked yet (DependencyPendingError); retried by itself
 
 
 class Conflict(BaseModel):
@@ -62,20 +57,34 @@ class Conflict(BaseModel):
     reason: str
 
 
+def record_ref(record_type: str, clio_id: str) -> str:
+    """How a mapping names another record: ``"<record type>:<clio id>"``, e.g. ``"contact:42"``."""
+    return f"{record_type}:{clio_id}"
+
+
 class Mapping(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """One Clio record and its Xero counterpart. Fields a record type does not use stay empty."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     connection_id: str
-    record_type: str
+    record_type: str  # a registered record type (clio_xero.sync.core), e.g. "contact", "bill"
     clio_id: str
     xero_id: str | None = None
+    # The record it depends on, which must be linked before this one is written (an invoice's
+    # contact, a payment's invoice), and the record it belongs to, whose Xero document holds it
+    # (a time entry's bill). Both as record_ref(); None where the type has none.
+    depends_on: str | None = None
+    belongs_to: str | None = None
     status: MappingStatus = MappingStatus.OK
     synced: dict[str, Any] | None = None  # the shared projection both sides held at the last sync
     synced_hash: str | None = None
     clio_version: str | None = None  # Clio etag last seen
     clio_updated_at: str | None = None
     xero_updated_at: str | None = None  # Xero UpdatedDateUTC last seen (as Xero writes it)
-    xero_name: str | None = None  # the Name we gave the contact in Xero (may be disambiguated)
+    # What we named the record in Xero: a contact's Name (may be disambiguated), an invoice's
+    # number. Stored as ``xero_name`` before record types were generalised; both are read.
+    xero_label: str | None = Field(default=None, validation_alias=AliasChoices("xero_label", "xero_name"))
     last_error: str | None = None
     error_hint: str | None = None
     attempts: int = 0

@@ -24,8 +24,7 @@ from clio_xero.config import EnvSettings
 from clio_xero.errors import ConfigurationError, NotFoundError
 from clio_xero.intake.observe import Counter, Log
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
-from clio_xero.sync.contacts.engine import ContactSyncer
-from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
+from clio_xero.sync.core import Registry, SyncContext, SyncEngine, default_registry
 from clio_xero.sync.mapping import DynamoMappingStore, MappingStore
 from clio_xero.sync.settings import DynamoSettingsStore, SettingsStore
 from clio_xero.sync.worker import SqsDeadLetters, SyncWorker
@@ -152,21 +151,25 @@ class ConnectionClients:
         return clio, xero
 
 
-def syncer_factory(
-    clients: ConnectionClients, mappings: MappingStore, settings_store: SettingsStore, clock: Clock
-) -> Callable[[str], ContactSyncer]:
-    def syncer_for(connection_id: str) -> ContactSyncer:
-        clio, xero = clients.for_connection(connection_id)
-        return ContactSyncer(
+def sync_engine(
+    clients: ConnectionClients,
+    mappings: MappingStore,
+    settings_store: SettingsStore,
+    clock: Clock,
+    registry: Registry | None = None,
+) -> SyncEngine:
+    """The engine over the registered record types; settings are re-read for every record."""
+
+    def context(connection_id: str) -> SyncContext:
+        return SyncContext(
             connection_id=connection_id,
-            clio=ClioContacts(clio),
-            xero=XeroContacts(xero),
             mappings=mappings,
             settings=settings_store.get(connection_id),
             clock=clock,
+            apis=lambda: clients.for_connection(connection_id),
         )
 
-    return syncer_for
+    return SyncEngine(registry=registry or default_registry(), contexts=context)
 
 
 def build_worker(
@@ -196,7 +199,7 @@ def build_worker(
         on_reconnect_needed=reconnect_needed,
     )
     worker = SyncWorker(
-        syncer_for=syncer_factory(clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb), clock),
+        engine=sync_engine(clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb), clock),
         mappings=mappings,
         dead_letters=SqsDeadLetters(settings.dead_letter_queue_url, sqs),
         requeue=SqsEventPublisher(settings.queue_url, sqs),

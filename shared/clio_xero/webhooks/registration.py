@@ -28,6 +28,8 @@ from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import SyncError
 from clio_xero.store.dynamo import connection_pk, from_item, to_item
 from clio_xero.store.webhook_secrets import ClioWebhookSecrets
+from clio_xero.sync.core.registry import Registry, default_registry
+from clio_xero.sync.settings import ConnectionSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -43,6 +45,7 @@ __all__ = [
     "WebhookManager",
     "WebhookRecord",
     "WebhookSpec",
+    "webhook_specs",
     "webhook_url",
 ]
 
@@ -58,10 +61,14 @@ class WebhookSpec:
     events: tuple[str, ...] = ("created", "updated", "deleted")
 
 
-#: What the sync subscribes to. ``fields`` is also Clio's watch list for ``updated``: the contact
-#: sync re-reads the record, so the payload only needs to say which one changed (and its etag for
-#: de-duplication); ``name`` makes a rename fire.
-CLIO_WEBHOOKS: tuple[WebhookSpec, ...] = (WebhookSpec("contact", "id,etag,updated_at,name"),)
+def webhook_specs(registry: Registry, settings: ConnectionSettings | None = None) -> tuple[WebhookSpec, ...]:
+    """The webhooks the registered record types need (only the types ``settings`` switch on, when
+    given). Each plug-in names its Clio model and the ``fields`` Clio watches and sends."""
+    return tuple(WebhookSpec(hook.model, hook.fields) for hook in registry.clio_webhooks(settings))
+
+
+#: What the sync subscribes to, every registered record type (``webhooks status`` lists these).
+CLIO_WEBHOOKS: tuple[WebhookSpec, ...] = webhook_specs(default_registry())
 
 
 def webhook_url(api_url: str, connection_id: str, model: str) -> str:

@@ -29,8 +29,16 @@ from clio_xero.errors import NeedsReconnectError, SyncError
 from clio_xero.intake.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
+from clio_xero.sync.core.registry import default_registry
+from clio_xero.sync.settings import DynamoSettingsStore, SettingsStore
 from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
-from clio_xero.webhooks.registration import ClioClientWebhooks, DynamoWebhookRecords, WebhookManager, WebhookRecord
+from clio_xero.webhooks.registration import (
+    ClioClientWebhooks,
+    DynamoWebhookRecords,
+    WebhookManager,
+    WebhookRecord,
+    webhook_specs,
+)
 
 XERO_TENANT_GONE = "xero: the organisation was disconnected from this app in Xero"
 
@@ -63,6 +71,7 @@ class Services:
     clients: ConnectionClients
     records: DynamoWebhookRecords
     secrets: KmsDynamoWebhookSecrets
+    settings: SettingsStore
 
     def manager(self, connection_id: str) -> WebhookManager:
         clio, _ = self.clients.for_connection(connection_id)
@@ -71,6 +80,8 @@ class Services:
             api=ClioClientWebhooks(clio),
             records=self.records,
             secrets=self.secrets,
+            # The models the record types switched on for this connection need.
+            specs=webhook_specs(default_registry(), self.settings.get(connection_id)),
         )
 
 
@@ -119,6 +130,7 @@ def build_services(
         clients=clients,
         records=DynamoWebhookRecords(table_name, dynamodb),
         secrets=KmsDynamoWebhookSecrets(table_name, dynamodb, kms, kms_key_id, clock),
+        settings=DynamoSettingsStore(table_name, dynamodb),
     )
 
 

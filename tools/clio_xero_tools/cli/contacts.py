@@ -18,7 +18,7 @@ from rich.table import Table
 from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import Clock, SystemClock
-from clio_xero.errors import ConfigurationError, NeedsReconnectError, SyncError
+from clio_xero.errors import ConfigurationError, LinkTakenError, NeedsReconnectError, SyncError
 from clio_xero.sync.backfill import (
     BackfillPlan,
     BackfillReport,
@@ -30,7 +30,7 @@ from clio_xero.sync.backfill import (
 )
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ContactSyncer
 from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
-from clio_xero.sync.mapping import DynamoMappingStore, LinkTakenError, Mapping, MappingStatus
+from clio_xero.sync.mapping import DynamoMappingStore, Mapping, MappingStatus
 from clio_xero.sync.matching import Action
 from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
 from clio_xero_tools.cli.context import StackContext
@@ -495,7 +495,7 @@ def unlink(
                 "status": MappingStatus.NEEDS_REVIEW,
                 "synced": None,
                 "synced_hash": None,
-                "xero_name": None,
+                "xero_label": None,
                 "candidates": [old],
                 "last_error": f"unlinked by a person from Xero contact {old}",
                 "error_hint": f"clio-xero contacts link {clio_id} <XERO_ID>",

@@ -77,7 +77,7 @@ class LocalWorld:
 
     def settings(self, **values: Any) -> None:
         store = DynamoSettingsStore(self.runtime.physical_id("Table"), self.runtime.client("dynamodb"))
-        store.put(self.connection_id, store.get(self.connection_id).model_copy(update=values))
+        store.put(self.connection_id, store.get(self.connection_id).changed(**values))
 
 
 def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecord]:
