@@ -38,6 +38,14 @@ class Registry:
         self._plugins[plugin.record_type] = plugin
         return plugin
 
+    def unregister(self, record_type: RecordType) -> None:
+        """Remove a plug-in (tests that register a toy on the default registry clean up with it);
+        refused while another registered type depends on or belongs to it."""
+        for plugin in self:
+            if record_type in (plugin.depends_on, plugin.belongs_to):
+                raise ValueError(f"{plugin.name} needs {record_type.value!r}")
+        self._plugins.pop(record_type, None)
+
     def __iter__(self) -> Iterator[RecordTypePlugin]:
         return iter(self._plugins.values())
 
