@@ -17,7 +17,7 @@ Xero 400 / Clio 400, 422              ``ValidationFailedError`` with the provide
                                       for a missing record ask for the 404 instead)
 Xero 403 (AuthenticationUnsuccessful) ``NeedsReconnectError``
 Clio 403                              ``ConfigurationError`` (permission or the user's
-                                      role, clio-api.md §3; reconnecting may not help)
+                                      role, docs/facts-clio.md#rest; reconnecting may not help)
 Clio 412 (stale ``If-Match``)         ``PreconditionFailedError`` (retryable)
 Clio 410 (bad API version)            ``ConfigurationError``
 401, twice                            ``NeedsReconnectError``

@@ -1,7 +1,7 @@
 """Access tokens for API clients, with refresh serialised per connection across all workers.
 
 Why: Xero rotates the refresh token on every use and the used one dies 30 minutes later
-(xero-api.md §1, §9.1). Two workers refreshing with the same token both succeed at first, but the
+(docs/facts-xero.md#oauth, #pitfalls). Two workers refreshing with the same token both succeed at first, but the
 one whose rotated token is not stored loses the connection half an hour later. So:
 
 1. read the stored token; if it is not within ``leeway_seconds`` of expiry, use it;
@@ -200,7 +200,7 @@ class TokenManager:
             self._reconnect_needed("refresh token expired or revoked")
         self.refreshes += 1
         if new.refresh_token is None:
-            # Clio Manage does not rotate refresh tokens (clio-api.md §1): keep the one we have.
+            # Clio Manage does not rotate refresh tokens (docs/facts-clio.md#oauth): keep the one we have.
             new = new.model_copy(update={"refresh_token": refresh_token})
         try:
             # Persist the (rotated) refresh token before anyone uses the new access token.

@@ -66,7 +66,7 @@ from clio_xero.sync.settings import ConnectionSettings, ContactScope
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_SIZE = 50  # Xero's recommended batch size (xero-api.md §5)
+BATCH_SIZE = 50  # Xero's recommended batch size (docs/facts-xero.md#batching)
 CHECKPOINT_SK = f"#CHECKPOINT#backfill#{RECORD_TYPE}"
 PHASES = ("review", "link", "create", "done")
 T = TypeVar("T")

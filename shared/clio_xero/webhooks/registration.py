@@ -1,7 +1,7 @@
 """Clio webhooks the sync needs: create, keep alive, recreate; and what we recorded about each.
 
 One webhook per (connection, model), at ``<ApiUrl>/webhooks/clio/<connection_id>?model=<model>``
-with the ``fields`` the sync reads and every event (clio-api.md §2). :meth:`WebhookManager.ensure`
+with the ``fields`` the sync reads and every event (docs/facts-clio.md#webhooks). :meth:`WebhookManager.ensure`
 is idempotent: it matches existing webhooks by URL and model, keeps one (enabled before pending,
 latest expiry first), deletes duplicates and suspended ones, creates what is missing, and extends
 ``expires_at`` to 30 days out when fewer than 7 remain (Clio allows 31 at most; the default is 3).

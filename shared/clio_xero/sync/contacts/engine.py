@@ -372,7 +372,7 @@ class ContactSyncer:
     def _release_contact_number(self, xero_id: str, contact: dict[str, Any], clio_id: str) -> None:
         """Free our ContactNumber from a merged-away contact so the survivor can carry it.
 
-        Xero keeps ContactNumber unique even among archived contacts (xero-api.md §5). That an
+        Xero keeps ContactNumber unique even among archived contacts (docs/facts-xero.md#batching). That an
         archived contact's ContactNumber can be cleared through the API is UNCONFIRMED; if Xero
         refuses, a person is told exactly what to clear.
         """
