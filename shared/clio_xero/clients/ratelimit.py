@@ -1,4 +1,5 @@
-"""Rate budgets shared by every Lambda working for one connection (docs/facts-xero.md#rate-limits, docs/facts-clio.md#rest).
+"""Rate budgets shared by every Lambda working for one connection (docs/facts-xero.md#rate-limits,
+docs/facts-clio.md#rate-limits).
 
 Each API call does ``acquire`` → HTTP → ``observe`` → ``release``. ``acquire`` never sleeps: when
 the budget is spent it raises :class:`~clio_xero.errors.ThrottledError` with ``retry_after``, and
