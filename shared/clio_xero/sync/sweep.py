@@ -24,7 +24,7 @@ from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
 from clio_xero.errors import SyncError
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
-from clio_xero.intake.observe import Counter, Log
+from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 from clio_xero.sync.core import RecordTypePlugin, Registry, default_registry

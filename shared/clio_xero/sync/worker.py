@@ -33,7 +33,7 @@ from clio_xero.errors import (
     ValidationFailedError,
 )
 from clio_xero.events import SyncEvent, dedupe_key
-from clio_xero.intake.observe import Counter, Log
+from clio_xero.observe import Counter, Log
 from clio_xero.sync.core.disposition import Verdict, decide
 from clio_xero.sync.core.engine import Handled, Skip, SyncEngine
 from clio_xero.sync.core.plugin import SyncedRecord

@@ -103,34 +103,21 @@ def only_connection(ctx: StackContext) -> str:
 
 def connection_tools(ctx: StackContext, connection_id: str | None, *, clock: Clock | None = None) -> ConnectionTools:
     """API clients, stores and settings of a connection, built as ``sync/wiring.py`` builds them."""
-    from clio_xero.clients.ratelimit import DynamoRateBudget
-    from clio_xero.clients.tokens import DynamoTokenStore
-    from clio_xero.store.connections import DynamoConnectionStore
-    from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
+    from clio_xero.wiring import ProviderUrls, connection_clients
 
     clock = clock or SystemClock()
     connection_id = connection_id or only_connection(ctx)
     params = stack_parameters(ctx)
-    defaults = WorkerSettings.model_fields
-    settings = WorkerSettings(
-        table_name=ctx.table_name,
-        queue_url=ctx.queue_url,
-        dead_letter_queue_url=ctx.dead_letter_queue_url,
-        kms_key_id=ctx.data_key_arn,
-        config_path=params.get("ConfigPath") or "/clio-xero",
-        clio_base_url=params.get("ClioBaseUrl") or "",
-        xero_api_url=params.get("XeroApiUrl") or str(defaults["xero_api_url"].default),
-        xero_identity_url=params.get("XeroIdentityUrl") or str(defaults["xero_identity_url"].default),
-        xero_login_url=params.get("XeroLoginUrl") or str(defaults["xero_login_url"].default),
-    )
     dynamodb = ctx.client("dynamodb")
     table = ctx.table_name
-    clients = ConnectionClients(
-        settings=settings,
-        connections=DynamoConnectionStore(table, dynamodb),
-        tokens=DynamoTokenStore(table, dynamodb, ctx.client("kms"), ctx.data_key_arn, clock),
-        budget=DynamoRateBudget(table, dynamodb, clock),
-        credentials=AppCredentials(settings.config_path, ctx.client("ssm")),
+    clients = connection_clients(
+        table_name=table,
+        kms_key_id=ctx.data_key_arn,
+        config_path=params.get("ConfigPath") or "/clio-xero",
+        urls=ProviderUrls.from_parameters(params),
+        dynamodb=dynamodb,
+        kms=ctx.client("kms"),
+        ssm=ctx.client("ssm"),
         clock=clock,
     )
     clio, xero = clients.for_connection(connection_id)
