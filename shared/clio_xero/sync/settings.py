@@ -6,7 +6,8 @@ Adding a section is one line: a field on :class:`ConnectionSettings` whose type 
 write it bare (``contact_scope=all``, as always) or with its section (``contacts.contact_scope=all``);
 :func:`setting_keys` says where each lives and :func:`describe_keys` what it accepts.
 
-Stored layout (one item, ``pk=CONN#<id>``, ``sk=#SETTINGS``): one map attribute per section plus
+Stored by :class:`clio_xero.store.settings.DynamoSettingsStore`: one item, ``pk=CONN#<id>``,
+``sk=#SETTINGS``, one map attribute per section plus
 ``updated_at``. Items written before sections existed hold the keys flat (``contact_scope``,
 ``sync_contacts``, ...); :meth:`ConnectionSettings.model_validate` reads both shapes, so nothing
 needs migrating, and the next ``settings set`` writes the sectioned shape.
@@ -17,17 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum, StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from clio_xero.aws.errors import aws_errors
-from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-SETTINGS_SK = "#SETTINGS"
 
 
 class SettingsSection(BaseModel):
@@ -175,29 +168,6 @@ class SettingsStore(Protocol):
     def get(self, connection_id: str) -> ConnectionSettings: ...
 
     def put(self, connection_id: str, settings: ConnectionSettings) -> None: ...
-
-
-class DynamoSettingsStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def get(self, connection_id: str) -> ConnectionSettings:
-        with aws_errors("read settings"):
-            item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), SETTINGS_SK), ConsistentRead=True
-            ).get("Item")
-        if not item:
-            return ConnectionSettings()
-        known = set(ConnectionSettings.model_fields) | set(setting_keys())
-        values = {k: v for k, v in from_item(item).items() if k in known}
-        return ConnectionSettings.model_validate(values)
-
-    def put(self, connection_id: str, settings: ConnectionSettings) -> None:
-        values = settings.model_dump(mode="json")
-        values.update(pk=connection_pk(connection_id), sk=SETTINGS_SK)
-        with aws_errors("write settings"):
-            self._ddb.put_item(TableName=self._table, Item=to_item(values))
 
 
 class InMemorySettingsStore:

@@ -17,20 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from clio_xero.aws.errors import aws_errors
 from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
 from clio_xero.errors import SyncError
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus
-from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 from clio_xero.sync.core import RecordTypePlugin, Registry, default_registry
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 OVERLAP = timedelta(minutes=5)
 
@@ -44,24 +39,6 @@ class CursorStore(Protocol):
     def get(self, connection_id: str, name: str) -> datetime | None: ...
 
     def put(self, connection_id: str, name: str, value: datetime) -> None: ...
-
-
-class DynamoCursorStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def get(self, connection_id: str, name: str) -> datetime | None:
-        with aws_errors("read sweep cursor"):
-            item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), f"#CURSOR#{name}"), ConsistentRead=True
-            ).get("Item")
-        return datetime.fromisoformat(from_item(item)["value"]) if item else None
-
-    def put(self, connection_id: str, name: str, value: datetime) -> None:
-        item = {"pk": connection_pk(connection_id), "sk": f"#CURSOR#{name}", "value": value.isoformat()}
-        with aws_errors("write sweep cursor"):
-            self._ddb.put_item(TableName=self._table, Item=to_item(item))
 
 
 class ClientSource(Protocol):

@@ -16,9 +16,11 @@ from clio_xero.aws.queue import SqsEventPublisher
 from clio_xero.clock import Clock, default_clock
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.core import Registry, SyncContext, SyncEngine, default_registry
-from clio_xero.sync.mapping import DynamoMappingStore, MappingStore
-from clio_xero.sync.settings import DynamoSettingsStore, SettingsStore
+from clio_xero.sync.mapping import MappingStore
+from clio_xero.sync.settings import SettingsStore
 from clio_xero.sync.worker import SqsDeadLetters, SyncWorker
 from clio_xero.wiring import ConnectionClients, ProviderUrls, connection_clients
 
@@ -120,7 +122,8 @@ def build_sweep(
     """The scheduled sweep (clio_xero.sync.sweep), wired like the worker."""
     import boto3
 
-    from clio_xero.sync.sweep import DynamoCursorStore, Sweep
+    from clio_xero.store.cursors import DynamoCursorStore
+    from clio_xero.sync.sweep import Sweep
 
     clock = default_clock()
     dynamodb = boto3.client("dynamodb")

@@ -24,9 +24,10 @@ from clio_xero.clock import Clock, default_clock
 from clio_xero.errors import NeedsReconnectError, SyncError
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 from clio_xero.sync.core.registry import default_registry
-from clio_xero.sync.settings import DynamoSettingsStore, SettingsStore
+from clio_xero.sync.settings import SettingsStore
 from clio_xero.webhooks.registration import (
     ClioClientWebhooks,
     DynamoWebhookRecords,

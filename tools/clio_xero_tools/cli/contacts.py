@@ -19,20 +19,22 @@ from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import ConfigurationError, LinkTakenError, NeedsReconnectError, SyncError
+from clio_xero.store.checkpoints import DynamoCheckpointStore
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.backfill import (
     BackfillPlan,
     BackfillReport,
     ClioSource,
     ContactBackfill,
-    DynamoCheckpointStore,
     Patience,
     XeroSource,
 )
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ContactSyncer
 from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
-from clio_xero.sync.mapping import DynamoMappingStore, Mapping, MappingStatus
+from clio_xero.sync.mapping import Mapping, MappingStatus
 from clio_xero.sync.matching import Action
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.cli.context import StackContext
 from clio_xero_tools.cli.options import (
     CONNECTION_OPTION,

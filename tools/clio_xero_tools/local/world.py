@@ -23,8 +23,9 @@ from clio_xero.clients.ratelimit import UnlimitedBudget
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
-from clio_xero.sync.mapping import DynamoMappingStore
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.store.settings import DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import (
     CLIO_WEBHOOKS,
     ClioClientWebhooks,

@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from clio_xero.errors import InvalidSettingsError
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore, describe_keys, setting_keys
+from clio_xero.store.settings import DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings, describe_keys, setting_keys
 from clio_xero_tools.ops.stack import OpsStack
 
 __all__ = ["InvalidSettingsError", "apply", "describe_fields", "parse_assignments", "show"]
