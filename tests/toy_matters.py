@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from clio_xero.errors import SyncError, ValidationFailedError
 from clio_xero.events import RecordType, Source, SyncEvent
-from clio_xero.sync.core import ClioWebhook, RecordTypePlugin, SyncContext, SyncedRecord
+from clio_xero.sync.core import BatchedPlugin, ClioWebhook, SyncContext, SyncedRecord
 from clio_xero.sync.mapping import Mapping, MappingStatus, record_ref
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class MatterResult:
     xero_id: str | None = None
 
 
-class ToyMatters(RecordTypePlugin):
+class ToyMatters(BatchedPlugin):
     record_type = RecordType.MATTER
     depends_on = RecordType.CONTACT
     clio_webhooks = (ClioWebhook("matter", "id,etag,updated_at,display_number,description"),)
@@ -51,12 +51,6 @@ class ToyMatters(RecordTypePlugin):
 
     def __init__(self) -> None:
         self.batches: list[int] = []  # size of every batch this plug-in was handed
-
-    def sync(self, ctx: SyncContext, event: SyncEvent) -> SyncedRecord:
-        [result] = self.sync_batch(ctx, [event])
-        if isinstance(result, SyncError):
-            raise result
-        return result
 
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
         self.batches.append(len(events))

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from clio_xero.clients import ClioClient, ClioEndpoints, StaticTokenSource, UnlimitedBudget
 from clio_xero.events import RecordType
 from clio_xero.sync.core import default_registry
 from clio_xero.sync.settings import ConnectionSettings
-from clio_xero.webhooks.registration import ClioClientWebhooks, DynamoWebhookRecords, WebhookManager, webhook_specs
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
 from tests.toy_matters import ToyMatters
 
 pytestmark = pytest.mark.integration
@@ -37,23 +35,7 @@ def toy() -> Iterator[ToyMatters]:
 
 def register_webhooks(world: LocalWorld) -> list[str]:
     """What `clio-xero webhooks register` does: every model the registered types need."""
-    clio = ClioClient(
-        endpoints=ClioEndpoints(world.sandboxes.clio_server.url),
-        tokens=StaticTokenSource(world.clio_token, provider="clio"),
-        budget=UnlimitedBudget(),
-        budget_key=world.connection_id,
-    )
-    try:
-        manager = WebhookManager(
-            connection_id=world.connection_id,
-            api=ClioClientWebhooks(clio),
-            records=DynamoWebhookRecords(world.runtime.physical_id("Table"), world.runtime.client("dynamodb")),
-            secrets=None,
-            specs=webhook_specs(default_registry()),
-        )
-        records = manager.ensure(world.runtime.clock.now(), api_url=world.runtime.api_url)
-    finally:
-        clio.close()
+    records = register_clio_webhooks(world, world.runtime.clock)
     world.pump()  # the activation handshakes
     return sorted(r.model for r in records)
 

@@ -22,6 +22,7 @@ from clio_xero.errors import (
 )
 from clio_xero.events import Action, RecordType, Source, SyncEvent
 from clio_xero.sync.core import (
+    BatchedPlugin,
     ClioWebhook,
     Done,
     RecordTypePlugin,
@@ -95,7 +96,7 @@ class ToyParent(RecordTypePlugin):
         return Done(clio_id=event.record_id, xero_id=xero_id)
 
 
-class ToyChild(RecordTypePlugin):
+class ToyChild(BatchedPlugin):
     record_type = RecordType.ACTIVITY
     depends_on = RecordType.MATTER
     switch = "sync_time_entries"
@@ -104,12 +105,6 @@ class ToyChild(RecordTypePlugin):
     def __init__(self, side: Side) -> None:
         self.side = side
         self.batches: list[int] = []
-
-    def sync(self, ctx: SyncContext, event: SyncEvent) -> SyncedRecord:
-        [result] = self.sync_batch(ctx, [event])
-        if isinstance(result, SyncError):
-            raise result
-        return result
 
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
         self.batches.append(len(events))

@@ -226,13 +226,14 @@ class WebhookManager:
         api: ClioWebhookApi,
         records: WebhookRecords,
         secrets: ClioWebhookSecrets | None,
-        specs: tuple[WebhookSpec, ...] = CLIO_WEBHOOKS,
+        specs: tuple[WebhookSpec, ...] | None = None,
     ) -> None:
         self._cid = connection_id
         self._api = api
         self._records = records
         self._secrets = secrets
-        self._specs = specs
+        # Default: what every registered record type needs, read when the manager is built.
+        self._specs = specs if specs is not None else webhook_specs(default_registry())
 
     def ensure(self, now: datetime, api_url: str | None = None) -> list[WebhookRecord]:
         """Register (``api_url`` given) or renew (the recorded URLs) every webhook; record the results."""

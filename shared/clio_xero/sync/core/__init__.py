@@ -10,10 +10,19 @@ record type").
 
 from clio_xero.sync.core.disposition import Decision, Verdict, decide, retry_delay_seconds
 from clio_xero.sync.core.engine import Handled, Skip, SyncEngine
-from clio_xero.sync.core.plugin import ClioWebhook, Done, DoneOutcome, RecordTypePlugin, SyncContext, SyncedRecord
+from clio_xero.sync.core.plugin import (
+    BatchedPlugin,
+    ClioWebhook,
+    Done,
+    DoneOutcome,
+    RecordTypePlugin,
+    SyncContext,
+    SyncedRecord,
+)
 from clio_xero.sync.core.registry import Registry, default_registry
 
 __all__ = [
+    "BatchedPlugin",
     "ClioWebhook",
     "Decision",
     "Done",

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from clio_xero.clients.xero import XeroClient
 
 __all__ = [
+    "BatchedPlugin",
     "ClioWebhook",
     "Done",
     "RecordTypePlugin",
@@ -255,6 +256,21 @@ class RecordTypePlugin(ABC):
             raise TypeError(f"{type(self).__name__}.record_type must be a RecordType")
         if self.switch is not None and self.switch not in setting_keys():
             raise TypeError(f"{type(self).__name__}.switch {self.switch!r} is not a setting")
+
+
+class BatchedPlugin(RecordTypePlugin):
+    """A record type that always works in bursts: implement :meth:`sync_batch`; one event is a
+    burst of one. (Bills will be: one read of their lines by ids, invoices written 50 at a time.)"""
+
+    def sync(self, ctx: SyncContext, event: SyncEvent) -> SyncedRecord:
+        [result] = self.sync_batch(ctx, [event])
+        if isinstance(result, SyncError):
+            raise result
+        return result
+
+    @abstractmethod
+    def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        """One result or error per event, in order."""
 
 
 def parent_ref(record_type: RecordType, clio_id: str) -> str:
