@@ -9,7 +9,8 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     ├── PermanentError              park the record (mapping error list, then the DLQ) with a reason
     │   ├── ValidationFailedError   the provider rejected the data; ``provider_messages`` kept verbatim
     │   ├── NotFoundError           the record (or the connection) does not exist
-    │   └── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
+    │   ├── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
+    │   └── InputFileError          a file a person gave us is unusable; names the file and line
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
     └── WebhookRejectedError        an inbound delivery we refuse; carries the HTTP status to answer
         ├── SignatureError          401: bad or missing signature
@@ -66,6 +67,16 @@ class NotFoundError(PermanentError):
 
 class ConfigurationError(PermanentError):
     """A deployment or connection setting is wrong or missing."""
+
+
+class InputFileError(PermanentError):
+    """A file given to us (a bank statement) cannot be used as it is; says which file and line."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
 
 
 class NeedsReconnectError(SyncError):
