@@ -224,3 +224,33 @@ def test_kinds() -> None:
     assert kinds[5] is TxnKind.DISBURSEMENT
     moved = ts.unbalanced().transactions[0].model_copy(update={"transaction_type": "Transfer"})
     assert moved.kind is TxnKind.TRANSFER
+
+
+def test_transfers_between_ledgers_never_reach_the_bank() -> None:
+    sample = ts.balanced()
+    base = ts.BALANCED_TXNS[0]
+    moved = [
+        {**base, "id": 70, "date": "2026-01-22", "amount": "-400.00", "transaction_type": "Transfer"},
+        {
+            **base,
+            "id": 71,
+            "date": "2026-01-22",
+            "amount": "400.00",
+            "transaction_type": "Transfer",
+            "client": {"id": 103, "name": "Carol Chen"},
+            "matter": {"id": 203, "display_number": "00203-Chen"},
+        },
+    ]
+    txns = [*sample.transactions, *(ClioTrustTransaction.model_validate(m) for m in moved)]
+    stmt = parse_statement("jan.csv", sample.statement_csv.encode())
+    r = reconcile(
+        ReconcileInput(
+            firm="f", account=ts.account(), as_of=ts.AS_OF, transactions=txns, matters=sample.matters, statements=[stmt]
+        )
+    )
+    assert r.status is Status.BALANCED
+    assert [t.id for t in r.deposits_in_transit] == [7]
+    assert [t.id for t in r.uncleared_payments] == [8]
+    ledgers = {c.client: c.totals for c in r.client_ledgers}
+    assert (ledgers["Alice Archer"].transfers, ledgers["Alice Archer"].balance) == (D("-400.00"), D("3950.00"))
+    assert (ledgers["Carol Chen"].transfers, ledgers["Carol Chen"].balance) == (D("400.00"), D("2100.00"))

@@ -380,7 +380,8 @@ def _bank_side(
     statement_balance = statements[-1].closing_balance - sum((x.amount for x in all_lines if x.date > as_of), ZERO)
     opening = statements[0].opening_balance
     lookback = start - timedelta(days=max(rules.date_window_days, rules.reference_days_after))
-    candidates = [t for t in txns if t.date >= lookback]
+    internal = internal_transfers(txns)
+    candidates = [t for t in txns if t.date >= lookback and t.id not in internal]
     result = match(lines, candidates, rules)
 
     pre_period = ZERO  # Clio items from before the period that the statement shows clearing in it
@@ -428,6 +429,25 @@ def _bank_side(
         ambiguous=groups,
         matched=len(result.matched),
     )
+
+
+def internal_transfers(txns: Iterable[ClioTrustTransaction]) -> set[int]:
+    """Ids of transfers between ledgers inside the account: they never reach the bank.
+
+    A transfer out of one client or matter and into another on the same day for the same amount
+    nets to nothing at the bank. Transfers are paired by (date, amount) and sign, in id order; one
+    left without a partner (money moved to another account) is matched against the statement.
+    """
+    groups: dict[tuple[date, Decimal], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for t in sorted(txns, key=lambda x: x.id):
+        if t.kind is TxnKind.TRANSFER and t.amount:
+            ins, outs = groups[(t.date, abs(t.amount))]
+            (ins if t.amount > 0 else outs).append(t.id)
+    paired: set[int] = set()
+    for ins, outs in groups.values():
+        n = min(len(ins), len(outs))
+        paired.update(ins[:n] + outs[:n])
+    return paired
 
 
 # ----------------------------------------------------------------------------- ledgers
