@@ -158,16 +158,19 @@ class FakeXero:
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         self.requests.append((path, params))
-        row = lambda aid, name, close: {  # noqa: E731
-            "RowType": "Row",
-            "Cells": [
-                {"Value": name, "Attributes": [{"Id": "accountID", "Value": aid}]},
-                {"Value": "0.00"},
-                {"Value": "0.00"},
-                {"Value": "0.00"},
-                {"Value": close},
-            ],
-        }
+
+        def row(aid: str, name: str, close: str) -> dict[str, Any]:
+            return {
+                "RowType": "Row",
+                "Cells": [
+                    {"Value": name, "Attributes": [{"Id": "accountID", "Value": aid}]},
+                    {"Value": "0.00"},
+                    {"Value": "0.00"},
+                    {"Value": "0.00"},
+                    {"Value": close},
+                ],
+            }
+
         return FakeResponse(
             {
                 "Reports": [
