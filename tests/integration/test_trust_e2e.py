@@ -122,8 +122,13 @@ def make_trust_activity(admin: Admin) -> dict[str, int]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
-    with local_world(function_output=io.StringIO()) as w:
+def function_output() -> io.StringIO:
+    return io.StringIO()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function_output: io.StringIO) -> Iterator[LocalWorld]:
+    with local_world(function_output=function_output) as w:
         runtime = w.runtime
         state = tmp_path / "stack.json"
         LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(state)
@@ -227,3 +232,52 @@ def test_a_bad_statement_exits_2_naming_the_file_and_line(world: LocalWorld, tmp
     code, out = cli("--as-of", "2026-01-31", "--account", "E2E Trust", "--statement", str(tmp_path / "other.csv"))
     assert code == 2
     assert "other.csv: statement is for account 99998888" in out
+
+
+def test_the_scheduled_function_writes_the_report_to_the_bucket(
+    world: LocalWorld, tmp_path: Path, function_output: io.StringIO
+) -> None:
+    ids = make_trust_activity(Admin(world.sandboxes.clio_server.url))
+    s3 = world.runtime.client("s3")
+    bucket = world.runtime.physical_id("DeliveryBucket")
+    csv_text = statement(tmp_path / "jan.csv", LINES).read_bytes()
+    s3.put_object(
+        Bucket=bucket, Key=f"trust/statements/{world.connection_id}/{ids['trust']}/2026-01/jan.csv", Body=csv_text
+    )
+    function = world.runtime.functions["TrustReportFunction"]
+
+    result = function.invoke({"as_of": "2026-01-31", "force": True})
+    by_account = {o["account_id"]: o for o in result["reports"]}
+    ours = by_account[ids["trust"]]
+    assert (ours["status"], ours["negative_ledgers"]) == ("out_of_balance", 2)
+    key = f"trust/reports/{world.connection_id}/2026-01-31/{ids['trust']}"
+    body = json.loads(s3.get_object(Bucket=bucket, Key=f"{key}.json")["Body"].read())
+    assert body["balances"]["bank_adjusted"] == "1295.00"
+    assert body["statement_files"] == [
+        f"s3://{bucket}/trust/statements/{world.connection_id}/{ids['trust']}/2026-01/jan.csv"
+    ]
+    html = s3.get_object(Bucket=bucket, Key=f"{key}.html")["Body"].read().decode()
+    assert "OUT OF BALANCE" in html and "Cat Cole" in html
+    assert s3.get_object(Bucket=bucket, Key=f"trust/snapshots/{world.connection_id}.json")["ContentLength"] > 0
+    # The metric the alarm watches: one account out of balance + two negative ledgers.
+    emf = [json.loads(x) for x in function_output.getvalue().splitlines() if '"_aws"' in x]
+    assert any(
+        m.get("TrustReconciliationProblems") == [3.0] or m.get("TrustReconciliationProblems") == 3.0 for m in emf
+    ), emf
+
+    # Without force, a report already in the bucket is not made again.
+    again = function.invoke({"as_of": "2026-01-31"})
+    assert [o["status"] for o in again["reports"]] == ["skipped"]
+
+    # A bad statement: the account's report is an error file naming the file and line.
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"trust/statements/{world.connection_id}/{ids['trust']}/2026-02/feb.csv",
+        Body=b"Date,Amount,Balance\n2026-02-01,x,1\n",
+    )
+    failed = function.invoke({"as_of": "2026-02-28", "force": True})
+    ours = next(o for o in failed["reports"] if o["account_id"] == ids["trust"])
+    assert ours["status"] == "failed"
+    assert ours["error"].endswith("feb.csv:2: amount 'x' is not an amount")
+    error = s3.get_object(Bucket=bucket, Key=ours["key"])["Body"].read().decode()
+    assert "feb.csv:2" in error
