@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from clio_xero.trust.model import ClioMatter, ClioTrustTransaction, TrustAccount
+from clio_xero.trust.reconcile import TrustReport
 
 ACCOUNT_ID = 7001
 ACCOUNT_NUMBER = "000123456789"
@@ -186,3 +187,23 @@ def unbalanced() -> Sample:
         statement_csv=statement_csv(UNBALANCED_LINES),
         statement_ofx=statement_ofx(UNBALANCED_LINES),
     )
+
+
+def sample_reports() -> tuple[TrustReport, TrustReport]:
+    """The balanced and the unbalanced January, reconciled against their OFX statements."""
+    from clio_xero.trust.reconcile import ReconcileInput, reconcile
+    from clio_xero.trust.statements import parse_statement
+
+    def run(sample: Sample) -> TrustReport:
+        return reconcile(
+            ReconcileInput(
+                firm="Archer & Co (sample)",
+                account=sample.account,
+                as_of=AS_OF,
+                transactions=sample.transactions,
+                matters=sample.matters,
+                statements=[parse_statement("jan-2026.ofx", sample.statement_ofx.encode())],
+            )
+        )
+
+    return run(balanced()), run(unbalanced())

@@ -160,57 +160,78 @@ def print_table(report: TrustReport, out: Any) -> None:
     for label, value in summary_rows(r):
         figures.add_row(label, value)
     out.print(figures)
-    sections: list[tuple[str, Sequence[tuple[str, ...]]]] = [
+    txn_cols = ("date", "client", "matter", "reference", "amount")
+    sections: list[tuple[str, tuple[str, ...], Sequence[tuple[str, ...]]]] = [
         (
             "Deposits in transit",
+            txn_cols,
             [(str(t.date), t.client, t.matter, t.reference, amount(t.amount)) for t in r.deposits_in_transit],
         ),
         (
             "Uncleared payments",
+            txn_cols,
             [(str(t.date), t.client, t.matter, t.reference, amount(t.amount)) for t in r.uncleared_payments],
         ),
         (
             "Statement lines with no Clio transaction",
+            ("date", "file:line", "description", "reference", "amount"),
             [
                 (str(x.date), f"{x.file}:{x.line}", x.description, x.reference, amount(x.amount))
                 for x in r.unmatched_statement_lines
             ],
         ),
         (
-            "Amounts that differ (bank - Clio)",
+            "Amounts that differ",
+            ("bank date", "client", "matter", "reference", "bank", "Clio", "bank - Clio"),
             [
-                (str(d.line.date), d.transaction.client, d.transaction.matter, d.line.reference, amount(d.difference))
+                (
+                    str(d.line.date),
+                    d.transaction.client,
+                    d.transaction.matter,
+                    d.line.reference,
+                    amount(d.line.amount),
+                    amount(d.transaction.amount),
+                    amount(d.difference),
+                )
                 for d in r.amount_differences
             ],
         ),
         (
-            "Ambiguous matches (not paired)",
+            "Ambiguous matches, not paired",
+            ("group", "side", "date", "detail", "amount"),
             [
-                (str(x.date), f"group {n} bank", f"{x.file}:{x.line}", x.reference, amount(x.amount))
+                row
                 for n, g in enumerate(r.ambiguous, start=1)
-                for x in g.lines
-            ]
-            + [
-                (str(t.date), f"group {n} Clio", f"{t.client} {t.matter}", t.reference, amount(t.amount))
-                for n, g in enumerate(r.ambiguous, start=1)
-                for t in g.transactions
+                for row in [
+                    *(
+                        (str(n), "bank", str(x.date), f"{x.file}:{x.line} {x.description}", amount(x.amount))
+                        for x in g.lines
+                    ),
+                    *(
+                        (str(n), "Clio", str(t.date), f"{t.client} {t.matter} {t.description}", amount(t.amount))
+                        for t in g.transactions
+                    ),
+                ]
             ],
         ),
         (
             "Negative ledgers",
-            [("", a.level, a.client, a.matter, amount(a.balance)) for a in r.negative_ledgers],
+            ("ledger", "client", "matter", "balance"),
+            [(a.level, a.client, a.matter, amount(a.balance)) for a in r.negative_ledgers],
         ),
         (
             "Closed matters holding trust money",
-            [("", "matter", a.client, a.matter, amount(a.balance)) for a in r.closed_matters_with_funds],
+            ("client", "matter", "balance"),
+            [(a.client, a.matter, amount(a.balance)) for a in r.closed_matters_with_funds],
         ),
     ]
-    for title, rows in sections:
+    for title, columns, rows in sections:
         if not rows:
             continue
         table = Table(title=f"{title} ({len(rows)})", title_justify="left")
-        for col in ("date", "", "", "reference", "amount"):
-            table.add_column(col, justify="right" if col == "amount" else "left")
+        for i, col in enumerate(columns):
+            numeric = col in {"amount", "balance", "bank", "Clio", "bank - Clio"} or (i == len(columns) - 1)
+            table.add_column(col, justify="right" if numeric else "left")
         for row in rows:
             table.add_row(*row)
         out.print(table)
