@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clio_xero.clients import RecordPage
 from clio_xero.clock import ManualClock
 from clio_xero.errors import ConfigurationError
 from clio_xero.trust.source import ClioTrustSource, Snapshot, pick_account, read_xero_view
@@ -22,12 +23,14 @@ class FakeClio:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[int, dict[str, Any]]] = {"bank_accounts": {}, "bank_transactions": {}, "matters": {}}
-        self.calls: list[tuple[str, datetime | None]] = []
+        self.calls: list[tuple[str, datetime | None]] = []  # one per read (its first page)
+        self.page_size = 4  # small pages: the read follows the cursor
+        self._query: tuple[str, Mapping[str, Any] | None, datetime | None] = ("", None, None)
 
     def put(self, resource: str, row: dict[str, Any], when: datetime) -> None:
         self.rows[resource][row["id"]] = {**row, "updated_at": when.isoformat()}
 
-    def iter_records(
+    def read_page(
         self,
         resource: str,
         *,
@@ -35,14 +38,22 @@ class FakeClio:
         params: Mapping[str, Any] | None = None,
         updated_since: datetime | None = None,
         page_size: int = 200,
-    ) -> Iterator[dict[str, Any]]:
-        self.calls.append((resource, updated_since))
-        for row in sorted(self.rows[resource].values(), key=lambda r: r["id"]):
-            if updated_since and datetime.fromisoformat(row["updated_at"]) < updated_since:
-                continue
-            if params and "bank_account_id" in params and row["bank_account"]["id"] != params["bank_account_id"]:
-                continue
-            yield row
+        next_url: str | None = None,
+    ) -> RecordPage:
+        """Pages of ``page_size``; the cursor is the offset (Clio's is a URL: opaque to the caller)."""
+        if next_url is None:
+            self.calls.append((resource, updated_since))
+            self._query = (resource, params, updated_since)
+        resource, params, updated_since = self._query
+        rows = [
+            row
+            for row in sorted(self.rows[resource].values(), key=lambda r: r["id"])
+            if not (updated_since and datetime.fromisoformat(row["updated_at"]) < updated_since)
+            and not (params and "bank_account_id" in params and row["bank_account"]["id"] != params["bank_account_id"])
+        ]
+        start = int(next_url or 0)
+        end = start + self.page_size
+        return RecordPage(rows=rows[start:end], next=str(end) if end < len(rows) else None)
 
 
 class MemorySnapshots:

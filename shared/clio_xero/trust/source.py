@@ -20,8 +20,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from clio_xero.clients import RecordPage
 from clio_xero.clock import Clock
 from clio_xero.errors import ConfigurationError, UpstreamUnavailableError
+from clio_xero.sync.backfill import Patience, patient_pages
 from clio_xero.trust.model import ClioMatter, ClioTrustTransaction, TrustAccount, XeroAccountView, money
 
 BANK_ACCOUNT_FIELDS = "id,etag,name,type,currency,account_number,institution,holder,balance,updated_at"
@@ -35,9 +37,11 @@ OVERLAP = timedelta(minutes=10)
 
 
 class ClioReader(Protocol):
-    """The generic Clio client methods the report uses (``ClioClient`` has them)."""
+    """The generic Clio client method the report uses (``ClioClient.read_page``): pages are read
+    one at a time so a throttle (50 calls a minute at peak) is waited out and the same page asked
+    again, where ``iter_records`` would end on the exception."""
 
-    def iter_records(
+    def read_page(
         self,
         resource: str,
         *,
@@ -45,7 +49,8 @@ class ClioReader(Protocol):
         params: Mapping[str, Any] | None = None,
         updated_since: datetime | None = None,
         page_size: int = 200,
-    ) -> Iterator[dict[str, Any]]: ...
+        next_url: str | None = None,
+    ) -> RecordPage: ...
 
 
 class XeroReader(Protocol):
@@ -117,10 +122,21 @@ class ClioTrustBook:
 class ClioTrustSource:
     """Reads the trust book through :class:`ClioReader`, keeping a :class:`Snapshot` between runs."""
 
-    def __init__(self, clio: ClioReader, snapshots: SnapshotStore | None, clock: Clock) -> None:
+    def __init__(
+        self, clio: ClioReader, snapshots: SnapshotStore | None, clock: Clock, patience: Patience | None = None
+    ) -> None:
         self._clio = clio
         self._snapshots = snapshots
         self._clock = clock
+        self._patience = patience or Patience()
+
+    def _rows(
+        self, resource: str, fields: str, params: Mapping[str, Any] | None = None, since: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        def read(cursor: str | None) -> RecordPage:
+            return self._clio.read_page(resource, fields=fields, params=params, updated_since=since, next_url=cursor)
+
+        return patient_pages(read, self._patience)
 
     def read(self) -> ClioTrustBook:
         snap = Snapshot.loads(self._snapshots.load() if self._snapshots else None)
@@ -129,14 +145,12 @@ class ClioTrustSource:
         since = snap.read_at - OVERLAP if snap.read_at is not None else None
         snap.accounts = {
             r["id"]: r
-            for r in self._clio.iter_records(
-                "bank_accounts", fields=BANK_ACCOUNT_FIELDS, params={"type": "TrustAccount"}
-            )
+            for r in self._rows("bank_accounts", BANK_ACCOUNT_FIELDS, {"type": "TrustAccount"})
             if r.get("type") == "Trust"  # the filter is the spec's; the check keeps us right if it is ignored
         }
         for account_id in snap.accounts:
             self._pull_transactions(snap, account_id, since)
-        for record in self._clio.iter_records("matters", fields=MATTER_FIELDS, updated_since=since):
+        for record in self._rows("matters", MATTER_FIELDS, since=since):
             snap.matters[record["id"]] = record
         if not full:
             for account_id in self._drifted(snap):
@@ -156,12 +170,7 @@ class ClioTrustSource:
         )
 
     def _pull_transactions(self, snap: Snapshot, account_id: int, since: datetime | None) -> None:
-        for record in self._clio.iter_records(
-            "bank_transactions",
-            fields=TRANSACTION_FIELDS,
-            params={"bank_account_id": account_id},
-            updated_since=since,
-        ):
+        for record in self._rows("bank_transactions", TRANSACTION_FIELDS, {"bank_account_id": account_id}, since):
             if (record.get("bank_account") or {}).get("id") == account_id:
                 snap.transactions[record["id"]] = record
 
@@ -194,14 +203,21 @@ def pick_account(accounts: list[TrustAccount], name: str | None) -> TrustAccount
 
 # ----------------------------------------------------------------------------- Xero
 def read_xero_view(
-    xero: XeroReader, account: TrustAccount, as_of: date, *, xero_account: str | None
+    xero: XeroReader,
+    account: TrustAccount,
+    as_of: date,
+    *,
+    xero_account: str | None,
+    patience: Patience | None = None,
 ) -> XeroAccountView:
     """Xero's closing balance on ``as_of`` for the bank account that mirrors the Clio trust account.
 
     The Xero account is the one named ``xero_account`` (name, code or AccountID) or else the BANK
     account whose bank account number is the Clio account's.
     """
-    banks = list(xero.iter_records("Accounts", "Accounts", params={"where": 'Type=="BANK"'}))
+    patience = patience or Patience()
+    where = {"where": 'Type=="BANK"'}
+    banks = patience.call(lambda: list(xero.iter_records("Accounts", "Accounts", params=where)))
     wanted = (xero_account or "").casefold()
 
     def fits(a: dict[str, Any]) -> bool:
@@ -220,7 +236,9 @@ def read_xero_view(
         )
     acct = found[0]
     day = as_of.isoformat()
-    body = xero.request("GET", "Reports/BankSummary", params={"fromDate": day, "toDate": day}).json()
+    body = patience.call(
+        lambda: xero.request("GET", "Reports/BankSummary", params={"fromDate": day, "toDate": day}).json()
+    )
     balance = _bank_summary_closing(body, str(acct["AccountID"]), str(acct.get("Name") or ""))
     return XeroAccountView(
         account_id=str(acct["AccountID"]),
