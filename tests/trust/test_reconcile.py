@@ -180,7 +180,7 @@ def test_a_negative_ledger_alone_fails_a_balanced_bank() -> None:
 
 def test_money_with_no_client_is_a_ledger_difference() -> None:
     sample = ts.balanced()
-    stray = sample.transactions[0].model_copy(update={"id": 60, "client": None, "matter": None})
+    stray = sample.transactions[0].model_copy(update={"id": 60, "client_id": None, "matter_id": None})
     r = reconcile(
         ReconcileInput(
             firm="f", account=ts.account(), as_of=ts.AS_OF, transactions=[*sample.transactions, stray], matters=[]

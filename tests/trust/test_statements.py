@@ -143,3 +143,17 @@ def test_a_line_outside_the_stated_period_is_refused() -> None:
     text = ts.statement_ofx(ts.BALANCED_LINES, end="20260120")
     with pytest.raises(InputFileError, match=r"jan\.ofx:\d+: transaction dated 2026-01-21 is outside"):
         parse_statement("jan.ofx", text.encode())
+
+
+def test_csv_months_carry_on_by_balance_not_by_dates() -> None:
+    first = "Date,Amount,Balance\n2026-01-05,100.00,100.00\n2026-01-28,-10.00,90.00\n"
+    second = "Date,Amount,Balance\n2026-02-02,5.00,95.00\n"
+    a = parse_statement("a.csv", first.encode())
+    b = parse_statement("b.csv", second.encode())
+    assert (a.end, b.start, b.opening_balance) == (date(2026, 1, 28), date(2026, 2, 2), D("90.00"))
+    missing = parse_statement("c.csv", b"Date,Amount,Balance\n2026-02-02,5.00,99.00\n")
+    from clio_xero.trust.reconcile import check_statements
+
+    assert [s.file for s in check_statements([b, a], ts.account(), date(2026, 2, 28))] == ["a.csv", "b.csv"]
+    with pytest.raises(InputFileError, match=r"c\.csv: opening balance 94\.00 .* does not carry on from a\.csv"):
+        check_statements([a, missing], ts.account(), date(2026, 2, 28))

@@ -8,15 +8,19 @@ ever touches a figure. docs/trust-report.md describes every field's origin.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 CENT = Decimal("0.01")
+Day = date  # a field named ``date`` would shadow the type in a slotted dataclass
 
 
 def money(value: Any) -> Decimal:
@@ -52,10 +56,6 @@ class _NamedRef(_Ref):
     name: str | None = None
 
 
-class _MatterRef(_Ref):
-    display_number: str | None = None
-
-
 class TrustAccount(BaseModel):
     """A Clio bank account of type Trust (``GET /bank_accounts.json``)."""
 
@@ -87,18 +87,25 @@ class ClioMatter(BaseModel):
     client: _NamedRef | None = None
 
 
-class ClioTrustTransaction(BaseModel):
-    """A Clio bank transaction on a trust account (``GET /bank_transactions.json``)."""
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
+class ClioTrustTransaction:
+    """A Clio bank transaction on a trust account (``GET /bank_transactions.json``), flattened.
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    A slotted, validated dataclass rather than a model with nested models: a firm has tens of
+    thousands of these and each nested model costs several hundred bytes (docs/benchmarks.md).
+    Build it from Clio's JSON with :meth:`model_validate`.
+    """
+
     id: int
-    date: date
+    date: Day
     amount: Decimal
-    bank_account: _Ref
-    client: _NamedRef | None = None
-    matter: _MatterRef | None = None
-    bill: _Ref | None = None
-    allocation: _Ref | None = None
+    bank_account_id: int
+    client_id: int | None = None
+    client_name: str | None = None
+    matter_id: int | None = None
+    matter_number: str | None = None
+    bill_id: int | None = None
+    allocation_id: int | None = None
     confirmation: str | None = None
     description: str | None = None
     transaction_type: str | None = None
@@ -109,6 +116,36 @@ class ClioTrustTransaction(BaseModel):
     def _money(cls, v: Any) -> Decimal:
         return money(v)
 
+    @classmethod
+    def model_validate(cls, record: Mapping[str, Any]) -> ClioTrustTransaction:
+        """From Clio's record, whose links are nested (``client{id,name}``, ``matter{id,display_number}``)."""
+
+        def link(name: str) -> Mapping[str, Any]:
+            value = record.get(name)
+            return value if isinstance(value, Mapping) else {}
+
+        client, matter = link("client"), link("matter")
+        account_id = link("bank_account").get("id", record.get("bank_account_id"))
+        return cls(
+            id=record["id"],
+            date=record["date"],
+            amount=record["amount"],
+            bank_account_id=account_id,
+            client_id=client.get("id"),
+            client_name=client.get("name"),
+            matter_id=matter.get("id"),
+            matter_number=matter.get("display_number"),
+            bill_id=link("bill").get("id"),
+            allocation_id=link("allocation").get("id"),
+            confirmation=record.get("confirmation"),
+            description=record.get("description"),
+            transaction_type=record.get("transaction_type"),
+            currency=record.get("currency"),
+        )
+
+    def model_copy(self, *, update: Mapping[str, Any]) -> ClioTrustTransaction:
+        return dataclasses.replace(self, **update)
+
     @property
     def kind(self) -> TxnKind:
         """Receipts, payments to bills, disbursements, transfers (docs/trust-report.md, "Kinds").
@@ -118,9 +155,13 @@ class ClioTrustTransaction(BaseModel):
         """
         if "transfer" in (self.transaction_type or "").lower():
             return TxnKind.TRANSFER
-        if self.amount < 0 and (self.bill is not None or self.allocation is not None):
+        if self.amount < 0 and (self.bill_id is not None or self.allocation_id is not None):
             return TxnKind.BILL_PAYMENT
         return TxnKind.RECEIPT if self.amount >= 0 else TxnKind.DISBURSEMENT
+
+    @property
+    def client_label(self) -> str:
+        return (self.client_name or f"Contact {self.client_id}") if self.client_id is not None else "(no client)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,7 +188,7 @@ class ReconcileInput:
 
 def reconcile(data: ReconcileInput) -> TrustReport:
     account, as_of = data.account, data.as_of
-    all_txns = [t for t in data.transactions if t.bank_account.id == account.id]
+    all_txns = [t for t in data.transactions if t.bank_account_id == account.id]
     txns = [t for t in all_txns if t.date <= as_of]
     statements = check_statements(data.statements, account, as_of)
     matters = {m.id: m for m in data.matters}
@@ -335,7 +335,9 @@ def check_statements(statements: Sequence[BankStatement], account: TrustAccount,
                 path=current.file,
                 line=first.line if first else None,
             )
-        if current.start > previous.end + timedelta(days=1):
+        # A CSV states no period (first to last line), so only the balances can show a gap there.
+        both_stated = previous.period_stated and current.period_stated
+        if both_stated and current.start > previous.end + timedelta(days=1):
             raise InputFileError(
                 f"statement starts on {current.start} but {previous.file} ends on {previous.end}: "
                 "the days between are missing",
@@ -457,15 +459,14 @@ def client_ledgers(txns: Iterable[ClioTrustTransaction], matters: dict[int, Clio
     names: dict[int | None, str] = {None: "(no client)"}
     matter_labels: dict[int | None, str] = {None: "(no matter)"}
     for t in txns:
-        client_id = t.client.id if t.client else None
-        matter_id = t.matter.id if t.matter else None
+        client_id, matter_id = t.client_id, t.matter_id
         per_matter[(client_id, matter_id)].append(t)
-        if t.client:
-            names.setdefault(t.client.id, t.client.name or f"Contact {t.client.id}")
-        if t.matter:
-            known = matters.get(t.matter.id)
-            label = (known.display_number if known else None) or t.matter.display_number or f"Matter {t.matter.id}"
-            matter_labels.setdefault(t.matter.id, label)
+        if client_id is not None and client_id not in names:
+            names[client_id] = t.client_label
+        if matter_id is not None and matter_id not in matter_labels:
+            known = matters.get(matter_id)
+            label = (known.display_number if known else None) or t.matter_number or f"Matter {matter_id}"
+            matter_labels[matter_id] = label
     by_client: dict[int | None, list[MatterLedger]] = defaultdict(list)
     for (client_id, matter_id), items in per_matter.items():
         known = matters.get(matter_id) if matter_id is not None else None
@@ -531,8 +532,8 @@ def _txn_item(t: ClioTrustTransaction) -> TxnItem:
         date=t.date,
         amount=t.amount,
         kind=t.kind,
-        client=(t.client.name or f"Contact {t.client.id}") if t.client else "(no client)",
-        matter=(t.matter.display_number or f"Matter {t.matter.id}") if t.matter else "",
+        client=t.client_label,
+        matter=(t.matter_number or f"Matter {t.matter_id}") if t.matter_id is not None else "",
         reference=t.confirmation or "",
         description=t.description or "",
     )
