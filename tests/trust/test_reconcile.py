@@ -29,20 +29,8 @@ from clio_xero_tools import trust_samples as ts
 D = Decimal
 
 
-def run(sample: ts.Sample, fmt: str, as_of: date = ts.AS_OF, **kw: object) -> TrustReport:
-    text = sample.statement_csv if fmt == "csv" else sample.statement_ofx
-    stmt = parse_statement(f"jan.{fmt}", text.encode())
-    return reconcile(
-        ReconcileInput(
-            firm="Archer & Co",
-            account=sample.account,
-            as_of=as_of,
-            transactions=sample.transactions,
-            matters=sample.matters,
-            statements=[stmt],
-            **kw,  # type: ignore[arg-type]
-        )
-    )
+def run(sample: ts.Sample, fmt: str, as_of: date = ts.AS_OF) -> TrustReport:
+    return ts.report_for(sample, fmt, as_of=as_of)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "ofx"])

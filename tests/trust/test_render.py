@@ -22,7 +22,6 @@ import pytest
 
 from clio_xero.trust.reconcile import ReconcileInput, TrustReport, reconcile
 from clio_xero.trust.render import to_csv, to_html, to_json
-from clio_xero.trust.statements import parse_statement
 from clio_xero_tools import trust_samples as ts
 from clio_xero_tools.trust_pdf import to_pdf
 
@@ -31,18 +30,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext")
 
 
-def report(sample: ts.Sample, firm: str = "Archer & Co") -> TrustReport:
-    return reconcile(
-        ReconcileInput(
-            firm=firm,
-            account=sample.account,
-            as_of=ts.AS_OF,
-            transactions=sample.transactions,
-            matters=sample.matters,
-            statements=[parse_statement("jan.ofx", sample.statement_ofx.encode())],
-            generated_at=datetime(2026, 2, 2, 9, 30, tzinfo=UTC),
-        )
-    )
+def report(sample: ts.Sample) -> TrustReport:
+    return ts.report_for(sample, generated_at=datetime(2026, 2, 2, 9, 30, tzinfo=UTC))
 
 
 def test_json_keeps_every_figure_exact() -> None:

@@ -9,7 +9,7 @@ overdrawn matter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from clio_xero.trust.model import ClioMatter, ClioTrustTransaction, TrustAccount
@@ -189,21 +189,32 @@ def unbalanced() -> Sample:
     )
 
 
-def sample_reports() -> tuple[TrustReport, TrustReport]:
-    """The balanced and the unbalanced January, reconciled against their OFX statements."""
+def report_for(
+    sample: Sample,
+    fmt: str = "ofx",
+    *,
+    as_of: date = AS_OF,
+    firm: str = "Archer & Co",
+    generated_at: datetime | None = None,
+) -> TrustReport:
+    """``sample`` reconciled against its statement in ``fmt`` (``ofx`` or ``csv``), named ``jan.<fmt>``."""
     from clio_xero.trust.reconcile import ReconcileInput, reconcile
     from clio_xero.trust.statements import parse_statement
 
-    def run(sample: Sample) -> TrustReport:
-        return reconcile(
-            ReconcileInput(
-                firm="Archer & Co (sample)",
-                account=sample.account,
-                as_of=AS_OF,
-                transactions=sample.transactions,
-                matters=sample.matters,
-                statements=[parse_statement("jan-2026.ofx", sample.statement_ofx.encode())],
-            )
+    text = sample.statement_csv if fmt == "csv" else sample.statement_ofx
+    return reconcile(
+        ReconcileInput(
+            firm=firm,
+            account=sample.account,
+            as_of=as_of,
+            transactions=sample.transactions,
+            matters=sample.matters,
+            statements=[parse_statement(f"jan.{fmt}", text.encode())],
+            generated_at=generated_at,
         )
+    )
 
-    return run(balanced()), run(unbalanced())
+
+def sample_reports() -> tuple[TrustReport, TrustReport]:
+    """The balanced and the unbalanced January, reconciled against their OFX statements."""
+    return report_for(balanced(), firm="Archer & Co (sample)"), report_for(unbalanced(), firm="Archer & Co (sample)")

@@ -15,6 +15,7 @@ The rules (docs/trust-report.md, "Matching"):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,8 +40,14 @@ class MatchResult:
     unmatched_transactions: list[ClioTrustTransaction] = field(default_factory=list)
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def normalise_reference(value: str | None) -> str:
-    cleaned = "".join(ch for ch in (value or "").upper() if ch.isalnum())
+    """Upper-case letters and digits only; a number loses its leading zeros."""
+    if not value:
+        return ""
+    cleaned = _NOT_ALNUM.sub("", value).upper()
     return cleaned.lstrip("0") if cleaned.isdigit() else cleaned
 
 
@@ -58,13 +65,10 @@ def match(
         if ref := normalise_reference(t.confirmation):
             by_ref[ref].append(t)
     before, after = timedelta(days=rules.reference_days_before), timedelta(days=rules.reference_days_after)
-    ref_edges = {
-        id(line): [
-            t.id for t in by_ref.get(normalise_reference(line.reference), ()) if -before <= line.date - t.date <= after
-        ]
-        for line in lines
-        if normalise_reference(line.reference)
-    }
+    ref_edges: dict[int, list[int]] = {}
+    for line in lines:
+        if ref := normalise_reference(line.reference):
+            ref_edges[id(line)] = [t.id for t in by_ref.get(ref, ()) if -before <= line.date - t.date <= after]
     paired_lines, paired_txns = _unique_pairs(ref_edges)
     for lid, tid in paired_lines.items():
         line, txn = line_ids[lid], txn_by_id[tid]

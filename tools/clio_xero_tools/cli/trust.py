@@ -15,19 +15,18 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from clio_xero.errors import ConfigurationError, InputFileError, SyncError
+from clio_xero.errors import InputFileError
 from clio_xero.trust.job import ReportRequest, StatementFile, build_report
 from clio_xero.trust.matching import MatchRules
 from clio_xero.trust.reconcile import TrustReport
 from clio_xero.trust.render import amount, summary_rows, to_csv, to_html, to_json
 from clio_xero_tools.cli.options import (
     CONNECTION_OPTION,
-    EXIT_CONFIG,
-    EXIT_PROBLEMS,
     LOCAL_OPTION,
     STACK_OPTION,
     console,
     err_console,
+    errors_to_exit,
     stack_context,
 )
 
@@ -101,21 +100,16 @@ def report_command(
     from clio_xero_tools.cli.contacts import connection_tools
 
     ctx = stack_context(stack, local)
-    try:
-        tools = connection_tools(ctx, connection)
-        snapshots = FileSnapshots(SNAPSHOT_DIR / f"{ctx.stack_name}-{tools.connection_id}.json")
-        if full and snapshots.path.exists():
-            snapshots.path.unlink()
-        report = build_report(request, clio=tools.clio, xero=tools.xero, clock=tools.clock, snapshots=snapshots)
-    except InputFileError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except ConfigurationError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except SyncError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
+    with errors_to_exit():  # configuration: exit 3; anything else from the APIs: exit 1
+        try:
+            tools = connection_tools(ctx, connection)
+            snapshots = FileSnapshots(SNAPSHOT_DIR / f"{ctx.stack_name}-{tools.connection_id}.json")
+            if full and snapshots.path.exists():
+                snapshots.path.unlink()
+            report = build_report(request, clio=tools.clio, xero=tools.xero, clock=tools.clock, snapshots=snapshots)
+        except InputFileError as exc:  # a statement file: exit 2, naming the file and line
+            err_console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     emit(report, fmt, output)
     raise typer.Exit(report.exit_code)
 
