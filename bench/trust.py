@@ -74,7 +74,8 @@ def run(opts: RunOptions) -> Section:
         "A year of trust activity for a firm with 2,000 matters (`bench/trust.py`): about 50,000 Clio "
         "transactions read through the real `ClioClient` from a stand-in that pages like Clio, and twelve "
         "monthly CSV statements with the same activity as the bank saw it (a few days later, some "
-        "bank fees, December's last items still in transit).\n\n" + table(["measure", "result"], rows)
+        "bank fees, December's last items still in transit). It is out of balance on purpose: the twelve "
+        "monthly bank fees are not in Clio, and each is listed.\n\n" + table(["measure", "result"], rows)
     )
     return Section(
         title="Trust report (a year, 2,000 matters)",
