@@ -7,13 +7,17 @@ SAMVENV := .venv-sam
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
+# `make test` runs pytest on 2 workers (each its own moto and shared local world; one integration
+# module per worker at a time, see tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
 
-.PHONY: help venv tools test lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak
+.PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak
 
 help:
 	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
 	@echo "make test   - ruff, mypy (strict), cfn-lint and the whole pytest suite"
+	@echo "make test-fast - the quick tier: every test outside tests/integration (well under a minute)"
 	@echo "make bench  - benchmarks; results in docs/benchmarks.md"
 	@echo "make soak   - the long intake run (10,000 deliveries; SOAK_DELIVERIES=N to change)"
 	@echo "make build  - sam build (arm64, python3.13) + precompiled .pyc"
@@ -54,9 +58,13 @@ cfn-lint: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 
 pytest: venv tools dynamodb-local
-	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest $(PYTEST_ARGS)
+	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck cfn-lint pytest
+
+# The quick tier: unit, sandbox and client tests, no local world (docs/testing.md).
+test-fast: venv tools
+	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
 demo: venv
 	$(BIN)/clio-xero demo
