@@ -86,6 +86,9 @@ $(SAMVENV)/.installed:
 
 build: $(SAMVENV)/.installed
 	SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(PYENV_VERSIONS) $(SAMVENV)/bin/sam build
+	@# The layer ships no boto3/botocore (the runtime's pair serves): drop the botocore aws-xray-sdk
+	@# pulls in and what only it needs, then fail if the layer holds the tooling or an AWS SDK (docs/packaging.md).
+	$(PYTHON) tools/clio_xero_tools/layer.py .aws-sam/build/SharedLayer --requirements shared/requirements.txt
 	@# sam build ships no .pyc: precompile so cold starts do not pay for compiling (docs/benchmarks.md).
 	PYENV_VERSION=$(PYENV_VERSIONS) python3.13 -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
