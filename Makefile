@@ -26,7 +26,6 @@ help:
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[cli,local,dev]'
 	@touch $@
 
@@ -60,7 +59,10 @@ cfn-lint: tools
 pytest: venv tools dynamodb-local
 	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-test: lint typecheck cfn-lint pytest
+# The two virtualenvs install side by side on a fresh clone (mostly downloads), then the checks run in order.
+test:
+	$(MAKE) --no-print-directory -j2 venv tools
+	$(MAKE) --no-print-directory lint typecheck cfn-lint pytest
 
 # The quick tier: unit, sandbox and client tests, no local world (docs/testing.md).
 test-fast: venv tools
