@@ -20,7 +20,7 @@ help:
 	@echo "make test-fast - the quick tier: every test outside tests/integration (well under a minute)"
 	@echo "make bench  - benchmarks; results in docs/benchmarks.md"
 	@echo "make soak   - the long intake run (10,000 deliveries; SOAK_DELIVERIES=N to change)"
-	@echo "make build  - sam build (arm64, python3.13) + precompiled .pyc"
+	@echo "make build  - sam build (arm64, python3.13), layer trimmed and checked, precompiled .pyc"
 	@echo "make events - regenerate the sample API Gateway events in events/"
 
 $(VENV)/.installed: pyproject.toml

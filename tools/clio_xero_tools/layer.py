@@ -65,21 +65,38 @@ def installed(site: Path) -> dict[str, importlib.metadata.Distribution]:
     return {canonical(d.metadata["Name"]): d for d in importlib.metadata.distributions(path=[str(site)])}
 
 
-def remove(distribution: importlib.metadata.Distribution, site: Path) -> None:
-    """Delete a distribution's files as its RECORD lists them, then the folders left empty."""
+def top_folders(distribution: importlib.metadata.Distribution) -> set[str]:
+    """The top-level folders a distribution's RECORD puts files in (its import packages)."""
+    return {
+        file.parts[0]
+        for file in distribution.files or []
+        if len(file.parts) > 1 and file.parts[0] not in ("..", "__pycache__")
+    }
+
+
+def remove(distribution: importlib.metadata.Distribution, site: Path, shared: set[str]) -> None:
+    """Delete a distribution's files as its RECORD lists them, then its top-level folders (with
+    byte code compiled after install, which RECORD does not list) unless a kept distribution
+    also has files there (``shared``), then folders left empty."""
+    root = site.resolve()
+    files = list(distribution.files or [])
+    tops = top_folders(distribution) - shared
     folders: set[Path] = set()
-    for file in distribution.files or []:
+    for file in files:
         path = (site / file).resolve()
-        if site.resolve() not in path.parents:
+        if root not in path.parents:
             continue  # a RECORD entry outside the layer (scripts in ../bin): not ours to delete
         path.unlink(missing_ok=True)
-        folders.update(p for p in path.parents if site.resolve() in p.parents)
+        folders.update(p for p in path.parents if root in p.parents)
+    for top in tops:
+        if (site / top).is_dir():
+            shutil.rmtree(site / top)
+    for module in (f for f in files if len(f.parts) == 1 and f.suffix == ".py"):
+        for compiled in (site / "__pycache__").glob(f"{module.stem}.*.pyc"):
+            compiled.unlink()
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-    info = Path(str(distribution._path))  # type: ignore[attr-defined]  # the .dist-info folder
-    if info.exists():
-        shutil.rmtree(info)
 
 
 def prune(layer: Path, requirements: Path) -> list[str]:
@@ -89,8 +106,9 @@ def prune(layer: Path, requirements: Path) -> list[str]:
     roots = {n for n in map(requirement_name, requirements.read_text().splitlines()) if n}
     keep = needed(distributions, roots)
     removed = sorted(set(distributions) - keep)
+    shared = {top for name in keep for top in top_folders(distributions[name])}
     for name in removed:
-        remove(distributions[name], site)
+        remove(distributions[name], site, shared)
     return removed
 
 
