@@ -39,6 +39,7 @@ from clio_xero.clock import Clock, SystemClock, use_clock
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.cli import app
 from clio_xero_tools.cli.context import LocalState
+from clio_xero_tools.local.functions import _environment  # set variables, restore them after
 from clio_xero_tools.local.runtime import LOCAL_CREDENTIALS, LocalRuntime, RuntimeOptions
 from clio_xero_tools.local.scheduler import Scheduler
 from clio_xero_tools.local.world import LocalWorld, _connect
@@ -67,7 +68,6 @@ class WorldPool:
         self._runtime: LocalRuntime | None = None
         self._runtime_key: tuple[str, ...] = ()
         self._runtime_env: dict[str, str] = {}
-        self.deploys = 0
 
     # ------------------------------------------------------------------ servers
     def _dispatch_clio(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -114,7 +114,6 @@ class WorldPool:
             self._runtime_env = {k: os.environ[k] for k in RUNTIME_ENV}
             _restore_env(before)
             self._runtime, self._runtime_key = runtime, key
-            self.deploys += 1
         return self._runtime
 
     def _stack_alive(self, runtime: LocalRuntime) -> bool:
@@ -269,16 +268,6 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        _restore_env(saved)
 
 
 @pytest.fixture(scope="session")
