@@ -183,21 +183,13 @@ def test_the_seeded_recipe_reconciles_to_its_hand_computed_figures(
     assert [(a["client"], a["matter"], a["balance"]) for a in body["closed_matters_with_funds"]] == [
         ("Wei Chen", names[matter_id["M4"]], "1000.00")
     ]
-    # Every ledger column, for the client whose money moved every way (M1: TR1, B1, disbursement).
-    hart = next(c for c in body["client_ledgers"] if c["client_id"] == client_id["C1"])
-    assert hart["totals"] == {
-        "receipts": "5000.00",
-        "bill_payments": "-1000.00",
-        "disbursements": "-250.00",
-        "transfers": "0.00",
-        "balance": "3750.00",
+    # Every ledger column (receipts, bill payments, disbursements, transfers, balance) of the two
+    # clients whose money moved every way: C1 (TR1, B1, a disbursement), C2 (B2, the transfer).
+    columns = ("receipts", "bill_payments", "disbursements", "transfers", "balance")
+    totals = {c["client_id"]: c["totals"] for c in body["client_ledgers"]}
+    assert {k: tuple(totals[client_id[k]][col] for col in columns) for k in ("C1", "C2")} == {
+        "C1": ("5000.00", "-1000.00", "-250.00", "0.00", "3750.00"),
+        "C2": ("2500.00", "-800.00", "0.00", "0.00", "1700.00"),
     }
     brightwater = next(c for c in body["client_ledgers"] if c["client_id"] == client_id["C2"])
-    assert brightwater["totals"] == {
-        "receipts": "2500.00",
-        "bill_payments": "-800.00",
-        "disbursements": "0.00",
-        "transfers": "0.00",
-        "balance": "1700.00",
-    }
     assert sorted(m["totals"]["transfers"] for m in brightwater["matters"]) == ["-1000.00", "1000.00"]
