@@ -153,7 +153,7 @@ def test_the_xero_view_of_the_trust_account_is_compared_with_clio(
     # A connection made before the report scope was asked for: a clear error, no report.
     connect_with_scopes(world, " ".join(s for s in XERO_SCOPES.split() if s != XERO_TRUST_REPORT_SCOPE))
     code, out = report(cli, "2026-01-10", early)
-    assert code == 1 and isinstance(out, str), out  # the CLI's exit for an API error (cli/trust.py)
+    assert code == 3 and isinstance(out, str), out  # configuration (docs/trust-report.md, exit codes)
     assert f"the connection was made without the scope {XERO_TRUST_REPORT_SCOPE}" in " ".join(out.split())
 
     connect_with_scopes(world)

@@ -243,8 +243,10 @@ def read_xero_view(
         )
     except NeedsReconnectError:
         # The same token has just read Accounts, so a 401 here is the report scope, not a dead grant:
-        # a connection made before the scope was asked for (docs/connect.md, "Scopes").
-        raise NeedsReconnectError(
+        # a connection made before the scope was asked for (docs/connect.md, "Scopes"). A setting to
+        # fix, not dead tokens: the sync goes on, the CLI exits 3 and the monthly run writes this
+        # where the report would be.
+        raise ConfigurationError(
             f"Xero refused Reports/BankSummary: the connection was made without the scope "
             f"{XERO_TRUST_REPORT_SCOPE}; reconnect Xero (clio-xero connect --connection ID) to compare with Xero"
         ) from None
