@@ -1,4 +1,5 @@
-"""``/Invoices`` and ``/CreditNotes`` (same shape, xero-api.md §6.3 and §6.4) and credit-note Allocations.
+"""``/Invoices`` and ``/CreditNotes`` (same shape, docs/facts-xero.md#invoice and #credit-note) and
+credit-note Allocations.
 
 Rules enforced: legal status transitions only (see :mod:`rules`), ACCREC ``InvoiceNumber`` unique
 per org (voided and deleted ones keep theirs), line totals and tax per line at 2 dp, every
