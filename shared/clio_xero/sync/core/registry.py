@@ -1,7 +1,7 @@
 """The registry of record types: the one list the worker, sweep, backfill, webhook registration
 (and renewal) and the CLI's ``retry``, ``errors`` and ``status`` read.
 
-:func:`default_registry` holds what ships (contacts today). A new record type is registered in
+:func:`default_registry` holds what ships (contacts, bills and the activities on them). A new record type is registered in
 one place, :func:`default_registry`, or, for tests and experiments, on a registry of one's own::
 
     registry = Registry([ContactPlugin(), MyPlugin()])
@@ -93,6 +93,8 @@ class Registry:
 @cache
 def default_registry() -> Registry:
     """The record types this release syncs (built once per process)."""
+    from clio_xero.sync.bills.plugin import ActivityPlugin, BillPlugin
     from clio_xero.sync.contacts.plugin import ContactPlugin
 
-    return Registry([ContactPlugin()])
+    bills = BillPlugin()
+    return Registry([ContactPlugin(), bills, ActivityPlugin(bills)])
