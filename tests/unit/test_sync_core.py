@@ -209,6 +209,15 @@ def test_a_child_waits_visibly_while_its_parent_cannot_be_linked_and_writes_noth
     assert child is not None and child.status is MappingStatus.OK and child.xero_id == "x-child-c1"
 
 
+def test_a_throttled_parent_is_a_throttle_not_a_wait() -> None:
+    w = World()
+    w.side.source.update({"p1": {"id": "p1"}, "c1": {"id": "c1", "parent": "p1"}})
+    w.side.fail_next.append(ThrottledError("Xero minute limit", retry_after=30))
+    with pytest.raises(ThrottledError):
+        w.worker.handle_body(event("c1").model_dump_json(), receive_count=1)
+    assert w.mappings.get("c1", "activity", "c1") is None and w.side.target == {}
+
+
 def test_a_parent_that_is_gone_keeps_the_child_waiting_then_parked_with_the_reason() -> None:
     w = World()
     w.side.source["c1"] = {"id": "c1", "parent": "p-missing"}
