@@ -238,7 +238,12 @@ class BillPlugin(BatchedPlugin):
                 )
                 self._remember(ctx, work, digest, status=state.invoice.status if state.invoice else None)
         to_map = [w for w in live if w.action in (BillAction.CREATE, BillAction.UPDATE)]
-        bundles = read_bundles(ctx.clio, [found[w.clio_id] for w in to_map], ctx.clock)
+        bundles = read_bundles(
+            ctx.clio,
+            [found[w.clio_id] for w in to_map],
+            ctx.clock,
+            practice_areas=billing.tracking_source is TrackingSource.PRACTICE_AREA,
+        )
         for work in to_map:
             work.bundle = bundles[work.clio_id]
             self._prepare(ctx, work, billing, xero_now)
@@ -341,7 +346,7 @@ class BillPlugin(BatchedPlugin):
                 elif any("must be unique" in e for e in result.errors):
                     clashes.append(work)
                 else:
-                    work.result = self._refused(work, result)
+                    work.result = self._refused(ctx, work, result)
             if clashes:
                 self._adopt_existing(ctx, clashes, clash=True)
                 adopted += [w for w in clashes if w.adopt_id is not None and w.result is None]
@@ -415,7 +420,7 @@ class BillPlugin(BatchedPlugin):
             if result.ok and result.record is not None:
                 self._linked(ctx, work, result.record, digest, outcome)
             else:
-                work.result = self._refused(work, result)
+                work.result = self._refused(ctx, work, result)
 
     def _write_status(self, ctx: SyncContext, works: list[_Work], digest: str) -> None:
         if not works:
@@ -435,7 +440,7 @@ class BillPlugin(BatchedPlugin):
                 outcome = BillOutcome.VOIDED if work.action is BillAction.VOID else BillOutcome.DELETED
                 self._linked(ctx, work, result.record, digest, outcome)
             else:
-                work.result = self._refused(work, result)
+                work.result = self._refused(ctx, work, result)
 
     @staticmethod
     def _invoice_id(work: _Work) -> str:
@@ -445,10 +450,10 @@ class BillPlugin(BatchedPlugin):
         assert work.mapping.xero_id
         return work.mapping.xero_id
 
-    @staticmethod
-    def _refused(work: _Work, result: ElementResult) -> SyncError:
+    def _refused(self, ctx: SyncContext, work: _Work, result: ElementResult) -> SyncError:
         label = f"Bill {work.bill.number}" if work.bill and work.bill.number else f"Bill id {work.clio_id}"
-        words = "; ".join(result.errors) or "no reason given"
+        self.charts.forget(ctx.connection_id)
+        words = "; ".join(dict.fromkeys(result.errors)) or "no reason given"
         return ValidationFailedError(f"Xero refused the invoice for {label}: {words}", list(result.errors))
 
     # ------------------------------------------------------------------ the mapping

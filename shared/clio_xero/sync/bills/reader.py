@@ -41,14 +41,16 @@ BILL_FIELDS = (
     "sub_total,tax_sum,secondary_tax_sum,total_tax,total,due,balance,paid,credits_issued"
 )
 LINE_FIELDS = (
-    "id,type,kind,description,note,date,price,quantity,sub_total,discount,tax,secondary_tax,total,taxable,"
+    "id,type,kind,description,note,date,price,quantity,sub_total,tax,secondary_tax,total,taxable,"
     "secondary_taxable,group_ordering,created_at,bill{id},activity{id},matter{id}"
 )
 ACTIVITY_FIELDS = (
     "id,type,date,flat_rate,price,quantity,total,note,reference,vendor{id},matter{id},"
     "activity_description{id,name,xero_service_code},expense_category{id,name,entry_type,xero_expense_code}"
 )
-MATTER_FIELDS = "id,display_number,description,practice_area{id,name,code}"
+MATTER_FIELDS = "id,display_number,description"
+#: Read only when tracking is by practice area (the matter's category in Clio).
+PRACTICE_AREA_FIELD = ",practice_area{id,name,code}"
 INTEREST_FIELDS = "id,date,description,total,bill{id}"
 #: Clio's page size and the most ids one ``ids[]`` call asks for.
 PAGE = 200
@@ -110,7 +112,9 @@ def _has_interest(bill: dict[str, Any]) -> bool:
     return total is None or str(total) not in ("0", "0.0", "0.00")
 
 
-def read_bundles(clio: ClioClient, bills: Sequence[dict[str, Any]], clock: Clock) -> dict[str, BillBundle]:
+def read_bundles(
+    clio: ClioClient, bills: Sequence[dict[str, Any]], clock: Clock, *, practice_areas: bool = False
+) -> dict[str, BillBundle]:
     """Everything each bill's invoice is made of, read in bulk for the whole set."""
     if not bills:
         return {}
@@ -121,7 +125,8 @@ def read_bundles(clio: ClioClient, bills: Sequence[dict[str, Any]], clock: Clock
         {m["id"] for b in bills for m in b.get("matters") or []}
         | {li["matter"]["id"] for ls in lines.values() for li in ls if li.get("matter")}
     )
-    matters = {m["id"]: m for m in _by_ids(clio, "matters", MATTER_FIELDS, matter_ids)}
+    matter_fields = MATTER_FIELDS + (PRACTICE_AREA_FIELD if practice_areas else "")
+    matters = {m["id"]: m for m in _by_ids(clio, "matters", matter_fields, matter_ids)}
     charges: dict[str, list[dict[str, Any]]] = {}
     for bill in bills:
         if _has_interest(bill):
@@ -165,17 +170,19 @@ def read_chart(xero: XeroClient, *, tracking: bool) -> OrgChart:
 
 
 class ChartCache:
-    """Charts by connection for a while (a Lambda container keeps it between invocations)."""
+    """Charts by connection and organisation for a while (a Lambda container keeps it between
+    invocations). A write Xero refuses forgets the connection's chart, so a change made in Xero
+    since (an archived account, a removed option) is seen by the next attempt."""
 
     def __init__(self, ttl_seconds: float = CHART_TTL_SECONDS) -> None:
         self.ttl = ttl_seconds
-        self._charts: dict[tuple[str, bool], tuple[datetime, OrgChart]] = {}
+        self._charts: dict[tuple[str, str, bool], tuple[datetime, OrgChart]] = {}
         self._lock = threading.Lock()
 
     def get(
         self, connection_id: str, xero: XeroClient, clock: Clock, *, tracking: bool, fresh: bool = False
     ) -> OrgChart:
-        key = (connection_id, tracking)
+        key = (connection_id, xero.tenant_id, tracking)
         now = clock.now()
         with self._lock:
             held = self._charts.get(key)
