@@ -1,7 +1,8 @@
 """The registry of record types: the one list the worker, sweep, backfill, webhook registration
 (and renewal) and the CLI's ``retry``, ``errors`` and ``status`` read.
 
-:func:`default_registry` holds what ships (contacts, bills and the activities on them). A new record type is registered in
+:func:`default_registry` holds what ships (contacts, bills and the activities on them). A new record
+type is registered in
 one place, :func:`default_registry`, or, for tests and experiments, on a registry of one's own::
 
     registry = Registry([ContactPlugin(), MyPlugin()])
