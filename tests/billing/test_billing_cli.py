@@ -67,6 +67,19 @@ def test_backfill_plans_then_sends_each_bill_once_and_explain_says_why(world: Lo
     code, out = cli("billing", "explain", str(draft.id))
     assert code == 0 and "draft" in out and "Approve it in Clio" in out
 
+    # Paid in Xero, then voided in Clio: Xero would refuse the void, so the bill waits in `errors`
+    # with the reason and a hint, and the invoice stays as it is.
+    paid = one_invoice(world, str(approved[1].attrs["number"]))
+    xero_admin(world, "/payments", {"Invoice": {"InvoiceID": paid.doc_id}, "Account": {"Code": "090"}})
+    world.sandboxes.clio.act_update("bills", approved[1], {"state": "void"})
+    assert cli("retry", f"clio:bill:{approved[1].id}")[0] == 0
+    world.pump()
+    code, listed = cli("errors", "--json")
+    rows = listed if isinstance(listed, list) else listed.get("errors", [])
+    row = next(r for r in rows if str(approved[1].id) in str(r))
+    assert "payments" in str(row) and "remove the payments" in str(row)
+    assert one_invoice(world, str(approved[1].attrs["number"])).status == "PAID"
+
     xero_admin(world, "/accounts/260", {"Status": "ARCHIVED"})
     code, report = cli("billing", "check", "--json")
     assert code == 1 and not report["ok"]
