@@ -27,7 +27,8 @@ from clio_xero.sync.backfill import Patience
 from clio_xero.sync.bills.backfill import BillBackfill, BillBackfillPlan, BillBackfillReport
 from clio_xero.sync.bills.plugin import BillPlugin, linked_invoice
 from clio_xero.sync.bills.reader import BILL_FIELDS, read_chart
-from clio_xero.sync.core import SyncContext, SyncEngine, default_registry
+from clio_xero.sync.core import SyncContext, SyncEngine
+from clio_xero.sync.record_types import default_registry
 from clio_xero_tools.cli.contacts import ConnectionTools, _fail, _tools, backfill_app
 from clio_xero_tools.cli.options import (
     CONNECTION_OPTION,
