@@ -67,7 +67,7 @@ _SCOPES: dict[str, tuple[str, ...]] = {
     "currencies": ("accounting.settings",),
     "organisation": ("accounting.settings",),
     "trackingcategories": ("accounting.settings",),
-    # The broad report scope, or the 2026 granular one for the one report modelled (xero-api.md §1).
+    # The broad report scope, or the 2026 granular one for the one report modelled (docs/facts-xero.md#scopes).
     "reports": ("accounting.reports.read", "accounting.reports.banksummary.read"),
 }
 

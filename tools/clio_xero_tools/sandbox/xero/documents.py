@@ -234,7 +234,7 @@ _APPLIES_TO = {
 
 def _tax_rate(org: Org, tax_type: str, account: Account | None = None) -> Decimal:
     """The rate of an ACTIVE ``tax_type`` that may be used on ``account``'s class (a sales tax on a
-    revenue account, not on an expense one: TaxRate ``CanApplyTo*``, xero-api.md §6.7)."""
+    revenue account, not on an expense one: TaxRate ``CanApplyTo*``, docs/sandbox-xero.md)."""
     rate = org.tax_rates.get(tax_type)
     fits = rate is not None and (account is None or getattr(rate, _APPLIES_TO[account.account_class]))
     if rate is None or rate.status != "ACTIVE" or not fits:
