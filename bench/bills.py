@@ -13,8 +13,8 @@ in memory (the API budget is what this measures; tests/billing covers the Dynamo
 from __future__ import annotations
 
 import math
-import time
 import resource
+import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import RunOptions, Section, table
@@ -35,6 +35,7 @@ from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.sandbox._base import wsgi_transport
 from clio_xero_tools.sandbox.clio import ClioSandbox, domain
 from clio_xero_tools.sandbox.xero import XeroSandbox
+from clio_xero_tools.sandbox.xero.store import Currency
 
 CLIENTS = 300
 BILLS = 2000
@@ -104,9 +105,7 @@ def run(opts: RunOptions) -> Section:
     _seed(clio_sb, clock)
     org = xero_sb.create_organisation("Bench Firm Pty Ltd")
     tenant = org.organisation_id
-    with xero_sb.store.lock:
-        from clio_xero_tools.sandbox.xero.store import Currency
-
+    with xero_sb.store.lock:  # the Clio sandbox firm bills in USD
         xero_sb.store.orgs[tenant].currencies["USD"] = Currency(code="USD", description="US Dollar")
     clio = ClioClient(
         endpoints=ClioEndpoints(base_url="http://clio.test"),
