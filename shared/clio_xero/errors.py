@@ -19,8 +19,9 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     │   │   ├── InvalidSettingsError  a setting value refused before it is stored (CLI exit 2)
     │   │   └── BillPreflightError  a bill needs account codes / tax types / tracking / a currency the
     │   │                           Xero organisation cannot take; carries every problem with its fix
-    │   └── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
-    │                               carries both figures (the bill is parked, never sent wrong)
+    │   ├── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
+    │   │                           carries both figures (the bill is parked, never sent wrong)
+    │   └── InputFileError          a file a person gave us is unusable; names the file and line
     ├── NeedsReviewError            several Xero records could match: a person chooses (contacts review)
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
     ├── LinkRefused                 a connect link we refuse; ``explanation`` is the page's sentence
@@ -146,6 +147,16 @@ class BillTotalsMismatchError(PermanentError):
         self.clio_total = clio_total
         self.xero_total = xero_total
         self.currency = currency
+
+
+class InputFileError(PermanentError):
+    """A file given to us (a bank statement) cannot be used as it is; says which file and line."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
 
 
 class NeedsReconnectError(SyncError):
