@@ -39,6 +39,7 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("sustained", intake.run_sustained),
         ("backfill", backfill.run),
         ("bills", bills.run),
+        ("bill-latency", bills.run_latency),
         ("trust", trust.run),
     ]
 
