@@ -17,12 +17,7 @@ import resource
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import RunOptions, Section, table
-from clio_xero.clients.clio import ClioClient
-from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
-from clio_xero.clients.oauth import StaticTokenSource
-from clio_xero.clients.ratelimit import InMemoryRateBudget
-from clio_xero.clients.xero import XeroClient
+from bench.common import RunOptions, Section, in_process_clients, table
 from clio_xero.clock import ManualClock
 from clio_xero.sync.backfill import ClioSource, ContactBackfill, InMemoryCheckpointStore, Patience, XeroSource
 from clio_xero.sync.bills.backfill import BillBackfill
@@ -32,7 +27,6 @@ from clio_xero.sync.core import SyncContext, SyncEngine
 from clio_xero.sync.mapping import InMemoryMappingStore
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
-from clio_xero_tools.sandbox._base import wsgi_transport
 from clio_xero_tools.sandbox.clio import ClioSandbox, domain
 from clio_xero_tools.sandbox.xero import XeroSandbox
 from clio_xero_tools.sandbox.xero.store import Currency
@@ -107,22 +101,7 @@ def run(opts: RunOptions) -> Section:
     tenant = org.organisation_id
     with xero_sb.store.lock:  # the Clio sandbox firm bills in USD
         xero_sb.store.orgs[tenant].currencies["USD"] = Currency(code="USD", description="US Dollar")
-    clio = ClioClient(
-        endpoints=ClioEndpoints(base_url="http://clio.test"),
-        tokens=StaticTokenSource(clio_sb.issue_token()["access_token"], "clio"),
-        budget=InMemoryRateBudget(clock),
-        budget_key="bench",
-        transport=wsgi_transport(clio_sb.wsgi_app),
-        clock=clock,
-    )
-    xero = XeroClient(
-        endpoints=XeroEndpoints.sandbox("http://xero.test"),
-        tenant_id=tenant,
-        tokens=StaticTokenSource(xero_sb.issue_tokens([tenant])["access_token"]),
-        budget=InMemoryRateBudget(clock),
-        transport=wsgi_transport(xero_sb.wsgi_app),
-        clock=clock,
-    )
+    clio, xero = in_process_clients(clio_sb, xero_sb, tenant, clock)
     settings = ConnectionSettings(
         contact_scope=ContactScope.ALL,
         sync_bills=True,
