@@ -247,3 +247,76 @@ def run_latency(opts: RunOptions) -> Section:
         (f"p50 < {LATENCY_TARGET_P50:.0f} s (was {p50:.2f} s)", p50 < LATENCY_TARGET_P50),
     ]
     return Section(title="Bill latency (approved in Clio → invoice in Xero, local runtime)", body=body, targets=targets)
+
+
+BURST_BILLS = 60
+
+
+def run_burst(opts: RunOptions) -> Section:
+    """A month-end run, scaled down: bills approved within a minute, through the local runtime
+    (webhooks → receiver → SQS FIFO → worker → both sandboxes) with the real rate limits on a
+    simulated clock (the sandboxes, every function and SQS's clock move together)."""
+    import contextlib
+    import io
+
+    from clio_xero_tools.local.world import local_world
+
+    clock = ManualClock(datetime(2026, 11, 30, 17, 0, tzinfo=UTC))
+    settings = ConnectionSettings(sync_bills=True, tax_type_primary="OUTPUT", use_clio_category_codes=False)
+    with local_world(settings=settings, function_output=io.StringIO(), clock=clock) as world:
+        world.xero_user_call("PUT", "/Currencies", {"Code": "USD"})
+        clio = world.sandboxes.clio
+        with clio.store.lock, clio.store.muted():  # the firm's clients and matters already exist
+            matters = []
+            for i in range(20):
+                client = domain.create_contact(clio.store, {"type": "Company", "name": f"Burst Client {i:02d}"})
+                matters.append((client.id, domain.create_matter(clio.store, {"client": {"id": client.id}}).id))
+        world.pump()
+        clio.request_log.clear()
+        xero_log = world.sandboxes.xero.request_log
+        xero_log.clear()
+        start = clock.now()
+        numbers = []
+        for b in range(BURST_BILLS):
+            client_id, matter_id = matters[b % len(matters)]
+            lines = [{"description": f"Services {k}", "price": 100 + k, "quantity": 1} for k in range(4)]
+            bill = clio.create_bill(
+                client_id=client_id, matter_ids=[matter_id], line_items=lines, state="awaiting_payment"
+            )
+            numbers.append(str(bill.attrs["number"]))
+            clock.advance(60 / BURST_BILLS)
+        done_at = None
+        for _ in range(40):
+            with contextlib.suppress(RuntimeError):
+                world.pump(max_rounds=10)
+            store = world.sandboxes.xero.store
+            with store.lock:
+                sent = {d.number for d in store.orgs[world.tenant_id].invoices.values()}
+            if all(n in sent for n in numbers):
+                done_at = clock.now()
+                break
+            clock.advance(10)
+            world.runtime.advance_queue_time(10)
+        clio_calls = len(clio.request_log.entries())
+        xero_calls = len(xero_log.entries())
+        invoice_writes = len(xero_log.entries(method="PUT", path_prefix="/api.xro/2.0/Invoices"))
+    seconds = (done_at - start).total_seconds() if done_at else float("inf")
+    floor = max(clio_calls / CLIO_PER_MINUTE, xero_calls / XERO_PER_MINUTE) * 60
+    one_by_one_floor = max(3 * BURST_BILLS / CLIO_PER_MINUTE, BURST_BILLS / XERO_PER_MINUTE) * 60
+    rows = [
+        ["bills approved within a minute", str(BURST_BILLS)],
+        ["Clio calls / Xero calls / Xero invoice writes", f"{clio_calls} / {xero_calls} / {invoice_writes}"],
+        ["time from the first approval to the last invoice (simulated)", f"{seconds:.0f} s"],
+        ["rate-limit floor for these calls", f"{floor:.0f} s"],
+        ["one by one (3 Clio reads and 1 Xero write a bill): floor", f"{one_by_one_floor:.0f} s"],
+    ]
+    body = "\n\n".join([run_burst.__doc__ or "", table(["", "result"], rows)])
+    targets = [
+        (f"every bill invoiced (last at {seconds:.0f} s)", done_at is not None),
+        (f"Xero invoice writes < bills ({invoice_writes} for {BURST_BILLS})", invoice_writes < BURST_BILLS),
+        (
+            f"last invoice within {FLOOR_SLACK}x the floor of the one-by-one reads ({one_by_one_floor:.0f} s)",
+            seconds <= FLOOR_SLACK * one_by_one_floor,
+        ),
+    ]
+    return Section(title=f"Month-end burst, scaled ({BURST_BILLS} bills, local runtime)", body=body, targets=targets)

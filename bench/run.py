@@ -40,6 +40,7 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("backfill", backfill.run),
         ("bills", bills.run),
         ("bill-latency", bills.run_latency),
+        ("bill-burst", bills.run_burst),
         ("trust", trust.run),
     ]
 
