@@ -7,7 +7,7 @@ will not decrypt) and keep decrypted secrets in memory for a few minutes per war
 
 First writer wins: a handshake for a webhook id that already has a *different* secret is refused,
 so someone who learns a connection URL cannot replace a live webhook's secret. Clio's handshake
-body is believed to carry ``data.webhook_id`` (UNCONFIRMED, ../shared/reference/clio-api.md §2); if
+body is believed to carry ``data.webhook_id`` (UNCONFIRMED, docs/facts-clio.md#webhooks); if
 it does not, the secret is kept as *pending* for a day and bound to the first webhook id whose
 delivery it verifies.
 """

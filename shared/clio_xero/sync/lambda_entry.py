@@ -10,14 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import ThrottledError
+from clio_xero.sync.core.disposition import retry_delay_seconds
 from clio_xero.sync.worker import SyncWorker
-
-MAX_DELAY_SECONDS = 12 * 3600  # SQS's visibility timeout ceiling
-DEFAULT_THROTTLE_DELAY = 60
-
-
-def delay_seconds(exc: ThrottledError) -> int:
-    return int(min(max(exc.retry_after or DEFAULT_THROTTLE_DELAY, 1), MAX_DELAY_SECONDS))
 
 
 class CorrelatedLogger(Protocol):
@@ -52,11 +46,13 @@ def process_sqs_batch(
                 first_received=first if isinstance(first, datetime) else _from_ms(first),
             )
         except ThrottledError as exc:
-            # Put the record back with the provider's delay instead of sleeping in the Lambda.
-            with aws_errors("delay a throttled record"):
-                sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay_seconds(exc)
-                )
+            # Put the record back with the delay the disposition chose instead of sleeping here.
+            delay = retry_delay_seconds(exc)
+            if delay is not None:
+                with aws_errors("delay a throttled record"):
+                    sqs.change_message_visibility(
+                        QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+                    )
             raise
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clio_xero.events import RecordType, Source
+from clio_xero.sync.core.registry import default_registry
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,9 @@ class RecordRef:
         if len(parts) != 3 or not parts[2]:
             raise ValueError(f"{value!r} is not a record: write SOURCE:TYPE:ID, e.g. clio:contact:123")
         source, record_type, record_id = parts
-        try:
-            return cls(Source(source.lower()), RecordType(record_type.lower()), record_id)
-        except ValueError:
+        plugin = default_registry().find(record_type.lower())
+        if source.lower() not in {s.value for s in Source} or plugin is None:
             sources = "|".join(s.value for s in Source)
-            types = "|".join(t.value for t in RecordType)
-            raise ValueError(f"{value!r} is not a record: SOURCE is {sources}, TYPE is {types}") from None
+            types = "|".join(default_registry().names())
+            raise ValueError(f"{value!r} is not a record: SOURCE is {sources}, TYPE is {types}")
+        return cls(Source(source.lower()), plugin.record_type, record_id)

@@ -35,9 +35,10 @@ def retry_records(stack: OpsStack, connection_id: str, records: Sequence[RecordR
 
 
 def error_records(stack: OpsStack, connection_id: str) -> list[RecordRef]:
-    """Every record whose mapping is in error (``--all-errors``), named by its Clio side."""
+    """Every record whose mapping is in error or waiting for its parent (``--all-errors``), named
+    by its Clio side."""
     return [
         RecordRef(Source.CLIO, RecordType(m.record_type), m.clio_id)
         for m in problem_mappings(stack, connection_id)
-        if m.status is MappingStatus.ERROR
+        if m.status in {MappingStatus.ERROR, MappingStatus.WAITING}
     ]

@@ -9,9 +9,10 @@ from typing import Any
 from clio_xero.clients.ratelimit import DEFAULT_LIMITS, DynamoRateBudget
 from clio_xero.clients.tokens import DynamoTokenStore, Provider
 from clio_xero.errors import SyncError
-from clio_xero.events import RecordType
 from clio_xero.store.connections import Connection, ConnectionStatus
-from clio_xero.sync.mapping import DynamoMappingStore, MappingStatus
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.sync.core.registry import default_registry
+from clio_xero.sync.mapping import MappingStatus
 from clio_xero_tools.ops.dlq import queue_depth
 from clio_xero_tools.ops.stack import OpsStack
 
@@ -130,23 +131,31 @@ def _budgets(stack: OpsStack, connection: Connection) -> dict[str, Budget]:
     return out
 
 
+_COUNT_PROBLEMS = (
+    ("failed", "failed: `clio-xero errors`"),
+    ("waiting", "wait for a parent record: `clio-xero errors`"),
+    ("needs_review", "need review: `clio-xero contacts review`"),
+)
+
+
 def connection_report(stack: OpsStack, connection: Connection) -> ConnectionReport:
     mappings = DynamoMappingStore(stack.table_name, stack.dynamodb)
-    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0}
+    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0, "waiting": 0}
     last_sync: dict[str, datetime] = {}
     status_key = {
         MappingStatus.OK: "synced",
         MappingStatus.ERROR: "failed",
         MappingStatus.NEEDS_REVIEW: "needs_review",
         MappingStatus.TOMBSTONED: "tombstoned",
+        MappingStatus.WAITING: "waiting",
     }
-    for record_type in RecordType:
-        for mapping in mappings.list(connection.connection_id, record_type.value):
+    for record_type in default_registry().names():
+        for mapping in mappings.list(connection.connection_id, record_type):
             counts[status_key[mapping.status]] += 1
             if mapping.status is MappingStatus.OK:
-                newest = last_sync.get(record_type.value)
+                newest = last_sync.get(record_type)
                 if newest is None or mapping.updated_at > newest:
-                    last_sync[record_type.value] = mapping.updated_at
+                    last_sync[record_type] = mapping.updated_at
     report = ConnectionReport(
         connection=connection,
         tokens=_tokens(stack, connection),
@@ -159,10 +168,9 @@ def connection_report(stack: OpsStack, connection: Connection) -> ConnectionRepo
     for provider, token in report.tokens.items():
         if token.problem:
             report.problems.append(f"{provider} token: {token.problem}")
-    if counts["failed"]:
-        report.problems.append(f"{counts['failed']} record(s) failed: `clio-xero errors`")
-    if counts["needs_review"]:
-        report.problems.append(f"{counts['needs_review']} record(s) need review: `clio-xero contacts review`")
+    for key, what in _COUNT_PROBLEMS:
+        if counts[key]:
+            report.problems.append(f"{counts[key]} record(s) {what}")
     for provider, b in report.budgets.items():
         if b.limit_day is not None and b.used_day >= b.limit_day:
             report.problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")
