@@ -1,0 +1,187 @@
+"""Clio payments → Xero payments on the bill's invoice, through the engine and both sandboxes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from clio_xero.errors import ConfigurationError, XeroSideChangeError
+from clio_xero.events import RecordType, Source
+from clio_xero.payments.plugins import MoneyOutcome, MoneyResult
+from clio_xero.sync.core import Handled
+from tests.payments.harness import CONNECTION, PaymentsWorld, make_world
+
+
+@pytest.fixture
+def world() -> PaymentsWorld:
+    return make_world()
+
+
+def outcome(result: object) -> MoneyOutcome:
+    assert isinstance(result, Handled), result
+    assert isinstance(result.result, MoneyResult), result.result
+    return result.result.outcome
+
+
+def payments_on(world: PaymentsWorld, invoice_id: str) -> list[dict[str, object]]:
+    rows = world.xero.request("GET", "/Payments", params={"where": f'Invoice.InvoiceID==Guid("{invoice_id}")'}).json()
+    return [p for p in rows["Payments"] if p["Status"] == "AUTHORISED"]
+
+
+def test_partial_then_second_payment_marks_the_invoice_paid(world: PaymentsWorld) -> None:
+    bill = world.bill(1000.0)
+    world.sync(RecordType.BILL, bill.id)
+    first = world.pay(bill, 400.0)
+    [result] = world.sync(RecordType.ALLOCATION, first.id)
+    assert outcome(result) is MoneyOutcome.WRITTEN
+    invoice = world.invoice(bill)
+    assert (invoice["Status"], Decimal(str(invoice["AmountPaid"])), Decimal(str(invoice["AmountDue"]))) == (
+        "AUTHORISED",
+        Decimal("400"),
+        Decimal("600"),
+    )
+    second = world.pay(bill, 600.0)
+    [result] = world.sync(RecordType.ALLOCATION, second.id)
+    assert outcome(result) is MoneyOutcome.WRITTEN
+    invoice = world.invoice(bill)
+    assert invoice["Status"] == "PAID" and Decimal(str(invoice["AmountDue"])) == 0
+    payments = payments_on(world, invoice["InvoiceID"])
+    assert sorted(str(p["Reference"]) for p in payments) == [f"Clio payment {first.id}", f"Clio payment {second.id}"]
+    assert {p["Account"]["Code"] for p in payments} == {"090"}  # type: ignore[index]
+    # Synced again (a duplicated sweep hint): nothing is written twice.
+    results = world.sync(RecordType.ALLOCATION, first.id, second.id)
+    assert [outcome(r) for r in results] == [MoneyOutcome.UNCHANGED, MoneyOutcome.UNCHANGED]
+    assert len(payments_on(world, invoice["InvoiceID"])) == 2
+
+
+def test_a_burst_is_one_write_and_never_overpays(world: PaymentsWorld) -> None:
+    bill = world.bill(300.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocations = [world.pay(bill, 100.0) for _ in range(3)]
+    before = len(world.xero_world.sandbox.request_log.entries(path_prefix="/api.xro/2.0/Payments"))
+    results = world.sync(RecordType.ALLOCATION, *(a.id for a in allocations))
+    assert [outcome(r) for r in results] == [MoneyOutcome.WRITTEN] * 3
+    writes = world.xero_world.sandbox.request_log.entries(path_prefix="/api.xro/2.0/Payments")
+    assert len(writes) - before == 1  # one PUT /Payments for the burst
+    assert world.invoice(bill)["Status"] == "PAID"
+
+
+def test_voided_in_clio_deletes_the_xero_payment(world: PaymentsWorld) -> None:
+    bill = world.bill(500.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 500.0)
+    world.sync(RecordType.ALLOCATION, allocation.id)
+    assert world.invoice(bill)["Status"] == "PAID"
+    from clio_xero_tools.sandbox.clio import domain
+
+    with world.clio_world.sandbox.store.lock:
+        domain.void_allocation(world.clio_world.sandbox.store, allocation)
+    [result] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert outcome(result) is MoneyOutcome.DELETED
+    invoice = world.invoice(bill)
+    assert invoice["Status"] == "AUTHORISED" and Decimal(str(invoice["AmountDue"])) == 500
+    assert payments_on(world, invoice["InvoiceID"]) == []
+    [again] = world.sync(RecordType.ALLOCATION, allocation.id)  # a duplicate hint: nothing more
+    assert outcome(again) is MoneyOutcome.UNCHANGED
+
+
+def test_trust_paid_bill_lands_in_the_mapped_account(world: PaymentsWorld) -> None:
+    bill = world.bill(250.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 250.0, bank_account_id=world.trust_account_id())
+    world.sync(RecordType.ALLOCATION, allocation.id)
+    invoice = world.invoice(bill)
+    [payment] = payments_on(world, invoice["InvoiceID"])
+    assert payment["Account"]["Code"] == "855"  # type: ignore[index]
+
+
+def test_trust_paid_without_the_setting_waits_with_the_fix() -> None:
+    world = make_world()
+    world.settings = world.settings.changed(trust_payment_account_code=None)
+    bill = world.bill(250.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 250.0, bank_account_id=world.trust_account_id())
+    [result] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert isinstance(result, ConfigurationError)
+    assert "trust_payment_account_code" in result.message
+    assert world.invoice(bill)["Status"] == "AUTHORISED"
+
+
+def test_manual_payment_in_xero_first_is_flagged_never_overpaid(world: PaymentsWorld) -> None:
+    bill = world.bill(800.0)
+    world.sync(RecordType.BILL, bill.id)
+    invoice = world.invoice(bill)
+    manual = world.xero_world.sandbox.admin.record_payment(
+        world.tenant, {"Invoice": {"InvoiceID": invoice["InvoiceID"]}}
+    )
+    # Xero's invoice webhook: the person's payment is flagged on invoice:<bill>.
+    [watched] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
+    assert isinstance(watched, XeroSideChangeError)
+    assert manual["PaymentID"] in watched.message and "by hand" in watched.message
+    flag = world.mappings.get(CONNECTION, "invoice", str(bill.id))
+    assert flag is not None and flag.status.value == "error"
+    # Clio's payment arrives: it waits with what was done in Xero and the two ways out.
+    allocation = world.pay(bill, 800.0)
+    [result] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert isinstance(result, XeroSideChangeError)
+    assert "would overpay" in result.message and "Two ways out" in result.message
+    assert f"clio-xero retry allocation:{allocation.id}" in result.message
+    invoice = world.invoice(bill)
+    assert Decimal(str(invoice["AmountPaid"])) == 800 and len(payments_on(world, invoice["InvoiceID"])) == 1
+    waiting = world.mappings.get(CONNECTION, "allocation", str(allocation.id))
+    assert waiting is not None and waiting.status.value == "error" and "by hand" in (waiting.last_error or "")
+    # Way out 1: the person deletes their payment in Xero; the retry writes Clio's.
+    world.xero_world.sandbox.admin.delete_payment(world.tenant, manual["PaymentID"])
+    [retried] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert outcome(retried) is MoneyOutcome.WRITTEN
+    [checked] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
+    assert outcome(checked) is MoneyOutcome.CHECKED
+    flag = world.mappings.get(CONNECTION, "invoice", str(bill.id))
+    assert flag is not None and flag.status.value == "ok"
+
+
+def test_invoice_voided_in_xero_is_flagged(world: PaymentsWorld) -> None:
+    bill = world.bill(120.0)
+    world.sync(RecordType.BILL, bill.id)
+    invoice = world.invoice(bill)
+    world.xero_world.sandbox.admin.update_invoice(world.tenant, invoice["InvoiceID"], {"Status": "VOIDED"})
+    [watched] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
+    assert isinstance(watched, XeroSideChangeError)
+    assert "voided in Xero" in watched.message and f"clio-xero retry bill:{bill.id}" in watched.message
+
+
+def test_our_own_writes_coming_back_as_webhooks_are_not_changes(world: PaymentsWorld) -> None:
+    bill = world.bill(90.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 45.0)
+    world.sync(RecordType.ALLOCATION, allocation.id)
+    [checked] = world.sync(RecordType.INVOICE, world.invoice(bill)["InvoiceID"], source=Source.XERO)
+    assert outcome(checked) is MoneyOutcome.CHECKED
+
+
+def test_our_payment_deleted_in_xero_is_flagged_or_reapplied(world: PaymentsWorld) -> None:
+    bill = world.bill(70.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 70.0)
+    [written] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert isinstance(written, Handled) and isinstance(written.result, MoneyResult)
+    world.xero_world.sandbox.admin.delete_payment(world.tenant, str(written.result.xero_id))
+    invoice_id = world.invoice(bill)["InvoiceID"]
+    [flagged] = world.sync(RecordType.INVOICE, invoice_id, source=Source.XERO)
+    assert isinstance(flagged, XeroSideChangeError) and "was deleted from" in flagged.message
+    world.settings = world.settings.changed(xero_change_policy="reapply")
+    [reapplied] = world.sync(RecordType.INVOICE, invoice_id, source=Source.XERO)
+    assert outcome(reapplied) is MoneyOutcome.REAPPLIED
+    assert world.invoice(bill)["Status"] == "PAID"
+
+
+def test_switched_off_nothing_is_written() -> None:
+    world = make_world()
+    world.settings = world.settings.changed(sync_payments=False)
+    bill = world.bill(60.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 60.0)
+    [result] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert isinstance(result, Handled) and result.skipped is not None
+    assert world.invoice(bill)["Status"] == "AUTHORISED"
