@@ -126,7 +126,7 @@ def test_manual_payment_in_xero_first_is_flagged_never_overpaid(world: PaymentsW
     [result] = world.sync(RecordType.ALLOCATION, allocation.id)
     assert isinstance(result, XeroSideChangeError)
     assert "would overpay" in result.message and "Two ways out" in result.message
-    assert f"clio-xero retry allocation:{allocation.id}" in result.message
+    assert f"clio-xero retry clio:allocation:{allocation.id}" in result.message
     invoice = world.invoice(bill)
     assert Decimal(str(invoice["AmountPaid"])) == 800 and len(payments_on(world, invoice["InvoiceID"])) == 1
     waiting = world.mappings.get(CONNECTION, "allocation", str(allocation.id))
@@ -148,7 +148,7 @@ def test_invoice_voided_in_xero_is_flagged(world: PaymentsWorld) -> None:
     world.xero_world.sandbox.admin.update_invoice(world.tenant, invoice["InvoiceID"], {"Status": "VOIDED"})
     [watched] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
     assert isinstance(watched, XeroSideChangeError)
-    assert "voided in Xero" in watched.message and f"clio-xero retry bill:{bill.id}" in watched.message
+    assert "voided in Xero" in watched.message and f"clio-xero retry clio:bill:{bill.id}" in watched.message
 
 
 def test_our_own_writes_coming_back_as_webhooks_are_not_changes(world: PaymentsWorld) -> None:
@@ -185,3 +185,73 @@ def test_switched_off_nothing_is_written() -> None:
     [result] = world.sync(RecordType.ALLOCATION, allocation.id)
     assert isinstance(result, Handled) and result.skipped is not None
     assert world.invoice(bill)["Status"] == "AUTHORISED"
+
+
+def test_a_payment_whose_answer_was_lost_is_adopted_not_written_twice(world: PaymentsWorld) -> None:
+    bill = world.bill(400.0)
+    world.sync(RecordType.BILL, bill.id)
+    allocation = world.pay(bill, 150.0)
+    world.sync(RecordType.ALLOCATION, allocation.id)
+    mapping = world.mappings.get(CONNECTION, "allocation", str(allocation.id))
+    assert mapping is not None
+    world.mappings.delete(mapping)  # the worker died between Xero's write and the mapping write
+    [result] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert outcome(result) is MoneyOutcome.ADOPTED
+    invoice = world.invoice(bill)
+    assert len(payments_on(world, invoice["InvoiceID"])) == 1 and Decimal(str(invoice["AmountPaid"])) == 150
+
+
+def test_way_out_two_links_the_manual_payment_and_the_report_agrees(world: PaymentsWorld) -> None:
+    from clio_xero.payments.plugins import link_payment
+    from clio_xero.payments.report import read_receivables
+
+    bill = world.bill(300.0)
+    world.sync(RecordType.BILL, bill.id)
+    invoice = world.invoice(bill)
+    manual = world.xero_world.sandbox.admin.record_payment(
+        world.tenant, {"Invoice": {"InvoiceID": invoice["InvoiceID"]}}
+    )
+    allocation = world.pay(bill, 300.0)
+    [waiting] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert isinstance(waiting, XeroSideChangeError)
+    world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
+
+    def report() -> list[list[str]]:
+        found = read_receivables(
+            clio=world.clio, xero=world.xero, mappings=world.mappings, connection_id=CONNECTION, settings=world.settings
+        )
+        return [r.differences for r in found.rows if r.differs]
+
+    # While it waits, the report shows exactly the flagged bill (paid in Xero, not yet in Clio's eyes? no:
+    # both say paid, so the books agree; the waiting records are listed by `errors`).
+    assert report() == []
+    link_payment(
+        clio=world.clio,
+        xero=world.xero,
+        mappings=world.mappings,
+        connection_id=CONNECTION,
+        allocation_id=str(allocation.id),
+        payment_id=manual["PaymentID"],
+        now=world.clock.now(),
+    )
+    [after] = world.sync(RecordType.ALLOCATION, allocation.id)
+    assert outcome(after) is MoneyOutcome.UNCHANGED
+    [checked] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
+    assert outcome(checked) is MoneyOutcome.CHECKED
+    assert len(payments_on(world, invoice["InvoiceID"])) == 1
+    assert report() == []
+
+
+def test_report_finds_a_payment_missing_from_xero_and_a_bill_never_sent(world: PaymentsWorld) -> None:
+    from clio_xero.payments.report import read_receivables
+
+    synced, unsent = world.bill(100.0), world.bill(40.0)
+    world.sync(RecordType.BILL, synced.id)
+    world.pay(synced, 60.0)  # not synced yet (the sweep has not run)
+    found = read_receivables(
+        clio=world.clio, xero=world.xero, mappings=world.mappings, connection_id=CONNECTION, settings=world.settings
+    )
+    by_bill = {r.bill_id: r.differences for r in found.rows}
+    assert by_bill[str(synced.id)] == ["paid: Clio 60.00, Xero 0.00", "balance due: Clio 40.00, Xero 100.00"]
+    assert by_bill[str(unsent.id)][0].startswith("not in Xero: ")
+    assert found.differences == 2

@@ -60,7 +60,15 @@ if TYPE_CHECKING:
     from clio_xero.clients.clio import ClioClient
     from clio_xero.clients.xero import XeroClient
 
-__all__ = ["CreditMemoPlugin", "InvoiceWatchPlugin", "MoneyOutcome", "MoneyResult", "PaymentPlugin", "payment_plugins"]
+__all__ = [
+    "CreditMemoPlugin",
+    "InvoiceWatchPlugin",
+    "MoneyOutcome",
+    "MoneyResult",
+    "PaymentPlugin",
+    "link_payment",
+    "payment_plugins",
+]
 
 XERO_BATCH = 50  # Xero's recommended batch size (docs/facts-xero.md#batching)
 
@@ -575,3 +583,54 @@ def _event(ctx: SyncContext, record_type: RecordType, clio_id: str) -> SyncEvent
 def payment_plugins() -> list[RecordTypePlugin]:
     """The record types of this package, in registration order (after contacts and bills)."""
     return [PaymentPlugin(), CreditMemoPlugin(), InvoiceWatchPlugin()]
+
+
+def link_payment(
+    *,
+    clio: ClioClient,
+    xero: XeroClient,
+    mappings: MappingStore,
+    connection_id: str,
+    allocation_id: str,
+    payment_id: str,
+    now: datetime,
+) -> Mapping:
+    """A person's second way out: Xero's payment *is* this Clio payment. Link them (nothing is
+    written to Xero; the Clio payment is never written twice). Refused unless the Xero payment is
+    live, on the bill's invoice, and of the same amount."""
+    row = clio.get_record("allocations", allocation_id, fields=ALLOCATION_FIELDS)
+    if row is None:
+        raise NotFoundError(f"Clio has no payment (allocation) {allocation_id}")
+    allocation = ClioAllocation.model_validate(row)
+    if allocation.bill is None or allocation.from_credit_memo:
+        raise ValidationFailedError(f"Clio allocation {allocation_id} is not a payment on a bill", [])
+    bill = mappings.get(connection_id, RecordType.BILL.value, str(allocation.bill.id))
+    payment = xero.get_record("Payments", "Payments", payment_id)
+    if payment is None or payment.get("Status") != "AUTHORISED":
+        raise NotFoundError(f"Xero has no live payment {payment_id}")
+    invoice_id = str((payment.get("Invoice") or {}).get("InvoiceID") or "")
+    if bill is None or not bill.xero_id or bill.xero_id.lower() != invoice_id.lower():
+        raise ValidationFailedError(f"Xero payment {payment_id} is not on the invoice of bill {allocation.bill.id}", [])
+    if cents(payment.get("Amount")) != cents(allocation.amount):
+        raise ValidationFailedError(
+            f"Xero payment {payment_id} is {cents(payment.get('Amount'))}, Clio payment {allocation_id} is "
+            f"{cents(allocation.amount)}: not the same money",
+            [],
+        )
+    existing = mappings.get(connection_id, RecordType.ALLOCATION.value, allocation_id)
+    _link(
+        mappings,
+        connection_id=connection_id,
+        record_type=RecordType.ALLOCATION.value,
+        clio_id=allocation_id,
+        now=now,
+        existing=existing,
+        xero_id=payment_id,
+        status=MappingStatus.OK,
+        depends_on=record_ref(RecordType.BILL.value, str(allocation.bill.id)),
+        clio_version=allocation.etag,
+        synced={"amount": str(cents(allocation.amount)), "invoice_id": invoice_id, "reference": "linked by a person"},
+    )
+    linked = mappings.get(connection_id, RecordType.ALLOCATION.value, allocation_id)
+    assert linked is not None
+    return linked

@@ -172,7 +172,7 @@ def _plan_gone(allocation_id: str, linked_payment_id: str | None) -> PaymentPlan
 
 def _ways_out(allocation: ClioAllocation) -> str:
     return (
-        f"Two ways out: undo that in Xero and run `clio-xero retry allocation:{allocation.id}` (Clio's payment is "
+        f"Two ways out: undo that in Xero and run `clio-xero retry clio:allocation:{allocation.id}` (Clio's payment is "
         f"then written), or, if Xero's entry is the same money, keep it and run `clio-xero payments link "
         f"{allocation.id} <Xero PaymentID>` (the Clio payment is linked to it and never written twice)."
     )
@@ -188,15 +188,15 @@ def _blocked_by_xero(allocation: ClioAllocation, amount: Decimal, invoice: XeroI
         return PaymentPlan(
             PaymentAction.FLAG,
             f"{head}: the invoice was {invoice.status.lower()} in Xero while the bill is unpaid in Clio. Two ways "
-            f"out: void the bill in Clio as well, or re-issue it (`clio-xero retry bill:{bill}` sends it again as a "
-            f"new invoice) and then `clio-xero retry allocation:{allocation.id}`.",
+            f"out: void the bill in Clio as well, or re-issue it (`clio-xero retry clio:bill:{bill}` sends it "
+            f"again as a new invoice) and then `clio-xero retry clio:allocation:{allocation.id}`.",
         )
     if invoice.status not in {"AUTHORISED", "PAID"}:
         return PaymentPlan(
             PaymentAction.FLAG,
             f"{head}: the invoice is {invoice.status} in Xero, not approved. Two ways out: approve it in Xero, or let "
-            f"the bill sync approve it (`clio-xero retry bill:{bill}`), then "
-            f"`clio-xero retry allocation:{allocation.id}`.",
+            f"the bill sync approve it (`clio-xero retry clio:bill:{bill}`), then "
+            f"`clio-xero retry clio:allocation:{allocation.id}`.",
         )
     if amount > invoice.amount_due:
         if manual:
@@ -223,7 +223,7 @@ def _payment_payload(
                 f"Clio payment {allocation.id} on {_bill_label(allocation)} was paid from trust; set "
                 "trust_payment_account_code (a Xero account with payments enabled, e.g. a trust clearing account) "
                 "with `clio-xero settings set trust_payment_account_code=CODE`, then "
-                f"`clio-xero retry allocation:{allocation.id}`.",
+                f"`clio-xero retry clio:allocation:{allocation.id}`.",
             )
     else:
         account = allocation.destination_bank_account
@@ -314,7 +314,7 @@ def plan_credit_allocations(
             problems.append(
                 f"Clio credit note {memo.id} ({amount}) cannot be allocated to {invoice.label} of bill "
                 f"{alloc.bill.id}: {what}. Two ways out: undo that in Xero and run "
-                f"`clio-xero retry credit_memo:{memo.id}`, or "
+                f"`clio-xero retry clio:credit_memo:{memo.id}`, or "
                 "allocate the credit note in Xero yourself (it exists, unallocated) and the retry finds it allocated."
             )
             continue
@@ -361,7 +361,7 @@ def compare_invoice(
                 XeroChangeKind.VOIDED,
                 f"{invoice.label} of bill {bill_id} was {invoice.status.lower()} in Xero while the bill is "
                 f"{bill_state or 'open'} in Clio. Two ways out: void the bill in Clio as well, or, if the void was "
-                f"a mistake, re-issue it: `clio-xero retry bill:{bill_id}` sends the bill again as a new invoice.",
+                f"a mistake, re-issue it: `clio-xero retry clio:bill:{bill_id}` sends the bill again as a new invoice.",
                 reapplicable=False,
             )
         )
@@ -388,8 +388,8 @@ def compare_invoice(
                     XeroChange(
                         XeroChangeKind.PAYMENT_DELETED,
                         f"Clio payment {allocation_id} was deleted from {invoice.label} (bill {bill_id}) in Xero but "
-                        f"stands in Clio. Two ways out: `clio-xero retry allocation:{allocation_id}` writes it again, "
-                        "or void the payment in Clio if Xero is right.",
+                        f"stands in Clio. Two ways out: `clio-xero retry clio:allocation:{allocation_id}` writes it "
+                        "again, or void the payment in Clio if Xero is right.",
                         reapplicable=True,
                         payment_id=payment_id,
                     )
@@ -399,7 +399,7 @@ def compare_invoice(
             XeroChange(
                 XeroChangeKind.EDITED,
                 f"{invoice.label} (bill {bill_id}) totals {invoice.total} in Xero but we wrote "
-                f"{cents(expected_total)}: it was edited in Xero. Two ways out: `clio-xero retry bill:{bill_id}` "
+                f"{cents(expected_total)}: it was edited in Xero. Two ways out: `clio-xero retry clio:bill:{bill_id}` "
                 "writes Clio's version again, "
                 "or change the bill in Clio to match.",
                 reapplicable=True,
