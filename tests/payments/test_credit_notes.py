@@ -35,11 +35,10 @@ def test_credit_memo_becomes_an_allocated_credit_note_and_void_voids_it() -> Non
 
     # Voided in Clio: its allocation is removed and the credit note voided in Xero.
     with world.clio_world.sandbox.store.lock:
-        world.clio_world.sandbox.store.update(memo, {"voided_at": world.clock.now()})
+        store = world.clio_world.sandbox.store
+        store.update(memo, {"voided_at": world.clock.now()})
         for allocation_id in memo.link_ids("allocations"):
-            domain.void_allocation(
-                world.clio_world.sandbox.store, world.clio_world.sandbox.store.get("allocations", allocation_id)
-            )
+            domain.void_allocation(store, domain.require(store, "allocations", allocation_id))
     [voided] = world.sync(RecordType.CREDIT_MEMO, memo.id)
     assert isinstance(voided, Handled) and isinstance(voided.result, MoneyResult)
     assert voided.result.outcome is MoneyOutcome.VOIDED

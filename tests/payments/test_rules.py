@@ -114,7 +114,7 @@ def test_trust_paid_goes_to_the_trust_account() -> None:
 def test_every_kind_of_allocation_has_its_plan(
     alloc: ClioAllocation | None, kw: dict[str, object], action: PaymentAction
 ) -> None:
-    assert plan(alloc, **kw).action is action
+    assert plan(alloc, None, **kw).action is action
 
 
 def test_a_payment_that_would_overpay_says_what_was_done_in_xero() -> None:
