@@ -3,9 +3,9 @@ registry rules, one disposition table."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from clio_xero.errors import (
     ValidationFailedError,
 )
 from clio_xero.events import Action, RecordType, Source, SyncEvent
+from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.sync.core import (
     BatchedPlugin,
     ClioWebhook,
@@ -34,7 +35,8 @@ from clio_xero.sync.core import (
     decide,
 )
 from clio_xero.sync.mapping import InMemoryMappingStore, Mapping, MappingStatus, record_ref
-from clio_xero.sync.settings import ConnectionSettings
+from clio_xero.sync.settings import ConnectionSettings, InMemorySettingsStore
+from clio_xero.sync.sweep import OVERLAP, Sweep
 from clio_xero.sync.worker import Message, SyncWorker
 from tests.fakes.intake import Counts, FakePublisher, RecordingLog
 
@@ -209,6 +211,15 @@ def test_a_child_waits_visibly_while_its_parent_cannot_be_linked_and_writes_noth
     assert child is not None and child.status is MappingStatus.OK and child.xero_id == "x-child-c1"
 
 
+def test_a_throttled_parent_is_a_throttle_not_a_wait() -> None:
+    w = World()
+    w.side.source.update({"p1": {"id": "p1"}, "c1": {"id": "c1", "parent": "p1"}})
+    w.side.fail_next.append(ThrottledError("Xero minute limit", retry_after=30))
+    with pytest.raises(ThrottledError):
+        w.worker.handle_body(event("c1").model_dump_json(), receive_count=1)
+    assert w.mappings.get("c1", "activity", "c1") is None and w.side.target == {}
+
+
 def test_a_parent_that_is_gone_keeps_the_child_waiting_then_parked_with_the_reason() -> None:
     w = World()
     w.side.source["c1"] = {"id": "c1", "parent": "p-missing"}
@@ -306,3 +317,73 @@ def test_one_table_decides_every_disposition(
 ) -> None:
     decision = decide(error, receive_count=receive_count, max_receive_count=5, can_requeue=True)
     assert (decision.verdict, decision.delay_seconds) == (verdict, delay)
+
+
+# ------------------------------------------------------------------------------ sweep
+class SweptChild(ToyChild):
+    sweep_sources = (Source.CLIO,)
+
+    def __init__(self, side: Side) -> None:
+        super().__init__(side)
+        self.asked: list[datetime] = []
+
+    def changed_since(self, clio: Any, xero: Any, source: Source, since: datetime) -> Iterator[tuple[str, object]]:
+        self.asked.append(since)
+        yield from [("c1", "v1"), ("c2", "v1")]
+
+
+def test_the_sweep_lists_changes_of_every_registered_type_switched_on() -> None:
+    side = Side()
+    child = SweptChild(side)
+    registry = Registry([ToyParent(side), child])
+    settings = InMemorySettingsStore()
+    cursors = InMemoryCursors()
+    publisher = FakePublisher()
+    clock = ManualClock(NOW)
+    connection = Connection(connection_id="c1", status=ConnectionStatus.ACTIVE, xero_tenant_id="t", created_at=NOW)
+    sweep = Sweep(
+        connections=StaticConnections([connection]),
+        clients=NoClients(),
+        cursors=cursors,
+        publisher=publisher,
+        clock=clock,
+        log=RecordingLog(),
+        count=Counts(),
+        registry=registry,
+        settings=settings,
+    )
+    settings.put("c1", ConnectionSettings(sync_time_entries=True))
+    assert sweep.sweep_connection("c1") == (0, True)  # first run: cursors only
+    assert cursors.values == {("c1", "clio:activity"): NOW}
+    clock.advance(900)
+    assert sweep.sweep_connection("c1") == (2, False)
+    assert [e.record_type for e in publisher.events] == [RecordType.ACTIVITY] * 2
+    assert child.asked == [NOW - OVERLAP]
+    settings.put("c1", ConnectionSettings(sync_time_entries=False))  # switched off: no call, cursor waits
+    clock.advance(900)
+    assert sweep.sweep_connection("c1") == (0, False)
+    assert len(child.asked) == 1 and cursors.values[("c1", "clio:activity")] == NOW + timedelta(seconds=900)
+
+
+class InMemoryCursors:
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], datetime] = {}
+
+    def get(self, connection_id: str, name: str) -> datetime | None:
+        return self.values.get((connection_id, name))
+
+    def put(self, connection_id: str, name: str, value: datetime) -> None:
+        self.values[(connection_id, name)] = value
+
+
+@dataclass
+class StaticConnections:
+    items: list[Connection]
+
+    def list_all(self) -> list[Connection]:
+        return self.items
+
+
+class NoClients:
+    def for_connection(self, connection_id: str) -> tuple[Any, Any]:
+        return None, None

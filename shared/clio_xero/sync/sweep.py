@@ -26,6 +26,7 @@ from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.sync.core import RecordTypePlugin, Registry, default_registry
+from clio_xero.sync.settings import SettingsStore
 
 OVERLAP = timedelta(minutes=5)
 
@@ -69,8 +70,10 @@ class Sweep:
         log: Log,
         count: Counter,
         registry: Registry | None = None,
+        settings: SettingsStore | None = None,
     ) -> None:
         self._registry = registry or default_registry()
+        self._settings = settings
         self._connections = connections
         self._clients = clients
         self._cursors = cursors
@@ -100,12 +103,19 @@ class Sweep:
         self._count("SweepQueued", report.queued)
         return report
 
-    def _cursors_of(self) -> list[tuple[RecordTypePlugin, Source, str]]:
-        return [(p, source, p.sweep_cursor(source)) for p in self._registry for source in p.sweep_sources]
+    def _cursors_of(self, connection_id: str) -> list[tuple[RecordTypePlugin, Source, str]]:
+        """The (plug-in, side, cursor) to sweep: types the connection switches off are skipped, no
+        API call spent on them, and their cursors wait where they are until they are on again."""
+        plugins = list(self._registry)
+        if self._settings is not None:
+            plugins = self._registry.enabled(self._settings.get(connection_id))
+        return [(p, source, p.sweep_cursor(source)) for p in plugins for source in p.sweep_sources]
 
     def sweep_connection(self, connection_id: str) -> tuple[int, bool]:
         started = self._clock.now()
-        cursors = self._cursors_of()
+        cursors = self._cursors_of(connection_id)
+        if not cursors:
+            return 0, False
         since = {name: self._cursors.get(connection_id, name) for _, _, name in cursors}
         fresh = [name for name, value in since.items() if value is None]
         for name in fresh:

@@ -130,6 +130,7 @@ def build_sweep(
     return Sweep(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
         clients=settings.clients(dynamodb=dynamodb, clock=clock, transport=transport),
+        settings=DynamoSettingsStore(settings.table_name, dynamodb),
         cursors=DynamoCursorStore(settings.table_name, dynamodb),
         publisher=SqsEventPublisher(settings.queue_url, boto3.client("sqs")),
         clock=clock,

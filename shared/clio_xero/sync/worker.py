@@ -148,6 +148,14 @@ class SyncWorker:
                 out[index] = exc
         return [o for o in out if o is not None]
 
+    def coalesces(self, body: str) -> bool:
+        """Should this message go through :meth:`handle_batch` (its record type coalesces bursts)?"""
+        event = self._parse(body)
+        if isinstance(event, str):
+            return False
+        plugin = self._engine.plugin_for(event)
+        return plugin is not None and plugin.coalesces
+
     # ------------------------------------------------------------------ dispositions
     @staticmethod
     def _parse(body: str) -> SyncEvent | str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from clio_xero.errors import DependencyPendingError, PermanentError, RetryableError, SyncError
+from clio_xero.errors import DependencyPendingError, PermanentError, RetryableError, SyncError, ThrottledError
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.sync.core.plugin import RecordTypePlugin, SyncContext, SyncedRecord, parent_ref
 from clio_xero.sync.core.registry import Registry
@@ -125,6 +125,8 @@ class SyncEngine:
         nested = ctx.derive(resolve_parent=lambda c, t, i: self._linked(c, t, i, depth=depth + 1))
         try:
             plugin.sync_parent(nested, event)
+        except ThrottledError:
+            raise  # a rate limit is the whole call's to wait out, with its own delay
         except (RetryableError, PermanentError) as exc:
             raise DependencyPendingError(f"waiting for {ref} to be linked in Xero: {exc.message}", parent=ref) from exc
         mapping = ctx.mappings.get(ctx.connection_id, record_type.value, clio_id)

@@ -150,6 +150,12 @@ class RecordTypePlugin(ABC):
     def name(self) -> str:
         return self.record_type.value
 
+    @property
+    def coalesces(self) -> bool:
+        """Does the type handle a burst better than one by one (it overrides :meth:`sync_batch`)?
+        The Lambda entry then hands it its events of an SQS batch together."""
+        return type(self).sync_batch is not RecordTypePlugin.sync_batch
+
     # ------------------------------------------------------------------ switches
     def enabled(self, settings: ConnectionSettings) -> bool:
         """Is the type switched on for this connection?"""
