@@ -15,14 +15,14 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     ├── PermanentError              park the record (mapping error list, then the DLQ) with a reason
     │   ├── ValidationFailedError   the provider rejected the data; ``provider_messages`` kept verbatim
     │   ├── NotFoundError           the record (or the connection) does not exist
-    │   ├── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
-    │   │   ├── InvalidSettingsError  a setting value refused before it is stored (CLI exit 2)
-    │   │   └── BillPreflightError  a bill needs account codes / tax types / tracking / a currency the
-    │   │                           Xero organisation cannot take; carries every problem with its fix
     │   ├── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
     │   │                           carries both figures (the bill is parked, never sent wrong)
-    │   └── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
-    │                               waits with what was done there and the two ways out
+    │   ├── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
+    │   │                           waits with what was done there and the two ways out
+    │   └── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
+    │       ├── InvalidSettingsError  a setting value refused before it is stored (CLI exit 2)
+    │       └── BillPreflightError  a bill needs account codes / tax types / tracking / a currency the
+    │                               Xero organisation cannot take; carries every problem with its fix
     ├── NeedsReviewError            several Xero records could match: a person chooses (contacts review)
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
     ├── LinkRefused                 a connect link we refuse; ``explanation`` is the page's sentence

@@ -19,7 +19,7 @@ from clio_xero.payments.rules import (
     payment_reference,
     plan_payment,
 )
-from clio_xero.sync.settings import PaymentSettings
+from clio_xero.payments.settings import PaymentSettings
 
 SETTINGS = PaymentSettings(bank_account_codes={"7": "091"}, trust_payment_account_code="855")
 

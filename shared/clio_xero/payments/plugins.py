@@ -52,9 +52,9 @@ from clio_xero.payments.rules import (
     plan_credit_allocations,
     plan_payment,
 )
+from clio_xero.payments.settings import XeroChangePolicy
 from clio_xero.sync.core import BatchedPlugin, Done, DoneOutcome, RecordTypePlugin, SyncContext, SyncedRecord
 from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore, record_ref
-from clio_xero.sync.settings import XeroChangePolicy
 
 if TYPE_CHECKING:
     from clio_xero.clients.clio import ClioClient

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from clio_xero.billing.clio_models import ClioBill
 from clio_xero.billing.eligibility import BillAction, BillSyncState, decide, explain
-from clio_xero.billing.settings import BillingSettings
 from clio_xero.events import RecordType
 from clio_xero.payments.plugins import read_invoices
 from clio_xero.payments.receivables import ReceivableRow, compare_bill, missing_row
@@ -39,14 +38,6 @@ class Receivables:
     @property
     def differences(self) -> int:
         return sum(1 for r in self.rows if r.differs)
-
-
-def billing_settings(settings: ConnectionSettings) -> BillingSettings:
-    """The billing section as the billing rules take it (the section's keys are a subset)."""
-    section = settings.billing
-    if isinstance(section, BillingSettings):
-        return section
-    return BillingSettings.model_validate(section.model_dump())
 
 
 def _flags(mappings: Iterable[Mapping], by_bill: dict[str, list[str]]) -> None:
@@ -85,7 +76,7 @@ def read_receivables(
     invoices = read_invoices(
         xero, (m.xero_id for m in linked.values() if m.xero_id and m.status is not MappingStatus.TOMBSTONED)
     )
-    billing = billing_settings(settings)
+    billing = settings.billing
     rows: list[ReceivableRow] = []
     for bill in bills:
         mapping = linked.get(str(bill.id))

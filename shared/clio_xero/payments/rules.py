@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from clio_xero.payments.models import ClioAllocation, ClioCreditMemo, XeroInvoiceView, cents
-from clio_xero.sync.settings import PaymentSettings
+from clio_xero.payments.settings import PaymentSettings
 
 __all__ = [
     "CreditAllocation",

@@ -15,19 +15,16 @@ needs migrating, and the next ``settings set`` writes the sectioned shape.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from enum import Enum, StrEnum
+from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class SettingsSection(BaseModel):
-    """One section of a connection's settings; unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from clio_xero.billing.settings import BillingSettings
+from clio_xero.payments.settings import PaymentSettings
+from clio_xero.sync.section import SettingsSection, accepts
 
 
 class ContactScope(StrEnum):
@@ -47,77 +44,9 @@ class ContactSettings(SettingsSection):
     sync_contacts: bool = True
 
 
-class BillingSwitches(SettingsSection):
-    """Which billing records sync. Nothing billing-related is written to Xero until a firm turns
-    ``sync_bills`` on (it needs its account codes set up first, and an unwanted invoice in the books
-    is worse than a late one). The line switches say how much detail an invoice carries once bills
-    sync; like Clio's own integration they default to itemised lines (docs/facts-clio.md#clio-own-xero-sync)."""
-
-    sync_bills: bool = False
-    sync_time_entries: bool = True
-    sync_expenses: bool = True
-    sync_interest: bool = True
-    sync_payments: bool = False
-    sync_credit_notes: bool = False
-
-
-class XeroChangePolicy(StrEnum):
-    """What the sync does when a person changed a synced invoice or payment in Xero
-    (docs/payments.md "Changes made in Xero")."""
-
-    # Default: the record waits in `clio-xero errors` with a sentence saying what was done in Xero
-    # and the two ways out. Nothing in Xero is touched.
-    FLAG = "flag"
-    # Clio's own behaviour where it is safe: our payments deleted in Xero are written again and an
-    # edited invoice is rewritten from the bill. A payment a person added in Xero and a voided
-    # invoice are still flagged (undoing a person's money entry, or un-voiding, is not ours to do).
-    REAPPLY = "reapply"
-
-
-#: Xero account codes are at most 10 characters (Account.Code in the Accounting spec).
-AccountCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
-
-
-class PaymentSettings(SettingsSection):
-    """What payments and credit notes need once ``sync_payments`` / ``sync_credit_notes`` are on
-    (docs/payments.md "Settings")."""
-
-    # The Xero bank account (by code) a payment into a Clio bank account lands in, keyed by the
-    # Clio bank account's id or name; unlisted accounts use payment_account_code.
-    bank_account_codes: dict[str, AccountCode] = Field(default_factory=dict)
-    payment_account_code: AccountCode = "090"  # Xero's demo charts: "Business Bank Account"
-    # Bills paid from trust land here (a clearing account with payments enabled). Unset: such
-    # payments wait in `errors` asking for it. Trust money itself is never synced.
-    trust_payment_account_code: AccountCode | None = None
-    # The revenue account a Clio credit note (a write-off against a bill) is booked against.
-    credit_note_account_code: AccountCode = "200"
-    xero_change_policy: XeroChangePolicy = XeroChangePolicy.FLAG
-
-    @field_validator("bank_account_codes", mode="before")
-    @classmethod
-    def _parse_pairs(cls, value: Any) -> Any:
-        """``"7:090,Operating:091"`` or a JSON object, as typed on the command line."""
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if not text:
-            return {}
-        if text.startswith("{"):
-            return json.loads(text)
-        pairs: dict[str, str] = {}
-        for part in text.split(","):
-            name, sep, code = part.rpartition(":")
-            if not sep or not name.strip():
-                raise ValueError(f"{part.strip()!r} is not CLIO_BANK_ACCOUNT:CODE")
-            pairs[name.strip()] = code.strip()
-        return pairs
-
-    def account_code_for(self, *, bank_account_id: int | None, bank_account_name: str | None) -> str:
-        """The Xero account code for a payment into a Clio (operating) bank account."""
-        for key in (str(bank_account_id) if bank_account_id is not None else None, bank_account_name):
-            if key and key in self.bank_account_codes:
-                return self.bank_account_codes[key]
-        return self.payment_account_code
+#: The billing section is :class:`clio_xero.billing.settings.BillingSettings` (every key in
+#: docs/billing.md "Settings"); ``BillingSwitches`` is its name from before the bill plug-in.
+BillingSwitches = BillingSettings
 
 
 class TrustSettings(SettingsSection):
@@ -132,7 +61,7 @@ class ConnectionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     contacts: ContactSettings = Field(default_factory=ContactSettings)
-    billing: BillingSwitches = Field(default_factory=BillingSwitches)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     updated_at: datetime | None = None
@@ -213,16 +142,10 @@ def setting_keys() -> dict[str, str]:
 
 def describe_keys() -> dict[str, str]:
     """Each settable key and what it accepts, e.g. ``{"contact_scope": "all | clients | billed"}``."""
-    out: dict[str, str] = {}
-    for name, section in setting_keys().items():
-        annotation = section_model(section).model_fields[name].annotation
-        if isinstance(annotation, type) and issubclass(annotation, Enum):
-            out[name] = " | ".join(str(m.value) for m in annotation)
-        elif annotation is bool:
-            out[name] = "true | false"
-        else:
-            out[name] = getattr(annotation, "__name__", str(annotation))
-    return out
+    return {
+        name: accepts(section_model(section).model_fields[name].rebuild_annotation())
+        for name, section in setting_keys().items()
+    }
 
 
 class SettingsStore(Protocol):

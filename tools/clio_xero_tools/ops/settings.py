@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from clio_xero.errors import InvalidSettingsError
 from clio_xero.store.settings import DynamoSettingsStore
-from clio_xero.sync.settings import ConnectionSettings, describe_keys, setting_keys
+from clio_xero.sync.section import is_optional
+from clio_xero.sync.settings import ConnectionSettings, describe_keys, section_model, setting_keys
 from clio_xero_tools.ops.stack import OpsStack
 
 __all__ = ["InvalidSettingsError", "apply", "describe_fields", "parse_assignments", "show"]
@@ -54,7 +55,9 @@ def apply(stack: OpsStack, connection_id: str, pairs: Sequence[str]) -> Connecti
     store = DynamoSettingsStore(stack.table_name, stack.dynamodb)
     merged: dict[str, Any] = store.get(connection_id).model_dump()
     for name, value in updates.items():
-        merged[setting_keys()[name]][name] = value
+        section = setting_keys()[name]
+        annotation = section_model(section).model_fields[name].annotation
+        merged[section][name] = None if (value == "" and is_optional(annotation)) else value
     merged["updated_at"] = stack.clock.now()
     try:
         settings = ConnectionSettings.model_validate(merged)
@@ -62,7 +65,11 @@ def apply(stack: OpsStack, connection_id: str, pairs: Sequence[str]) -> Connecti
         problems = []
         for error in exc.errors():
             name = str(error["loc"][-1]) if error["loc"] else "?"
-            problems.append(f"{name}={updates.get(name, '')!r}: {error['msg']} (accepts {known.get(name, '?')})")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if name in known:
+                problems.append(f"{name}={updates.get(name, '')!r}: {message} (accepts {known[name]})")
+            else:  # a rule across keys (e.g. tracking_source needs tracking_category)
+                problems.append(message)
         raise InvalidSettingsError("; ".join(problems)) from None
     store.put(connection_id, settings)
     return settings

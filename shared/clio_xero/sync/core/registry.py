@@ -1,8 +1,9 @@
 """The registry of record types: the one list the worker, sweep, backfill, webhook registration
 (and renewal) and the CLI's ``retry``, ``errors`` and ``status`` read.
 
-:func:`default_registry` holds what ships (contacts today). A new record type is registered in
-one place, :func:`default_registry`, or, for tests and experiments, on a registry of one's own::
+:func:`default_registry` holds what ships (contacts, bills and the activities on them, payments,
+credit notes and the watch on Xero-side invoice changes). A new record type is registered in one
+place, :func:`default_registry`, or, for tests and experiments, on a registry of one's own::
 
     registry = Registry([ContactPlugin(), MyPlugin()])
 """
@@ -93,6 +94,9 @@ class Registry:
 @cache
 def default_registry() -> Registry:
     """The record types this release syncs (built once per process)."""
+    from clio_xero.payments.plugins import payment_plugins
+    from clio_xero.sync.bills.plugin import ActivityPlugin, BillPlugin
     from clio_xero.sync.contacts.plugin import ContactPlugin
 
-    return Registry([ContactPlugin()])
+    bills = BillPlugin()
+    return Registry([ContactPlugin(), bills, ActivityPlugin(bills), *payment_plugins()])
