@@ -136,6 +136,7 @@ class XeroInvoiceView(BaseModel):
     amount_credited: Decimal
     payments: list[XeroPaymentRef] = Field(default_factory=list)
     updated: str | None = None
+    currency_code: str | None = None
 
     @classmethod
     def from_xero(cls, row: dict[str, Any]) -> XeroInvoiceView:
@@ -157,6 +158,7 @@ class XeroInvoiceView(BaseModel):
                 if p.get("PaymentID")
             ],
             updated=row.get("UpdatedDateUTC"),
+            currency_code=row.get("CurrencyCode"),
         )
 
     @property

@@ -364,9 +364,11 @@ class CreditMemoPlugin(RecordTypePlugin):
         ]
         bills = sorted({a.bill.id for a in allocations if a.bill is not None and a.voided_at is None})
         invoice_ids = {b: str(ctx.linked_parent(RecordType.BILL, str(b)).xero_id) for b in bills}
-        credit_note = self._credit_note(ctx, memo, mapping, str(contact.xero_id))
-        credit_note_id = str(credit_note["CreditNoteID"])
         views = read_invoices(ctx.xero, invoice_ids.values())
+        # Xero allocates only within one currency: the credit note takes its bills' invoice currency.
+        currency = next((v.currency_code for v in views.values() if v.currency_code), None)
+        credit_note = self._credit_note(ctx, memo, mapping, str(contact.xero_id), currency)
+        credit_note_id = str(credit_note["CreditNoteID"])
         invoices = {b: views[i.lower()] for b, i in invoice_ids.items() if i.lower() in views}
         already: dict[str, Decimal] = {}
         for a in credit_note.get("Allocations") or []:
@@ -375,19 +377,25 @@ class CreditMemoPlugin(RecordTypePlugin):
         todo, problems = plan_credit_allocations(memo, allocations, invoices=invoices, already=already)
         if todo:
             key = _key("cn-alloc", ctx.connection_id, (f"{credit_note_id}:{t.invoice_id}:{t.amount}" for t in todo))
-            ctx.xero.request(
-                "PUT",
-                f"/CreditNotes/{credit_note_id}/Allocations",
-                params={"summarizeErrors": "false"},
-                json={"Allocations": [t.payload for t in todo]},
-                headers={"Idempotency-Key": key},
+            results = ctx.xero.save_records(
+                f"CreditNotes/{credit_note_id}/Allocations",
+                "Allocations",
+                [t.payload for t in todo],
+                idempotency_key=key,
+                create=True,
             )
+            refused = [f"{t.invoice_id}: {'; '.join(r.errors)}" for t, r in zip(todo, results, strict=True) if not r.ok]
+            if refused:
+                messages = [m for r in results for m in r.errors]
+                raise ValidationFailedError(
+                    f"Xero refused credit note {credit_note_id}'s allocation: {refused}", messages
+                )
         if problems:
             raise XeroSideChangeError(" ".join(problems))
         return MoneyResult(MoneyOutcome.WRITTEN, clio_id, credit_note_id, f"{len(todo)} allocation(s) written")
 
     def _credit_note(
-        self, ctx: SyncContext, memo: ClioCreditMemo, mapping: Mapping | None, contact_id: str
+        self, ctx: SyncContext, memo: ClioCreditMemo, mapping: Mapping | None, contact_id: str, currency: str | None
     ) -> dict[str, Any]:
         """The memo's credit note in Xero: the linked one, one Xero already has under our number
         (an earlier answer was lost), or a new one."""
@@ -400,7 +408,9 @@ class CreditMemoPlugin(RecordTypePlugin):
         page = ctx.xero.read_page("CreditNotes", "CreditNotes", params={"where": f'CreditNoteNumber=="{number}"'})
         existing = next((r for r in page.rows if r.get("Status") != "DELETED"), None)
         if existing is None:
-            payload = credit_note_payload(memo, contact_id=contact_id, settings=ctx.settings.payments)
+            payload = credit_note_payload(
+                memo, contact_id=contact_id, settings=ctx.settings.payments, currency_code=currency
+            )
             [result] = ctx.xero.save_records(
                 "CreditNotes",
                 "CreditNotes",

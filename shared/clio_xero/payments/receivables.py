@@ -173,7 +173,10 @@ def render(rows: Sequence[ReceivableRow], fmt: ReportFormat, *, as_of: str | Non
             "as_of": as_of,
             "bills": len(ordered),
             "differences": differing,
-            "rows": [dict(zip(COLUMNS, _cells(r), strict=True)) | {"differences": r.differences} for r in ordered],
+            "rows": [
+                dict(zip(COLUMNS, _cells(r), strict=True)) | {"differences": r.differences, "flagged": r.flagged}
+                for r in ordered
+            ],
         }
         return json.dumps(body, indent=2) + "\n"
     if fmt is ReportFormat.CSV:
