@@ -107,7 +107,8 @@ def invoice_of(world: LocalWorld, bill: Record) -> dict[str, Any]:
     mapping = world.mappings.get(world.connection_id, "bill", str(bill.id))
     assert mapping is not None and mapping.xero_id, f"bill {bill.id} not synced: {mapping}"
     [invoice] = xero_api(world, "GET", f"/Invoices/{mapping.xero_id}")["Invoices"]
-    return invoice
+    found: dict[str, Any] = invoice
+    return found
 
 
 def live_payments(world: LocalWorld, invoice: dict[str, Any]) -> list[dict[str, Any]]:

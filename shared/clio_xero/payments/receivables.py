@@ -174,7 +174,7 @@ def render(rows: Sequence[ReceivableRow], fmt: ReportFormat, *, as_of: str | Non
             "bills": len(ordered),
             "differences": differing,
             "rows": [
-                dict(zip(COLUMNS, _cells(r), strict=True)) | {"differences": r.differences, "flagged": r.flagged}
+                {**dict(zip(COLUMNS, _cells(r), strict=True)), "differences": r.differences, "flagged": r.flagged}
                 for r in ordered
             ],
         }
