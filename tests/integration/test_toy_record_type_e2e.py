@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from clio_xero.events import RecordType
-from clio_xero.sync.core import default_registry
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
 from tests.toy_matters import ToyMatters

@@ -387,3 +387,19 @@ class StaticConnections:
 class NoClients:
     def for_connection(self, connection_id: str) -> tuple[Any, Any]:
         return None, None
+
+
+def test_a_mapping_stored_before_record_types_reads_the_same() -> None:
+    old_item = {
+        "connection_id": "c1",
+        "record_type": "contact",
+        "clio_id": "7",
+        "xero_id": "x-7",
+        "xero_name": "Ada Lovelace (7)",  # the contact-only field's old name
+        "created_at": NOW.isoformat(),
+        "updated_at": NOW.isoformat(),
+    }
+    mapping = Mapping.model_validate(old_item)
+    assert mapping.xero_label == "Ada Lovelace (7)"
+    assert (mapping.depends_on, mapping.belongs_to, mapping.status) == (None, None, MappingStatus.OK)
+    assert "xero_label" in mapping.model_dump() and "xero_name" not in mapping.model_dump()

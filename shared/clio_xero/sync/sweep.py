@@ -25,7 +25,8 @@ from clio_xero.errors import SyncError
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus
-from clio_xero.sync.core import RecordTypePlugin, Registry, default_registry
+from clio_xero.sync.core import RecordTypePlugin, Registry
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import SettingsStore
 
 OVERLAP = timedelta(minutes=5)

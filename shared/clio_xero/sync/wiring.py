@@ -18,8 +18,9 @@ from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.store.settings import DynamoSettingsStore
-from clio_xero.sync.core import Registry, SyncContext, SyncEngine, default_registry
+from clio_xero.sync.core import Registry, SyncContext, SyncEngine
 from clio_xero.sync.mapping import MappingStore
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import SettingsStore
 from clio_xero.sync.worker import SqsDeadLetters, SyncWorker
 from clio_xero.wiring import ConnectionClients, ProviderUrls, connection_clients

@@ -28,7 +28,8 @@ from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import SyncError
 from clio_xero.store.dynamo import connection_pk, from_item, to_item
 from clio_xero.store.webhook_secrets import ClioWebhookSecrets
-from clio_xero.sync.core.registry import Registry, default_registry
+from clio_xero.sync.core.registry import Registry
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
-from clio_xero.sync.core.registry import default_registry
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import SettingsStore
 from clio_xero.webhooks.registration import (
     ClioClientWebhooks,

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from clio_xero.store.mappings import DynamoMappingStore
-from clio_xero.sync.core.registry import default_registry
 from clio_xero.sync.mapping import Mapping, MappingStatus
+from clio_xero.sync.record_types import default_registry
 from clio_xero_tools.ops.dlq import DeadLetter, DeadLetterQueue
 from clio_xero_tools.ops.stack import OpsStack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clio_xero.events import RecordType, Source
-from clio_xero.sync.core.registry import default_registry
+from clio_xero.sync.record_types import default_registry
 
 
 @dataclass(frozen=True)

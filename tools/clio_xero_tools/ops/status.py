@@ -11,8 +11,8 @@ from clio_xero.clients.tokens import DynamoTokenStore, Provider
 from clio_xero.errors import SyncError
 from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.store.mappings import DynamoMappingStore
-from clio_xero.sync.core.registry import default_registry
 from clio_xero.sync.mapping import MappingStatus
+from clio_xero.sync.record_types import default_registry
 from clio_xero_tools.ops.dlq import queue_depth
 from clio_xero_tools.ops.stack import OpsStack
 

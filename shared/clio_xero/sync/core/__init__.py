@@ -19,7 +19,7 @@ from clio_xero.sync.core.plugin import (
     SyncContext,
     SyncedRecord,
 )
-from clio_xero.sync.core.registry import Registry, default_registry
+from clio_xero.sync.core.registry import Registry
 
 __all__ = [
     "BatchedPlugin",
@@ -36,6 +36,5 @@ __all__ = [
     "SyncedRecord",
     "Verdict",
     "decide",
-    "default_registry",
     "retry_delay_seconds",
 ]

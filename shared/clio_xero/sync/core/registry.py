@@ -1,9 +1,8 @@
 """The registry of record types: the one list the worker, sweep, backfill, webhook registration
 (and renewal) and the CLI's ``retry``, ``errors`` and ``status`` read.
 
-:func:`default_registry` holds what ships (contacts, bills and the activities on them, payments,
-credit notes and the watch on Xero-side invoice changes). A new record type is registered in one
-place, :func:`default_registry`, or, for tests and experiments, on a registry of one's own::
+:func:`clio_xero.sync.record_types.default_registry` holds what ships (contacts today); the
+core itself knows no record type. For tests and experiments, a registry of one's own::
 
     registry = Registry([ContactPlugin(), MyPlugin()])
 """
@@ -11,13 +10,12 @@ place, :func:`default_registry`, or, for tests and experiments, on a registry of
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import cache
 
 from clio_xero.events import RecordType, Source
 from clio_xero.sync.core.plugin import ClioWebhook, RecordTypePlugin
 from clio_xero.sync.settings import ConnectionSettings
 
-__all__ = ["Registry", "default_registry"]
+__all__ = ["Registry"]
 
 
 class Registry:
@@ -89,14 +87,3 @@ class Registry:
         """Types with a backfill, parents first."""
         with_phase = [p for p in self if p.backfill_phase is not None]
         return sorted(with_phase, key=lambda p: p.backfill_phase or 0)
-
-
-@cache
-def default_registry() -> Registry:
-    """The record types this release syncs (built once per process)."""
-    from clio_xero.payments.plugins import payment_plugins
-    from clio_xero.sync.bills.plugin import ActivityPlugin, BillPlugin
-    from clio_xero.sync.contacts.plugin import ContactPlugin
-
-    bills = BillPlugin()
-    return Registry([ContactPlugin(), bills, ActivityPlugin(bills), *payment_plugins()])
