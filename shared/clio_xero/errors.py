@@ -15,14 +15,14 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     ├── PermanentError              park the record (mapping error list, then the DLQ) with a reason
     │   ├── ValidationFailedError   the provider rejected the data; ``provider_messages`` kept verbatim
     │   ├── NotFoundError           the record (or the connection) does not exist
+    │   ├── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
+    │   │   ├── InvalidSettingsError  a setting value refused before it is stored (CLI exit 2)
+    │   │   └── BillPreflightError  a bill needs account codes / tax types / tracking / a currency the
+    │   │                           Xero organisation cannot take; carries every problem with its fix
     │   ├── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
     │   │                           carries both figures (the bill is parked, never sent wrong)
-    │   ├── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
-    │   │                           waits with what was done there and the two ways out
-    │   └── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
-    │       ├── InvalidSettingsError  a setting value refused before it is stored (CLI exit 2)
-    │       └── BillPreflightError  a bill needs account codes / tax types / tracking / a currency the
-    │                               Xero organisation cannot take; carries every problem with its fix
+    │   └── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
+    │                               waits with what was done there and the two ways out
     ├── NeedsReviewError            several Xero records could match: a person chooses (contacts review)
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
     ├── LinkRefused                 a connect link we refuse; ``explanation`` is the page's sentence
@@ -116,6 +116,18 @@ class ConfigurationError(PermanentError):
     """A deployment or connection setting is wrong or missing."""
 
 
+class InvalidSettingsError(ConfigurationError):
+    """A setting value refused before it is stored: one line per problem, with what the key accepts."""
+
+
+class NeedsReviewError(SyncError):
+    """Several Xero records could be this one; a person chooses (``clio-xero contacts review``)."""
+
+    def __init__(self, candidates: list[str]) -> None:
+        super().__init__("needs review")
+        self.candidates = candidates
+
+
 class BillPreflightError(ConfigurationError):
     """A bill needs a mapping the organisation's chart cannot honour (docs/billing.md "Preflight").
 
@@ -142,18 +154,6 @@ class XeroSideChangeError(PermanentError):
     """A person changed a synced invoice or payment in Xero (docs/payments.md "Changes made in Xero").
 
     The message says what was done in Xero and the two ways out; nothing was written."""
-
-
-class InvalidSettingsError(ConfigurationError):
-    """A setting value refused before it is stored: one line per problem, with what the key accepts."""
-
-
-class NeedsReviewError(SyncError):
-    """Several Xero records could be this one; a person chooses (``clio-xero contacts review``)."""
-
-    def __init__(self, candidates: list[str]) -> None:
-        super().__init__("needs review")
-        self.candidates = candidates
 
 
 class NeedsReconnectError(SyncError):

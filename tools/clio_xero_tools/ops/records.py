@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clio_xero.events import RecordType, Source
+from clio_xero.events import RecordType, Source, record_id_for
 from clio_xero.sync.record_types import default_registry
 
 
@@ -19,7 +19,11 @@ class RecordRef:
 
     @classmethod
     def parse(cls, value: str) -> RecordRef:
-        """``<clio|xero>:<record type>:<id>``; anything else raises ``ValueError`` saying what is expected."""
+        """``<clio|xero>:<record type>:<id>``; anything else raises ``ValueError`` saying what is expected.
+
+        The id is checked as intake checks it (a Clio id is a whole number, a Xero id a GUID), so
+        a typo is a usage error and never a poison message on the queue.
+        """
         parts = value.strip().split(":", 2)
         if len(parts) != 3 or not parts[2]:
             raise ValueError(f"{value!r} is not a record: write SOURCE:TYPE:ID, e.g. clio:contact:123")
@@ -29,4 +33,8 @@ class RecordRef:
             sources = "|".join(s.value for s in Source)
             types = "|".join(default_registry().names())
             raise ValueError(f"{value!r} is not a record: SOURCE is {sources}, TYPE is {types}")
-        return cls(Source(source.lower()), plugin.record_type, record_id)
+        source_value = Source(source.lower())
+        try:
+            return cls(source_value, plugin.record_type, record_id_for(source_value, record_id))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a record: {exc}") from None

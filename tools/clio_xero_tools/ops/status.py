@@ -13,7 +13,8 @@ from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.record_types import default_registry
-from clio_xero_tools.ops.dlq import queue_depth
+from clio_xero_tools.ops.dlq import DeadLetter, DeadLetterQueue, queue_depth
+from clio_xero_tools.ops.errorlist import error_list
 from clio_xero_tools.ops.stack import OpsStack
 
 PROVIDERS: tuple[Provider, ...] = ("clio", "xero")
@@ -133,14 +134,17 @@ def _budgets(stack: OpsStack, connection: Connection) -> dict[str, Budget]:
 
 _COUNT_PROBLEMS = (
     ("failed", "failed: `clio-xero errors`"),
+    ("dead_lettered", "dead-lettered: `clio-xero errors`"),
     ("waiting", "wait for a parent record: `clio-xero errors`"),
     ("needs_review", "need review: `clio-xero contacts review`"),
 )
 
 
-def connection_report(stack: OpsStack, connection: Connection) -> ConnectionReport:
+def connection_report(
+    stack: OpsStack, connection: Connection, dead_letters: list[DeadLetter] | None = None
+) -> ConnectionReport:
     mappings = DynamoMappingStore(stack.table_name, stack.dynamodb)
-    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0, "waiting": 0}
+    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0, "waiting": 0, "dead_lettered": 0}
     last_sync: dict[str, datetime] = {}
     status_key = {
         MappingStatus.OK: "synced",
@@ -156,6 +160,12 @@ def connection_report(stack: OpsStack, connection: Connection) -> ConnectionRepo
                 newest = last_sync.get(record_type)
                 if newest is None or mapping.updated_at > newest:
                     last_sync[record_type] = mapping.updated_at
+    # What `errors` lists as dead-lettered (no mapping in error): the same join, so the two agree.
+    counts["dead_lettered"] = sum(
+        1
+        for e in error_list(stack, [connection.connection_id], dead_letters=dead_letters or [])
+        if e.status == "dead_lettered"
+    )
     report = ConnectionReport(
         connection=connection,
         tokens=_tokens(stack, connection),
@@ -163,23 +173,33 @@ def connection_report(stack: OpsStack, connection: Connection) -> ConnectionRepo
         last_sync=last_sync,
         budgets=_budgets(stack, connection),
     )
-    if connection.status is not ConnectionStatus.ACTIVE:
-        report.problems.append(f"connection is {connection.status.value}")
-    for provider, token in report.tokens.items():
-        if token.problem:
-            report.problems.append(f"{provider} token: {token.problem}")
-    for key, what in _COUNT_PROBLEMS:
-        if counts[key]:
-            report.problems.append(f"{counts[key]} record(s) {what}")
-    for provider, b in report.budgets.items():
-        if b.limit_day is not None and b.used_day >= b.limit_day:
-            report.problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")
+    report.problems.extend(_problems(report))
     return report
 
 
+def _problems(report: ConnectionReport) -> list[str]:
+    problems = []
+    counts = report.counts
+    if report.connection.status is not ConnectionStatus.ACTIVE:
+        problems.append(f"connection is {report.connection.status.value}")
+    for provider, token in report.tokens.items():
+        if token.problem:
+            problems.append(f"{provider} token: {token.problem}")
+    for key, what in _COUNT_PROBLEMS:
+        if counts[key]:
+            problems.append(f"{counts[key]} record(s) {what}")
+    for provider, b in report.budgets.items():
+        if b.limit_day is not None and b.used_day >= b.limit_day:
+            problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")
+    return problems
+
+
 def stack_report(stack: OpsStack, connection_id: str | None = None) -> StackReport:
+    dead_letter_queue = queue_depth(stack.sqs, stack.dead_letter_queue_url)
+    # Looking at the DLQ changes nothing it shows (ops/dlq.py); only look when it holds something.
+    letters = DeadLetterQueue(stack).list() if dead_letter_queue["visible"] or dead_letter_queue["in_flight"] else []
     return StackReport(
-        connections=[connection_report(stack, c) for c in stack.select_connections(connection_id)],
+        connections=[connection_report(stack, c, letters) for c in stack.select_connections(connection_id)],
         queue=queue_depth(stack.sqs, stack.queue_url),
-        dead_letter_queue=queue_depth(stack.sqs, stack.dead_letter_queue_url),
+        dead_letter_queue=dead_letter_queue,
     )

@@ -111,7 +111,7 @@ def _key(prefix: str, connection_id: str, parts: Sequence[str]) -> str:
     return f"{prefix}-{digest}"
 
 
-def _linked_invoice(mapping: Mapping | None, found: dict[str, Any] | None) -> LinkedInvoice | None:
+def linked_invoice(mapping: Mapping | None, found: dict[str, Any] | None) -> LinkedInvoice | None:
     if mapping is None or not mapping.xero_id:
         return None
     if found is None:
@@ -183,22 +183,38 @@ class BillPlugin(BatchedPlugin):
                 results.update({i: exc for i in chunk if not isinstance(results.get(i), BillResult)})
         return [results[e.record_id] for e in events]
 
-    def sync_bills(self, ctx: SyncContext, bill_ids: Sequence[str]) -> dict[str, SyncedRecord | SyncError]:
-        """Sync these bills now (the activity plug-in, the backfill and `retry` call this)."""
+    def sync_bills(
+        self,
+        ctx: SyncContext,
+        bill_ids: Sequence[str],
+        *,
+        found: dict[str, dict[str, Any]] | None = None,
+        bundles: dict[str, BillBundle] | None = None,
+    ) -> dict[str, SyncedRecord | SyncError]:
+        """Sync these bills now, 50 per Xero call (the activity plug-in and the backfill call this;
+        the backfill passes the bills and bundles it has already read in pages)."""
         out: dict[str, SyncedRecord | SyncError] = {}
         ids = list(dict.fromkeys(bill_ids))
         for start in range(0, len(ids), MAX_INVOICES_PER_CALL):
             chunk = ids[start : start + MAX_INVOICES_PER_CALL]
             try:
-                out.update(self._sync_ids(ctx, chunk))
+                out.update(self._sync_ids(ctx, chunk, found=found, bundles=bundles))
             except SyncError as exc:
                 out.update({i: exc for i in chunk if i not in out})
         return out
 
-    def _sync_ids(self, ctx: SyncContext, ids: list[str]) -> dict[str, SyncedRecord | SyncError]:
+    def _sync_ids(
+        self,
+        ctx: SyncContext,
+        ids: list[str],
+        *,
+        found: dict[str, dict[str, Any]] | None = None,
+        bundles: dict[str, BillBundle] | None = None,
+    ) -> dict[str, SyncedRecord | SyncError]:
         billing: BillingSettings = ctx.settings.billing
         works = {i: _Work(i, ctx.mappings.get(ctx.connection_id, self.name, i)) for i in ids}
-        found = read_bills(ctx.clio, ids)
+        if found is None:
+            found = read_bills(ctx.clio, ids)
         digest = _settings_digest(billing)
         live: list[_Work] = []
         for work in works.values():
@@ -224,7 +240,7 @@ class BillPlugin(BatchedPlugin):
         for work in live:
             assert work.bill is not None
             xero_id = work.mapping.xero_id if work.mapping else None
-            state = BillSyncState(invoice=_linked_invoice(work.mapping, xero_now.get(xero_id or "")))
+            state = BillSyncState(invoice=linked_invoice(work.mapping, xero_now.get(xero_id or "")))
             decision = decide(work.bill, billing, state)
             work.action, work.reason = decision.action, decision.reason
             if decision.action is BillAction.WAIT:
@@ -238,12 +254,13 @@ class BillPlugin(BatchedPlugin):
                 )
                 self._remember(ctx, work, digest, status=state.invoice.status if state.invoice else None)
         to_map = [w for w in live if w.action in (BillAction.CREATE, BillAction.UPDATE)]
-        bundles = read_bundles(
-            ctx.clio,
-            [found[w.clio_id] for w in to_map],
-            ctx.clock,
-            practice_areas=billing.tracking_source is TrackingSource.PRACTICE_AREA,
-        )
+        if bundles is None or any(w.clio_id not in bundles for w in to_map):
+            bundles = read_bundles(
+                ctx.clio,
+                [found[w.clio_id] for w in to_map],
+                ctx.clock,
+                practice_areas=billing.tracking_source is TrackingSource.PRACTICE_AREA,
+            )
         for work in to_map:
             work.bundle = bundles[work.clio_id]
             self._prepare(ctx, work, billing, xero_now)

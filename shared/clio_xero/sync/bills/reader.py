@@ -13,7 +13,7 @@ against a fresh read before it is parked, so a fix made in Xero is seen at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,8 @@ __all__ = [
     "BILL_FIELDS",
     "LINE_FIELDS",
     "ChartCache",
+    "Fetch",
+    "direct",
     "read_bills",
     "read_bundles",
     "read_chart",
@@ -41,7 +43,7 @@ BILL_FIELDS = (
     "sub_total,tax_sum,secondary_tax_sum,total_tax,total,due,balance,paid,credits_issued"
 )
 LINE_FIELDS = (
-    "id,type,kind,description,note,date,price,quantity,sub_total,tax,secondary_tax,total,taxable,"
+    "id,type,kind,description,note,date,price,quantity,sub_total,discount,tax,secondary_tax,total,taxable,"
     "secondary_taxable,group_ordering,created_at,bill{id},activity{id},matter{id}"
 )
 ACTIVITY_FIELDS = (
@@ -67,16 +69,29 @@ def _chunks(ids: Sequence[Any], size: int = PAGE) -> Iterable[list[Any]]:
         yield unique[start : start + size]
 
 
-def _by_ids(clio: ClioClient, resource: str, fields: str, ids: Sequence[Any]) -> list[dict[str, Any]]:
+#: Every record of a Clio list read (resource, fields, filters). The worker reads straight through
+#: the client; the backfill passes one that waits out throttles page by page.
+Fetch = Callable[[str, str, Mapping[str, Any]], list[dict[str, Any]]]
+
+
+def direct(clio: ClioClient) -> Fetch:
+    def fetch(resource: str, fields: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return list(clio.iter_records(resource, fields=fields, params=params))
+
+    return fetch
+
+
+def _by_ids(fetch: Fetch, resource: str, fields: str, ids: Sequence[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for chunk in _chunks(ids):
-        out.extend(clio.iter_records(resource, fields=fields, params={"ids[]": chunk}))
+        out.extend(fetch(resource, fields, {"ids[]": chunk}))
     return out
 
 
-def read_bills(clio: ClioClient, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def read_bills(clio: ClioClient | Fetch, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The bills Clio still has, by id (a deleted bill is simply absent)."""
-    return {str(b["id"]): b for b in _by_ids(clio, "bills", BILL_FIELDS, list(ids))}
+    fetch = clio if callable(clio) else direct(clio)
+    return {str(b["id"]): b for b in _by_ids(fetch, "bills", BILL_FIELDS, list(ids))}
 
 
 def _created(record: dict[str, Any]) -> datetime | None:
@@ -86,19 +101,23 @@ def _created(record: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(raw.replace("Z", "+00:00"))
 
 
-def _line_items(clio: ClioClient, bills: Sequence[dict[str, Any]], now: datetime) -> dict[str, list[dict[str, Any]]]:
+def _line_items(
+    fetch: Fetch, bills: Sequence[dict[str, Any]], now: datetime, *, scan: bool | None
+) -> dict[str, list[dict[str, Any]]]:
     wanted = {str(b["id"]) for b in bills}
     out: dict[str, list[dict[str, Any]]] = {bill_id: [] for bill_id in wanted}
     created = [c for c in (_created(b) for b in bills) if c is not None]
-    if len(bills) >= SCAN_FROM and len(created) == len(bills) and now - min(created) <= SCAN_WINDOW:
+    if scan is None:
+        scan = len(bills) >= SCAN_FROM and len(created) == len(bills) and now - min(created) <= SCAN_WINDOW
+    if scan and len(created) == len(bills):
         since = min(created) - timedelta(seconds=1)
-        for line in clio.iter_records("line_items", fields=LINE_FIELDS, params={"created_since": _iso(since)}):
+        for line in fetch("line_items", LINE_FIELDS, {"created_since": _iso(since)}):
             bill_id = str((line.get("bill") or {}).get("id"))
             if bill_id in wanted:
                 out[bill_id].append(line)
         return out
     for bill_id in sorted(wanted):
-        out[bill_id] = list(clio.iter_records("line_items", fields=LINE_FIELDS, params={"bill_id": bill_id}))
+        out[bill_id] = fetch("line_items", LINE_FIELDS, {"bill_id": bill_id})
     return out
 
 
@@ -113,26 +132,31 @@ def _has_interest(bill: dict[str, Any]) -> bool:
 
 
 def read_bundles(
-    clio: ClioClient, bills: Sequence[dict[str, Any]], clock: Clock, *, practice_areas: bool = False
+    clio: ClioClient | Fetch,
+    bills: Sequence[dict[str, Any]],
+    clock: Clock,
+    *,
+    practice_areas: bool = False,
+    scan: bool | None = None,
 ) -> dict[str, BillBundle]:
-    """Everything each bill's invoice is made of, read in bulk for the whole set."""
+    """Everything each bill's invoice is made of, read in bulk for the whole set. ``scan`` forces
+    (or forbids) one ``created_since`` read of the line items instead of one read per bill."""
     if not bills:
         return {}
-    lines = _line_items(clio, bills, clock.now())
+    fetch = clio if callable(clio) else direct(clio)
+    lines = _line_items(fetch, bills, clock.now(), scan=scan)
     activity_ids = sorted({li["activity"]["id"] for ls in lines.values() for li in ls if li.get("activity")})
-    activities = {a["id"]: a for a in _by_ids(clio, "activities", ACTIVITY_FIELDS, activity_ids)}
+    activities = {a["id"]: a for a in _by_ids(fetch, "activities", ACTIVITY_FIELDS, activity_ids)}
     matter_ids = sorted(
         {m["id"] for b in bills for m in b.get("matters") or []}
         | {li["matter"]["id"] for ls in lines.values() for li in ls if li.get("matter")}
     )
     matter_fields = MATTER_FIELDS + (PRACTICE_AREA_FIELD if practice_areas else "")
-    matters = {m["id"]: m for m in _by_ids(clio, "matters", matter_fields, matter_ids)}
+    matters = {m["id"]: m for m in _by_ids(fetch, "matters", matter_fields, matter_ids)}
     charges: dict[str, list[dict[str, Any]]] = {}
     for bill in bills:
         if _has_interest(bill):
-            charges[str(bill["id"])] = list(
-                clio.iter_records("interest_charges", fields=INTEREST_FIELDS, params={"bill_id": bill["id"]})
-            )
+            charges[str(bill["id"])] = fetch("interest_charges", INTEREST_FIELDS, {"bill_id": bill["id"]})
     out: dict[str, BillBundle] = {}
     for bill in bills:
         bill_id = str(bill["id"])
