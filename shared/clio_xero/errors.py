@@ -21,8 +21,9 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     │   │                           Xero organisation cannot take; carries every problem with its fix
     │   ├── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
     │   │                           carries both figures (the bill is parked, never sent wrong)
-    │   └── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
-    │                               waits with what was done there and the two ways out
+    │   ├── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
+    │   │                           waits with what was done there and the two ways out
+    │   └── InputFileError          a file a person gave us is unusable; names the file and line
     ├── NeedsReviewError            several Xero records could match: a person chooses (contacts review)
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
     ├── LinkRefused                 a connect link we refuse; ``explanation`` is the page's sentence
@@ -154,6 +155,16 @@ class XeroSideChangeError(PermanentError):
     """A person changed a synced invoice or payment in Xero (docs/payments.md "Changes made in Xero").
 
     The message says what was done in Xero and the two ways out; nothing was written."""
+
+
+class InputFileError(PermanentError):
+    """A file given to us (a bank statement) cannot be used as it is; says which file and line."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
 
 
 class NeedsReconnectError(SyncError):
