@@ -205,3 +205,13 @@ def test_invoice_voided_in_xero_is_flagged_and_is_the_only_difference(
     assert invoice_of(world, other)["Status"] == "AUTHORISED"
     rows = report_rows(cli)
     assert [r["flagged"] is not None for r in rows if r["differences"]] == [True]  # exactly the flagged one
+
+
+def test_the_daily_function_counts_the_differences(world: LocalWorld, clock: ManualClock) -> None:
+    daily = world.runtime.functions["ReceivablesReportFunction"]
+    bill = approved_bill(world, 210.0)
+    assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
+    world.sandboxes.clio.record_payment(bill.id, 10.0)  # not swept yet: Xero does not know it
+    assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 1
+    sweep(world, clock)
+    assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
