@@ -215,3 +215,20 @@ def test_the_daily_function_counts_the_differences(world: LocalWorld, clock: Man
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 1
     sweep(world, clock)
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
+
+
+def test_backfill_payments_through_the_cli(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    world.settings(sync_payments=False, sync_credit_notes=False)
+    bill = approved_bill(world, 900.0)
+    for _ in range(3):
+        world.sandboxes.clio.record_payment(bill.id, 100.0)
+    world.sandboxes.clio.issue_credit_memo(bill.id, 50.0)
+    world.settings(sync_payments=True, sync_credit_notes=True)
+    code, output = cli("backfill", "payments", "--dry-run")
+    assert code == 0 and "payments 3" in output and "credit_notes 1" in output, output
+    assert live_payments(world, invoice_of(world, bill)) == []  # the dry run wrote nothing
+    code, output = cli("backfill", "payments")
+    assert code == 0 and "payments_written 3" in output, output
+    invoice = invoice_of(world, bill)
+    assert Decimal(str(invoice["AmountPaid"])) == 300 and Decimal(str(invoice["AmountCredited"])) == 50
+    assert differences(world, cli) == []

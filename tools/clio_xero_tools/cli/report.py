@@ -1,19 +1,26 @@
-"""``clio-xero report receivables`` and ``clio-xero payments link`` (docs/payments.md).
+"""``clio-xero report receivables``, ``clio-xero payments link`` and ``clio-xero backfill payments``
+(docs/payments.md).
 
 Exit codes as elsewhere: 0 all well, 1 the report found differences, 2 bad input, 3 configuration.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import typer
 
 from clio_xero.errors import SyncError
+from clio_xero.events import RecordType
+from clio_xero.payments.backfill import MoneyBackfill
 from clio_xero.payments.plugins import link_payment
 from clio_xero.payments.receivables import ReportFormat, render
 from clio_xero.payments.report import read_receivables
-from clio_xero_tools.cli.contacts import _tools
+from clio_xero.store.checkpoints import DynamoCheckpointStore
+from clio_xero.sync.backfill import Patience
+from clio_xero_tools.cli.billing import sync_context
+from clio_xero_tools.cli.contacts import _tools, backfill_app
 from clio_xero_tools.cli.options import (
     CONNECTION_OPTION,
     EXIT_PROBLEMS,
@@ -21,6 +28,7 @@ from clio_xero_tools.cli.options import (
     STACK_OPTION,
     console,
     err_console,
+    stack_context,
 )
 
 report_app = typer.Typer(help="Reports that prove the books agree.", no_args_is_help=True)
@@ -84,6 +92,41 @@ def link(
         err_console.print(f"[red]{exc.message}[/]")
         raise typer.Exit(EXIT_PROBLEMS) from None
     console.print(f"Clio payment {allocation} is linked to Xero payment {payment}; it will not be written again.")
+
+
+@backfill_app.command("payments")
+def backfill_payments(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read Clio and print the plan; write nothing."),
+    connection: str | None = CONNECTION_OPTION,
+    stack: str | None = STACK_OPTION,
+    local: bool = LOCAL_OPTION,
+) -> None:
+    """After `backfill bills`: the payments and credit notes of every synced bill (50 payments per
+    Xero call); safe to interrupt and run again. Exit 1 when some could not be written."""
+    tools = _tools(stack, local, connection)
+    stack_ctx = stack_context(stack, local)
+    backfill = MoneyBackfill(
+        sync_context(tools),
+        checkpoints=DynamoCheckpointStore(
+            stack_ctx.table_name, stack_ctx.client("dynamodb"), RecordType.ALLOCATION.value
+        ),
+        patience=Patience(time.sleep),
+        progress=lambda phase, done, total: err_console.print(f"{phase}: {done}/{total}"),
+    )
+    try:
+        plan = backfill.plan()
+        console.print("plan: " + ", ".join(f"{k} {v}" for k, v in plan.counts().items()))
+        if dry_run:
+            return
+        report = backfill.run(plan)
+    except SyncError as exc:
+        err_console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(EXIT_PROBLEMS) from None
+    console.print("done: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())))
+    for record, message in report.errors:
+        console.print(f"[red]{record}[/]: {message}")
+    if report.errors:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def register(app: typer.Typer) -> None:
