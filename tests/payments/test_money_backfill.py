@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
+from clio_xero.clock import ManualClock
 from clio_xero.events import RecordType
 from clio_xero.payments.backfill import MoneyBackfill
 from clio_xero.sync.backfill import Checkpoint, InMemoryCheckpointStore, Patience
 from tests.payments.harness import CONNECTION, make_world
+
+
+def waiter(clock: ManualClock) -> Callable[[float], None]:
+    """Throttles are waited out on the simulated clock."""
+
+    def wait(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return wait
 
 
 def test_backfill_brings_the_payments_and_credit_notes_of_synced_bills_in_batches() -> None:
@@ -21,9 +32,7 @@ def test_backfill_brings_the_payments_and_credit_notes_of_synced_bills_in_batche
     memo = world.clio_world.sandbox.issue_credit_memo(bills[0].id, 25.0)
     checkpoints = InMemoryCheckpointStore()
     ctx = world.engine.context(CONNECTION)
-    backfill = MoneyBackfill(
-        ctx, checkpoints=checkpoints, patience=Patience(lambda seconds: world.clock.advance(seconds) and None)
-    )
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints, patience=Patience(waiter(world.clock)))
     plan = backfill.plan()
     assert plan.counts() == {"payments": 90, "credit_notes": 1, "payments on bills not in Xero": 1}
 
@@ -39,9 +48,7 @@ def test_backfill_brings_the_payments_and_credit_notes_of_synced_bills_in_batche
     assert checkpoints.get(CONNECTION) is not None and checkpoints.get(CONNECTION).phase == "done"  # type: ignore[union-attr]
 
     # Run again: nothing left to write, nothing written twice.
-    again = MoneyBackfill(
-        ctx, checkpoints=checkpoints, patience=Patience(lambda seconds: world.clock.advance(seconds) and None)
-    )
+    again = MoneyBackfill(ctx, checkpoints=checkpoints, patience=Patience(waiter(world.clock)))
     assert again.plan().payments == []
     assert len(payments) == 90 and memo is not None
 
@@ -54,9 +61,7 @@ def test_an_interrupted_backfill_resumes_after_its_checkpoint() -> None:
     allocations = [world.pay(bill, 10.0) for _ in range(60)]
     ctx = world.engine.context(CONNECTION)
     checkpoints = InMemoryCheckpointStore()
-    backfill = MoneyBackfill(
-        ctx, checkpoints=checkpoints, patience=Patience(lambda seconds: world.clock.advance(seconds) and None)
-    )
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints, patience=Patience(waiter(world.clock)))
     plan = backfill.plan()
     # As if the first 50 were done and the process died: the checkpoint names the 50th.
     now = world.clock.now()
