@@ -22,6 +22,7 @@ from clio_xero.events import RecordType, Source, SyncEvent
 from clio_xero.payments.report import read_receivables
 from clio_xero_tools.sandbox._base import FaultPlan
 from clio_xero_tools.sandbox.clio import domain
+from clio_xero_tools.sandbox.clio.resources import bill_totals, by_link
 from clio_xero_tools.sandbox.clio.store import Record
 from tests.payments.harness import CONNECTION, PaymentsWorld, make_world
 
@@ -54,7 +55,7 @@ def _changes(world: PaymentsWorld, rng: random.Random, n: int, result: ChaosResu
     hints: list[SyncEvent] = []
     for _ in range(n):
         unpaid = [b for b in open_bills if b.attrs.get("state") == "awaiting_payment"]
-        untouched = [b for b in unpaid if not domain.by_link(store, "allocations", "bill", b.id)]
+        untouched = [b for b in unpaid if not by_link(store, "allocations", "bill", b.id)]
         roll = rng.random()
         if roll < 0.16 or not unpaid:
             bill = world.bill(float(rng.randint(200, 3000)))
@@ -68,7 +69,7 @@ def _changes(world: PaymentsWorld, rng: random.Random, n: int, result: ChaosResu
             result.changes["interest edit"] += 1
         elif roll < 0.36:
             bill = rng.choice(unpaid)
-            balance = domain.bill_totals(store, bill)["balance"]
+            balance = bill_totals(store, bill)["balance"]
             memo = sandbox.issue_credit_memo(bill.id, round(min(balance, rng.uniform(5, 120)), 2))
             hints.append(world.event(RecordType.CREDIT_MEMO, memo.id))
             result.changes["credit note"] += 1
@@ -80,7 +81,7 @@ def _changes(world: PaymentsWorld, rng: random.Random, n: int, result: ChaosResu
             result.changes["payment voided"] += 1
         else:
             bill = rng.choice(unpaid)
-            balance = domain.bill_totals(store, bill)["balance"]
+            balance = bill_totals(store, bill)["balance"]
             amount = balance if rng.random() < 0.4 else round(balance * rng.uniform(0.1, 0.6), 2)
             trust = rng.random() < 0.1
             payment = world.pay(bill, amount, **({"bank_account_id": world.trust_account_id()} if trust else {}))
