@@ -38,8 +38,27 @@ def world(clock: ManualClock) -> Iterator[LocalWorld]:
         yield w
 
 
+def spend_money(world: LocalWorld) -> list[Any]:
+    store = world.sandboxes.xero.store
+    with store.lock:
+        return list(store.orgs[world.tenant_id].bank_transactions.values())
+
+
 def test_backfill_plans_then_sends_each_bill_once_and_explain_says_why(world: LocalWorld, cli: Any) -> None:
     approved = [bill_with_every_kind_of_line(world, state="awaiting_payment")[0] for _ in range(3)]
+    clio = world.sandboxes.clio
+    client = clio.act_create("contacts", {"type": "Person", "first_name": "Ivy", "last_name": "Cost"})
+    matter = clio.act_create("matters", {"client": {"id": client.id}, "description": "Filing"})
+    hard_cost = clio.act_create(
+        "activities",
+        {"matter": {"id": matter.id}, "type": "HardCostEntry", "price": 120, "quantity": 1, "tax_setting": "no_tax",
+         "note": "Court filing fee"},
+    )  # fmt: skip
+    approved.append(
+        clio.create_bill(
+            client_id=client.id, matter_ids=[matter.id], activity_ids=[hard_cost.id], state="awaiting_payment"
+        )
+    )
     draft, _ = bill_with_every_kind_of_line(world)
     world.pump()
     assert invoices(world) == []  # sync_bills is off: nothing yet
@@ -49,21 +68,26 @@ def test_backfill_plans_then_sends_each_bill_once_and_explain_says_why(world: Lo
     code, report = cli("billing", "check", "--json")
     assert code == 0 and report["ok"] is True
 
-    assert cli("settings", "set", "sync_bills=true")[0] == 0
+    assert cli("settings", "set", "hard_costs_as_spend_money=true")[0] == 2  # needs both codes: refused
+    setting = ("sync_bills=true", "hard_costs_as_spend_money=true", "spend_money_bank_account_code=090",
+               "spend_money_account_code=310")  # fmt: skip
+    assert cli("settings", "set", *setting)[0] == 0
     code, plan = cli("backfill", "bills", "--dry-run", "--json")
-    assert code == 0 and plan["counts"]["create"] == 3 and plan["counts"]["skip"] == 1
+    assert code == 0 and plan["counts"]["create"] == 4 and plan["counts"]["skip"] == 1
     skipped = next(b for b in plan["bills"] if b["action"] == "skip")
     assert skipped["clio_id"] == str(draft.id) and "draft" in skipped["reason"]
     assert invoices(world) == []  # a dry run writes nothing
 
     code, done = cli("backfill", "bills", "--json")
     assert code == 0, done
-    assert done["done"] == {"invoice_created": 3} and done["batches"] == 1 and done["errors"] == []
+    assert done["done"] == {"invoice_created": 4} and done["batches"] == 1 and done["errors"] == []
     for bill in approved:
         assert one_invoice(world, str(bill.attrs["number"])).status == "AUTHORISED"
 
     code, again = cli("backfill", "bills", "--dry-run", "--json")
-    assert again["counts"]["create"] == 0 and again["counts"]["nothing"] == 3  # never a duplicate
+    assert again["counts"]["create"] == 0 and again["counts"]["nothing"] == 4  # never a duplicate
+    spent = spend_money(world)
+    assert [(t.type, str(t.total)) for t in spent] == [("SPEND", "120.00")]  # the hard cost, once
     code, out = cli("billing", "explain", str(draft.id))
     assert code == 0 and "draft" in out and "Approve it in Clio" in out
 
@@ -84,4 +108,4 @@ def test_backfill_plans_then_sends_each_bill_once_and_explain_says_why(world: Lo
     code, report = cli("billing", "check", "--json")
     assert code == 1 and not report["ok"]
     assert any("260" in p["message"] and p["setting"] == "flat_fee_account_code" for p in report["problems"])
-    assert len(invoices(world)) == 3
+    assert len(invoices(world)) == 4

@@ -77,6 +77,21 @@ class LocalWorld:
             timeout=10,
         )
 
+    def xero_user_call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """An Accounting API call made outside the product, as a Xero user's app would (setting
+        up the organisation in tests and the demo: a tracking category, a currency)."""
+        grant = self.sandboxes.xero.issue_tokens([self.tenant_id])
+        response = httpx.request(
+            method,
+            f"{self.sandboxes.xero_server.url}/api.xro/2.0{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {grant['access_token']}", "xero-tenant-id": self.tenant_id},
+            timeout=10,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     def settings(self, **values: Any) -> None:
         store = DynamoSettingsStore(self.runtime.physical_id("Table"), self.runtime.client("dynamodb"))
         store.put(self.connection_id, store.get(self.connection_id).changed(**values))

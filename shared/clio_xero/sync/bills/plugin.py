@@ -35,6 +35,7 @@ from clio_xero.billing.eligibility import BillAction, BillSyncState, LinkedInvoi
 from clio_xero.billing.mapping import MappedBill, invoice_number, map_bill
 from clio_xero.billing.numbers import ExistingInvoice, NumberAction, resolve_number
 from clio_xero.billing.settings import BillingSettings, TrackingSource
+from clio_xero.billing.spend_money import map_hard_cost
 from clio_xero.billing.xero_models import OrgChart
 from clio_xero.errors import (
     BillPreflightError,
@@ -63,6 +64,8 @@ SWEEP_BILL_FIELDS = "id,etag,updated_at"
 SWEEP_PART_FIELDS = "id,updated_at,bill{id}"
 
 _CHARTS = ChartCache()
+#: The mapping type under which hard costs sent as spend money are remembered (never sent twice).
+HARD_COST = "hard_cost"
 
 
 class BillOutcome(StrEnum):
@@ -271,7 +274,48 @@ class BillPlugin(BatchedPlugin):
         self._write_status(
             ctx, [w for w in live if w.result is None and w.action in (BillAction.VOID, BillAction.DELETE)], digest
         )
+        if billing.hard_costs_as_spend_money:
+            self._write_hard_costs(ctx, [w for w in to_map if isinstance(w.result, BillResult)], billing)
         return {w.clio_id: w.result for w in works.values() if w.result is not None}
+
+    # ------------------------------------------------------------------ hard costs
+    def _write_hard_costs(self, ctx: SyncContext, works: list[_Work], billing: BillingSettings) -> None:
+        """Hard costs on the bills just synced, as Xero spend money (opt-in, docs/billing.md "Hard
+        costs as spend money"): each once, remembered under the ``hard_cost`` mapping type, all in
+        one ``PUT /BankTransactions``. A refusal is logged on the cost's mapping, never on the bill."""
+        pending: list[tuple[str, str, dict[str, Any]]] = []
+        for work in works:
+            if work.bundle is None or work.contact_id is None:
+                continue
+            currency = work.bill.currency.code if work.bill and work.bill.currency else None
+            for activity in work.bundle.activities.values():
+                if ctx.mappings.get(ctx.connection_id, HARD_COST, str(activity.id)) is not None:
+                    continue
+                spend = map_hard_cost(activity, billing, contact_id=work.contact_id, currency=currency)
+                if spend is not None:
+                    pending.append((str(activity.id), work.clio_id, spend.to_xero()))
+        for start in range(0, len(pending), MAX_INVOICES_PER_CALL):
+            chunk = pending[start : start + MAX_INVOICES_PER_CALL]
+            key = _key("hard-costs", ctx.connection_id, [a for a, _, _ in chunk])
+            results = ctx.xero.save_records(
+                "BankTransactions", "BankTransactions", [p for _, _, p in chunk], idempotency_key=key, create=True
+            )
+            now = ctx.clock.now()
+            for (activity_id, bill_id, _), result in zip(chunk, results, strict=True):
+                record = result.record or {}
+                ctx.mappings.create(
+                    Mapping(
+                        connection_id=ctx.connection_id,
+                        record_type=HARD_COST,
+                        clio_id=activity_id,
+                        xero_id=str(record["BankTransactionID"]) if result.ok and record else None,
+                        belongs_to=record_ref(self.name, bill_id),
+                        status=MappingStatus.OK if result.ok else MappingStatus.ERROR,
+                        last_error=None if result.ok else "; ".join(result.errors),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
 
     # ------------------------------------------------------------------ reads
     @staticmethod
