@@ -31,7 +31,7 @@ PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "httpx", "
 
 def benchmarks() -> list[tuple[str, Benchmark]]:
     """Every benchmark, in run order, by the name ``--only`` selects it with."""
-    from bench import backfill, bills, coldstart, intake, trust
+    from bench import backfill, bills, coldstart, intake, payments, trust
 
     return [
         ("coldstart", coldstart.run),
@@ -40,6 +40,7 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("backfill", backfill.run),
         ("trust", trust.run),
         ("bills", bills.run),
+        ("payments", payments.run),
     ]
 
 

@@ -134,8 +134,14 @@ def _sweep(world: PaymentsWorld, since: datetime) -> list[SyncEvent]:
     for plugin in world.engine.registry.swept(Source.CLIO):
         if not plugin.enabled(world.settings):
             continue
-        for record_id, _version in plugin.changed_since(world.clio, world.xero, Source.CLIO, since):
-            events.append(world.event(plugin.record_type, record_id))
+        for _ in range(MAX_ATTEMPTS):  # a failed listing is tried again by the next scheduled run
+            try:
+                found = [i for i, _v in plugin.changed_since(world.clio, world.xero, Source.CLIO, since)]
+            except RetryableError:
+                world.clock.advance(60)
+                continue
+            events.extend(world.event(plugin.record_type, record_id) for record_id in found)
+            break
     return events
 
 
