@@ -16,30 +16,16 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.local.scheduler import scheduled_event
 from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
 from clio_xero_tools.sandbox.clio import domain
 from clio_xero_tools.sandbox.clio.store import Record
 from tests.integration.conftest import cli
+from tests.payments.harness import SETTINGS
 
 __all__ = ["cli"]
 
 pytestmark = pytest.mark.integration
-
-SETTINGS = ConnectionSettings(
-    sync_bills=True,
-    sync_payments=True,
-    sync_credit_notes=True,
-    time_account_code="200",
-    flat_fee_account_code="200",
-    expense_account_code="200",
-    interest_account_code="270",
-    discount_account_code="200",
-    use_clio_category_codes=False,
-    tax_type_untaxed="EXEMPTOUTPUT",
-    trust_payment_account_code="855",
-)
 
 
 @pytest.fixture

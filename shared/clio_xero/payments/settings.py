@@ -4,12 +4,12 @@ Every key in docs/payments.md "Settings"."""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
+from clio_xero.billing.settings import BillingSettings
 from clio_xero.sync.section import SettingsSection
 
 __all__ = ["PaymentSettings", "XeroChangePolicy"]
@@ -50,21 +50,9 @@ class PaymentSettings(SettingsSection):
     @field_validator("bank_account_codes", mode="before")
     @classmethod
     def _parse_pairs(cls, value: Any) -> Any:
-        """``"7:090,Operating:091"`` or a JSON object, as typed on the command line."""
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if not text:
-            return {}
-        if text.startswith("{"):
-            return json.loads(text)
-        pairs: dict[str, str] = {}
-        for part in text.split(","):
-            name, sep, code = part.rpartition(":")
-            if not sep or not name.strip():
-                raise ValueError(f"{part.strip()!r} is not CLIO_BANK_ACCOUNT:CODE")
-            pairs[name.strip()] = code.strip()
-        return pairs
+        """``"7:090,Operating:091"`` or a JSON object, as typed on the command line (the billing
+        section's own NAME:VALUE parser)."""
+        return BillingSettings._parse_pairs(value)
 
     def account_code_for(self, *, bank_account_id: int | None, bank_account_name: str | None) -> str:
         """The Xero account code for a payment into a Clio (operating) bank account."""
