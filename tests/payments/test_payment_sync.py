@@ -255,3 +255,14 @@ def test_report_finds_a_payment_missing_from_xero_and_a_bill_never_sent(world: P
     assert by_bill[str(synced.id)] == ["paid: Clio 60.00, Xero 0.00", "balance due: Clio 40.00, Xero 100.00"]
     assert by_bill[str(unsent.id)][0].startswith("not in Xero: ")
     assert found.differences == 2
+
+
+def test_with_payments_off_a_payment_entered_in_xero_is_not_a_clash() -> None:
+    world = make_world()
+    world.settings = world.settings.changed(sync_payments=False)
+    bill = world.bill(100.0)
+    world.sync(RecordType.BILL, bill.id)
+    invoice = world.invoice(bill)
+    world.xero_world.sandbox.admin.record_payment(world.tenant, {"Invoice": {"InvoiceID": invoice["InvoiceID"]}})
+    [checked] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
+    assert outcome(checked) is MoneyOutcome.CHECKED

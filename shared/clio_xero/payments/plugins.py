@@ -509,6 +509,9 @@ class InvoiceWatchPlugin(RecordTypePlugin):
                 expected_total=_written_total(bill_mapping),
                 our_payments=ours,
             )
+            if not ctx.settings.billing.sync_payments:
+                # Payments are the firm's to enter in Xero while their sync is off: not a clash.
+                changes = [c for c in changes if c.kind is not XeroChangeKind.MANUAL_PAYMENT]
         flag = ctx.mappings.get(ctx.connection_id, self.name, bill_id)
         if not changes:
             if flag is not None and flag.status is MappingStatus.ERROR:
