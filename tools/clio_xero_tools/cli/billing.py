@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clio_xero.billing.clio_models import ClioBill
@@ -38,6 +37,7 @@ from clio_xero_tools.cli.options import (
     STACK_OPTION,
     console,
     err_console,
+    phase_progress,
     print_json,
     stack_context,
 )
@@ -130,21 +130,8 @@ def backfill_bills(
         raise typer.Exit(2) from None
     tools = _tools(stack, local, connection)
     ctx = sync_context(tools)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=as_json,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"{phase:>6}", total=total)
-            bar.update(tasks[phase], completed=done)
+    with phase_progress(quiet=as_json) as progress:
+        bar = progress.bar
 
         stack_ctx = stack_context(stack, local)
         backfill = BillBackfill(

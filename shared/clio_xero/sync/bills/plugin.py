@@ -176,14 +176,7 @@ class BillPlugin(BatchedPlugin):
     # ------------------------------------------------------------------ the burst
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
         self.batches.append(len(events))
-        ids = list(dict.fromkeys(e.record_id for e in events))
-        results: dict[str, SyncedRecord | SyncError] = {}
-        for start in range(0, len(ids), MAX_INVOICES_PER_CALL):
-            chunk = ids[start : start + MAX_INVOICES_PER_CALL]
-            try:
-                results.update(self._sync_ids(ctx, chunk))
-            except SyncError as exc:  # a step every bill of the chunk shares failed (a throttle, a 5xx)
-                results.update({i: exc for i in chunk if not isinstance(results.get(i), BillResult)})
+        results = self.sync_bills(ctx, [e.record_id for e in events])
         return [results[e.record_id] for e in events]
 
     def sync_bills(
@@ -202,7 +195,7 @@ class BillPlugin(BatchedPlugin):
             chunk = ids[start : start + MAX_INVOICES_PER_CALL]
             try:
                 out.update(self._sync_ids(ctx, chunk, found=found, bundles=bundles))
-            except SyncError as exc:
+            except SyncError as exc:  # a step every bill of the chunk shares failed (a throttle, a 5xx)
                 out.update({i: exc for i in chunk if i not in out})
         return out
 
