@@ -266,3 +266,21 @@ def test_with_payments_off_a_payment_entered_in_xero_is_not_a_clash() -> None:
     world.xero_world.sandbox.admin.record_payment(world.tenant, {"Invoice": {"InvoiceID": invoice["InvoiceID"]}})
     [checked] = world.sync(RecordType.INVOICE, invoice["InvoiceID"], source=Source.XERO)
     assert outcome(checked) is MoneyOutcome.CHECKED
+
+
+def test_the_echo_of_our_own_invoice_write_costs_no_xero_read(world: PaymentsWorld) -> None:
+    from clio_xero.sync.contacts.merge import parse_xero_date
+
+    bill = world.bill(100.0)
+    world.sync(RecordType.BILL, bill.id)
+    mapping = world.mappings.get(CONNECTION, "bill", str(bill.id))
+    assert mapping is not None and mapping.xero_id
+    written = parse_xero_date(mapping.xero_updated_at)
+    assert written is not None
+    assert world.engine is not None
+    log = world.xero_world.sandbox.request_log
+    before = len(log.entries(method="GET", path_prefix="/api.xro/2.0/Invoices"))
+    echo = world.event(RecordType.INVOICE, mapping.xero_id, Source.XERO).model_copy(update={"occurred_at": written})
+    [result] = world.engine.sync_batch([echo])
+    assert outcome(result) is MoneyOutcome.CHECKED
+    assert len(log.entries(method="GET", path_prefix="/api.xro/2.0/Invoices")) == before

@@ -157,6 +157,7 @@ def test_manual_payment_in_xero_first_is_flagged_without_overpayment(
 ) -> None:
     bill = approved_bill(world, 800.0)
     invoice = invoice_of(world, bill)
+    clock.advance(5)  # a person, a little later (earlier events are the echoes of our own writes)
     manual = xero_admin(world, "POST", "/payments", {"Invoice": {"InvoiceID": invoice["InvoiceID"]}})
     world.pump()  # Xero's INVOICE webhook reaches the worker: the person's payment is flagged
     flag = world.mappings.get(world.connection_id, "invoice", str(bill.id))
@@ -182,6 +183,7 @@ def test_invoice_voided_in_xero_is_flagged_and_is_the_only_difference(
     bill = approved_bill(world, 120.0)
     other = approved_bill(world, 75.0)
     invoice = invoice_of(world, bill)
+    clock.advance(5)  # a person, a little later (earlier events are the echoes of our own writes)
     xero_admin(world, "POST", f"/invoices/{invoice['InvoiceID']}", {"Status": "VOIDED"})
     world.pump()
     flag = world.mappings.get(world.connection_id, "invoice", str(bill.id))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,7 @@ from clio_xero.payments.rules import (
     plan_payment,
 )
 from clio_xero.payments.settings import XeroChangePolicy
+from clio_xero.sync.contacts.merge import parse_xero_date
 from clio_xero.sync.core import BatchedPlugin, Done, DoneOutcome, RecordTypePlugin, SyncContext, SyncedRecord
 from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore, record_ref
 
@@ -496,6 +497,10 @@ class InvoiceWatchPlugin(RecordTypePlugin):
         bill_mapping = ctx.mappings.get(ctx.connection_id, RecordType.BILL.value, bill_id)
         if bill_mapping is None or not bill_mapping.xero_id:
             return Done(DoneOutcome.SKIPPED)
+        if _echo_of_our_write(event, bill_mapping):
+            # The bill plug-in's own write coming back: no Xero read spent on it (Xero's minute
+            # limit is shared with the writes that matter).
+            return MoneyResult(MoneyOutcome.CHECKED, bill_id, bill_mapping.xero_id, "our own write")
         row = ctx.xero.get_record("Invoices", "Invoices", bill_mapping.xero_id)
         bill = ctx.clio.get_record("bills", bill_id, fields="id,state")
         changes = []
@@ -568,6 +573,16 @@ class InvoiceWatchPlugin(RecordTypePlugin):
                     continue
             left.append(change)
         return left
+
+
+def _echo_of_our_write(event: SyncEvent, bill_mapping: Mapping) -> bool:
+    """Is this webhook the echo of the invoice write the bill mapping records (Xero's event time
+    not after the invoice's UpdatedDateUTC we were answered with)?"""
+    written = parse_xero_date(bill_mapping.xero_updated_at)
+    if event.occurred_at is None or written is None:
+        return False
+    occurred = event.occurred_at if event.occurred_at.tzinfo else event.occurred_at.replace(tzinfo=UTC)
+    return occurred <= written
 
 
 def _written_total(bill_mapping: Mapping) -> Decimal | None:
