@@ -213,3 +213,58 @@ def run(opts: RunOptions) -> Section:
     return Section(
         title="Bill backfill (a year of a firm: 2,000 bills x 8 lines, 300 clients)", body=body, targets=targets
     )
+
+
+LATENCY_BILLS = 6  # one at a time, inside Clio's 50 calls a minute on the wall clock
+LATENCY_TARGET_P50 = 5.0
+
+
+def run_latency(opts: RunOptions) -> Section:
+    """One bill approved in Clio until its invoice exists in Xero, through the local runtime: the
+    Clio sandbox's webhook → the receiver → SQS (moto) → the worker → both sandboxes over loopback,
+    on the wall clock (no simulated time). The first bill also links its client and reads the chart;
+    later ones are the steady state (chart cached, client linked)."""
+    import io
+
+    from bench.common import median, percentile
+    from clio_xero_tools.local.world import local_world
+
+    settings = ConnectionSettings(sync_bills=True, tax_type_primary="OUTPUT", use_clio_category_codes=False)
+    samples: list[float] = []
+    with local_world(settings=settings, function_output=io.StringIO()) as world:
+        world.xero_user_call("PUT", "/Currencies", {"Code": "USD"})
+        clio = world.sandboxes.clio
+        client = clio.act_create("contacts", {"type": "Company", "name": "Latency Client Ltd"})
+        matter = clio.act_create("matters", {"client": {"id": client.id}, "description": "Latency"})
+        world.pump()
+        for i in range(LATENCY_BILLS):
+            entry = clio.act_create(
+                "activities",
+                {"matter": {"id": matter.id}, "type": "TimeEntry", "quantity": 3600, "price": 200 + i,
+                 "tax_setting": "tax_1_only"},
+            )  # fmt: skip
+            bill = clio.create_bill(client_id=client.id, matter_ids=[matter.id], activity_ids=[entry.id])
+            world.pump()
+            t0 = time.perf_counter()
+            clio.act_update("bills", bill, {"state": "awaiting_payment"})
+            world.pump()
+            elapsed = time.perf_counter() - t0
+            store = world.sandboxes.xero.store
+            with store.lock:
+                sent = any(d.number == str(bill.attrs["number"]) for d in store.orgs[world.tenant_id].invoices.values())
+            if sent:
+                samples.append(elapsed)
+    p50 = median(samples) if samples else float("inf")
+    p95 = percentile(samples, 95) if samples else float("inf")
+    rows = [
+        ["bills approved one at a time / invoiced", f"{LATENCY_BILLS} / {len(samples)}"],
+        ["first bill (links the client, reads the chart)", f"{samples[0]:.2f} s" if samples else "-"],
+        ["p50 / p95", f"{p50:.2f} s / {p95:.2f} s"],
+        ["Clio's own integration (anchors: users report)", "5-30 minutes"],
+    ]
+    body = "\n\n".join([run_latency.__doc__ or "", table(["", "result"], rows)])
+    targets = [
+        (f"every approved bill invoiced ({len(samples)} of {LATENCY_BILLS})", len(samples) == LATENCY_BILLS),
+        (f"p50 < {LATENCY_TARGET_P50:.0f} s (was {p50:.2f} s)", p50 < LATENCY_TARGET_P50),
+    ]
+    return Section(title="Bill latency (approved in Clio → invoice in Xero, local runtime)", body=body, targets=targets)

@@ -38,9 +38,10 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("latency", intake.run_latency),
         ("sustained", intake.run_sustained),
         ("backfill", backfill.run),
-        ("trust", trust.run),
         ("bills", bills.run),
+        ("bill-latency", bills.run_latency),
         ("payments", payments.run),
+        ("trust", trust.run),
     ]
 
 

@@ -57,7 +57,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def world(clock: ManualClock) -> Iterator[LocalWorld]:
     with local_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
-        register_clio_webhooks(w, clock)  # now that sync_bills is on: bill and activity too
+        records = register_clio_webhooks(w, clock)  # `webhooks register`, now that sync_bills is on
+        assert {r.model for r in records} == {"contact", "bill", "activity"}  # learnt from the registry
         w.pump()
         xero_api(w, "PUT", "/TrackingCategories", {"Name": TRACKING})
         xero_api(w, "PUT", "/Currencies", {"Code": "USD"})  # the Clio sandbox bills in USD

@@ -276,24 +276,6 @@ def run_sync_demo(template: Path, out: Console, function_log: TextIO) -> bool:
     return all(ok for _, ok in checks)
 
 
-def run_trust_demo(out: Console) -> bool:
-    """Part 4: the trust reconciliation of a sample January, once balanced, once not (docs/trust-report.md)."""
-    from clio_xero_tools.cli.trust import print_report
-    from clio_xero_tools.trust_samples import sample_reports
-
-    out.rule("part 4 - trust three-way reconciliation (sample January; `clio-xero trust report`)")
-    balanced, unbalanced = sample_reports()
-    for report in (balanced, unbalanced):
-        print_report(report, out)
-    checks = [
-        ("balanced January: exit 0", balanced.exit_code == 0),
-        ("unbalanced January: exit 1, every difference explained", unbalanced.exit_code == 1),
-    ]
-    for name, ok in checks:
-        out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
-    return all(ok for _, ok in checks)
-
-
 def run_bill_demo(template: Path, out: Console, function_log: TextIO) -> bool:
     """Part 3: a bill approved in Clio arrives in Xero as an AUTHORISED invoice."""
     from decimal import Decimal
@@ -355,6 +337,24 @@ def run_bill_demo(template: Path, out: Console, function_log: TextIO) -> bool:
                 table.add_row(str(line.description), str(line.account_code), str(line.tax_type), str(line.line_amount))
             table.add_row("total", "", str(invoice.total_tax), str(invoice.total))
             out.print(table)
+    for name, ok in checks:
+        out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
+    return all(ok for _, ok in checks)
+
+
+def run_trust_demo(out: Console) -> bool:
+    """Part 4: the trust reconciliation of a sample January, once balanced, once not (docs/trust-report.md)."""
+    from clio_xero_tools.cli.trust import print_report
+    from clio_xero_tools.trust_samples import sample_reports
+
+    out.rule("part 4 - trust three-way reconciliation (sample January; `clio-xero trust report`)")
+    balanced, unbalanced = sample_reports()
+    for report in (balanced, unbalanced):
+        print_report(report, out)
+    checks = [
+        ("balanced January: exit 0", balanced.exit_code == 0),
+        ("unbalanced January: exit 1, every difference explained", unbalanced.exit_code == 1),
+    ]
     for name, ok in checks:
         out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
     return all(ok for _, ok in checks)

@@ -26,6 +26,7 @@ from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConn
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import (
     CLIO_WEBHOOKS,
@@ -33,6 +34,7 @@ from clio_xero.webhooks.registration import (
     DynamoWebhookRecords,
     WebhookManager,
     WebhookRecord,
+    webhook_specs,
 )
 from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero_tools.local.sqs_poller import SqsPoller
@@ -112,6 +114,11 @@ def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecor
             connection_id=world.connection_id,
             api=ClioClientWebhooks(clio),
             records=DynamoWebhookRecords(runtime.physical_id("Table"), runtime.client("dynamodb")),
+            # The models the connection's switched-on record types need, as `webhooks register` does.
+            specs=webhook_specs(
+                default_registry(),
+                DynamoSettingsStore(runtime.physical_id("Table"), runtime.client("dynamodb")).get(world.connection_id),
+            ),
             # No secrets: the receiver, not registration, must answer the handshakes here; it accepts
             # them because registration records which activations it expects.
             secrets=None,

@@ -126,9 +126,13 @@ def _iso(when: datetime) -> str:
 
 
 def _has_interest(bill: dict[str, Any]) -> bool:
+    """Read the interest charges only for a bill that may carry interest: a non-zero total, or no
+    total and a rate that is not zero (no information at all: read them)."""
     interest = bill.get("interest") or {}
-    total = interest.get("total")
-    return total is None or str(total) not in ("0", "0.0", "0.00")
+    total, rate = interest.get("total"), interest.get("rate")
+    if total is not None:
+        return str(total) not in ("0", "0.0", "0.00")
+    return rate is None or str(rate) not in ("0", "0.0", "0.00")
 
 
 def read_bundles(
