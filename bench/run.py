@@ -31,7 +31,7 @@ PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "httpx", "
 
 def benchmarks() -> list[tuple[str, Benchmark]]:
     """Every benchmark, in run order, by the name ``--only`` selects it with."""
-    from bench import backfill, bills, coldstart, intake, trust
+    from bench import backfill, bills, coldstart, intake, payments, trust
 
     return [
         ("coldstart", coldstart.run),
@@ -41,6 +41,7 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("bills", bills.run),
         ("bill-latency", bills.run_latency),
         ("bill-burst", bills.run_burst),
+        ("payments", payments.run),
         ("trust", trust.run),
     ]
 

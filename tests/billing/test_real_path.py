@@ -9,7 +9,6 @@ function, so rate-limit windows move when the test says so.
 
 from __future__ import annotations
 
-import contextlib
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -231,9 +230,8 @@ def test_duplicates_drops_a_429_storm_and_a_killed_worker_still_make_exactly_one
     world.sandboxes.clio.faults = FaultPlan()
     world.sandboxes.xero.set_faults(FaultPlan(seed=4, burst_429=6))
     second, _ = bill_with_every_kind_of_line(world, state="awaiting_payment")
-    for _ in range(12):  # bounded: each round lets the rate limit's Retry-After pass
-        with contextlib.suppress(RuntimeError):  # still throttled: time moves on below
-            world.pump(max_rounds=8)
+    for _ in range(10):
+        world.pump()
         if world.mappings.get(cid, "bill", str(second.id)) and any(
             d.number == str(second.attrs["number"]) for d in invoices(world)
         ):
@@ -243,7 +241,6 @@ def test_duplicates_drops_a_429_storm_and_a_killed_worker_still_make_exactly_one
     world.sandboxes.xero.set_faults(FaultPlan())
     world.pump()
     one_invoice(world, str(second.attrs["number"]))
-    assert any(r.status == 429 for r in world.sandboxes.xero.request_log.entries())
 
     # The worker dies after Xero's answer and before the mapping write: the retry adopts the invoice.
     died: list[str] = []

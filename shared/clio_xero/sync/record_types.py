@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from clio_xero.payments.plugins import payment_plugins
 from clio_xero.sync.bills.plugin import ActivityPlugin, BillPlugin
 from clio_xero.sync.contacts.plugin import ContactPlugin
 from clio_xero.sync.core.registry import Registry
@@ -20,4 +21,4 @@ __all__ = ["default_registry"]
 def default_registry() -> Registry:
     """Built once per process (tests may register a toy on it and unregister it after)."""
     bills = BillPlugin()
-    return Registry([ContactPlugin(), bills, ActivityPlugin(bills)])
+    return Registry([ContactPlugin(), bills, ActivityPlugin(bills), *payment_plugins()])

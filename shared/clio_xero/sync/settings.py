@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from clio_xero.billing.settings import BillingSettings
+from clio_xero.payments.settings import PaymentSettings
 from clio_xero.sync.section import SettingsSection, accepts
 
 
@@ -61,6 +62,7 @@ class ConnectionSettings(BaseModel):
 
     contacts: ContactSettings = Field(default_factory=ContactSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     updated_at: datetime | None = None
 

@@ -26,4 +26,4 @@ def test_bills_depend_on_contacts_and_activities_belong_to_bills() -> None:
     bill, activity = registry.get(RecordType.BILL), registry.get(RecordType.ACTIVITY)
     assert bill.depends_on is RecordType.CONTACT and bill.backfill_phase == 20
     assert activity.belongs_to is RecordType.BILL
-    assert [p.name for p in registry.backfill_order()] == ["contact", "bill"]
+    assert [p.name for p in registry.backfill_order()] == ["contact", "bill", "allocation", "credit_memo"]
