@@ -20,16 +20,16 @@ from bench.common import RunOptions, Section, table
 from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
 from clio_xero.clients.oauth import StaticTokenSource
+from clio_xero.clients.patience import Patience
 from clio_xero.clients.ratelimit import InMemoryRateBudget
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import ManualClock
 from clio_xero.sync.backfill import (
     ClioSource,
     ContactBackfill,
-    InMemoryCheckpointStore,
-    Patience,
     XeroSource,
 )
+from clio_xero.sync.core.checkpoints import InMemoryCheckpointStore
 from clio_xero.sync.mapping import InMemoryMappingStore
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.sandbox._base import wsgi_transport

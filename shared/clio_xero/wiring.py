@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import httpx
 
+from clio_xero.aws.parameters import AppCredentials
 from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
 from clio_xero.clients.oauth import AuthlibRefresher, TokenManager
@@ -69,27 +69,6 @@ class ProviderUrls(EnvSettings):
         return XeroEndpoints(
             api_url=self.xero_api_url, identity_url=self.xero_identity_url, login_url=self.xero_login_url
         )
-
-
-class AppCredentials:
-    """OAuth client id/secret per provider from SSM SecureStrings under the config path."""
-
-    def __init__(self, config_path: str, ssm: Any) -> None:
-        self._path = config_path.rstrip("/")
-        self._ssm = ssm
-
-    @cache  # noqa: B019 - one instance per container; the cache lives as long as it does
-    def get(self, provider: str) -> tuple[str, str]:
-        names = [f"{self._path}/{provider}/client-id", f"{self._path}/{provider}/client-secret"]
-        from clio_xero.aws.errors import aws_errors
-
-        with aws_errors(f"read {provider} app credentials"):
-            found = self._ssm.get_parameters(Names=names, WithDecryption=True)
-        values = {p["Name"]: p["Value"] for p in found.get("Parameters", [])}
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ConfigurationError(f"missing SSM parameters {', '.join(missing)} (see README, Deploy)")
-        return values[names[0]], values[names[1]]
 
 
 class ConnectionClients:

@@ -1,18 +1,20 @@
-"""SSM parameters the runtime reads: the connect-link HMAC key."""
+"""SSM parameters the runtime reads: the apps' OAuth credentials, the connect-link HMAC key and
+the Xero webhook key (each on an injected boto3 SSM client)."""
 
 from __future__ import annotations
 
 import base64
 import secrets
 import time
+from functools import cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from clio_xero.aws.errors import error_code, translate
+from clio_xero.aws.errors import aws_errors, error_code, translate
 from clio_xero.errors import ConfigurationError
 
-__all__ = ["LinkKey"]
+__all__ = ["AppCredentials", "CachedParameter", "LinkKey"]
 
 LINK_KEY_NAME = "connect-link-key"
 KEY_CACHE_SECONDS = 300
@@ -74,3 +76,47 @@ def _decode_key(value: str, name: str) -> bytes:
     if len(raw) < 32:
         raise ConfigurationError(f"SSM parameter {name} must hold at least 32 random bytes, base64-encoded")
     return raw
+
+
+class AppCredentials:
+    """OAuth client id/secret per provider from SSM SecureStrings under the config path."""
+
+    def __init__(self, config_path: str, ssm: Any) -> None:
+        self._path = config_path.rstrip("/")
+        self._ssm = ssm
+
+    @cache  # noqa: B019 - one instance per container; the cache lives as long as it does
+    def get(self, provider: str) -> tuple[str, str]:
+        names = [f"{self._path}/{provider}/client-id", f"{self._path}/{provider}/client-secret"]
+        with aws_errors(f"read {provider} app credentials"):
+            found = self._ssm.get_parameters(Names=names, WithDecryption=True)
+        values = {p["Name"]: p["Value"] for p in found.get("Parameters", [])}
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ConfigurationError(f"missing SSM parameters {', '.join(missing)} (see README, Deploy)")
+        return values[names[0]], values[names[1]]
+
+
+WEBHOOK_KEY_CACHE_SECONDS = 300
+
+
+class CachedParameter:
+    """A SecureString read from SSM and kept for a few minutes (a rotated key is picked up)."""
+
+    def __init__(self, name: str, ssm: Any, max_age: int = WEBHOOK_KEY_CACHE_SECONDS) -> None:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        self._name = name
+        self._max_age = max_age
+        self._provider = SSMProvider(boto3_client=ssm)
+
+    def __call__(self) -> str:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            value = self._provider.get(self._name, decrypt=True, max_age=self._max_age)
+        except GetParameterError as exc:
+            with aws_errors(f"read SSM parameter {self._name}"):
+                raise (exc.__cause__ or exc) from exc
+            raise
+        return str(value)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from clio_xero.aws.clients import aws_client
-from clio_xero.aws.parameters import LinkKey
+from clio_xero.aws.parameters import AppCredentials, LinkKey
 from clio_xero.clock import default_clock
 from clio_xero.connect.flow import ConnectFlow, ProviderEndpoints
 from clio_xero.intake.http import request_from_apigw
@@ -16,7 +16,7 @@ from clio_xero.observe import Counter, Log
 from clio_xero.store.connect_state import DynamoConnectStore
 from clio_xero.store.connections import DynamoConnectionStore
 from clio_xero.store.tokens import DynamoTokenStore
-from clio_xero.wiring import AppCredentials, ProviderUrls
+from clio_xero.wiring import ProviderUrls
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 

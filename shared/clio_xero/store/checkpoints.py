@@ -1,4 +1,5 @@
-"""Backfill checkpoints in DynamoDB: ``pk=CONN#<id>``, ``sk=#CHECKPOINT#backfill#<record type>``."""
+"""Backfill checkpoints in DynamoDB: ``pk=CONN#<id>``, ``sk=#CHECKPOINT#backfill#<record type>``
+(the adapter of :class:`clio_xero.sync.core.checkpoints.CheckpointStore`)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,30 @@ from typing import TYPE_CHECKING
 
 from clio_xero.aws.errors import aws_errors
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
-from clio_xero.sync.backfill import CHECKPOINT_SK, Checkpoint
+from clio_xero.sync.core.checkpoints import Checkpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["DynamoCheckpointStore"]
+__all__ = ["DynamoCheckpointStore", "checkpoint_sk"]
+
+
+def checkpoint_sk(record_type: str) -> str:
+    return f"#CHECKPOINT#backfill#{record_type}"
 
 
 class DynamoCheckpointStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
+    """One record type's backfill checkpoints (contacts unless told)."""
+
+    def __init__(self, table_name: str, dynamodb: DynamoDBClient, record_type: str = "contact") -> None:
         self._table = table_name
         self._ddb = dynamodb
+        self._sk = checkpoint_sk(record_type)
 
     def get(self, connection_id: str) -> Checkpoint | None:
         with aws_errors("read backfill checkpoint"):
             item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), CHECKPOINT_SK), ConsistentRead=True
+                TableName=self._table, Key=key(connection_pk(connection_id), self._sk), ConsistentRead=True
             ).get("Item")
         if not item:
             return None
@@ -40,6 +48,6 @@ class DynamoCheckpointStore:
 
     def put(self, connection_id: str, checkpoint: Checkpoint) -> None:
         values = checkpoint.model_dump(mode="json")
-        values.update(pk=connection_pk(connection_id), sk=CHECKPOINT_SK, counts=json.dumps(checkpoint.counts))
+        values.update(pk=connection_pk(connection_id), sk=self._sk, counts=json.dumps(checkpoint.counts))
         with aws_errors("write backfill checkpoint"):
             self._ddb.put_item(TableName=self._table, Item=to_item(values))

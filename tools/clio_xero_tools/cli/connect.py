@@ -197,11 +197,11 @@ def disconnect(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Revoke both sides (Xero DELETE /connections, Clio deauthorize), delete the tokens; keep links unless --purge."""
+    from clio_xero.aws.parameters import AppCredentials
     from clio_xero.clock import default_clock
     from clio_xero.connect.operator import Disconnector
     from clio_xero.store.mappings import DynamoMappingStore
     from clio_xero.store.tokens import DynamoTokenStore
-    from clio_xero.wiring import AppCredentials
 
     pieces = _pieces(stack, local)
     with errors_to_exit():

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from clio_xero.clients.clio import ClioClient
+from clio_xero.clients.patience import Patience
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import ConfigurationError, LinkTakenError, NeedsReconnectError, SyncError
@@ -27,7 +28,6 @@ from clio_xero.sync.backfill import (
     BackfillReport,
     ClioSource,
     ContactBackfill,
-    Patience,
     XeroSource,
 )
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ContactSyncer
