@@ -16,17 +16,13 @@ from clio_xero.observe import Counter, Log
 from clio_xero.store.connect_state import DynamoConnectStore
 from clio_xero.store.connections import DynamoConnectionStore
 from clio_xero.store.tokens import DynamoTokenStore
-from clio_xero.wiring import ProviderUrls
+from clio_xero.wiring import StackSettings
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
-class ConnectSettings(ProviderUrls):
+class ConnectSettings(StackSettings):
     """Environment of ``ConnectFunction`` (set by template.yaml)."""
-
-    table_name: str
-    kms_key_id: str
-    config_path: str
 
     @property
     def endpoints(self) -> ProviderEndpoints:

@@ -168,34 +168,18 @@ def build_monthly(env: dict[str, str], *, log: Log, count: Counter, transport: A
     """Wire the run from the function's environment (template.yaml) through the one wiring place."""
     from clio_xero.aws.clients import aws_client
     from clio_xero.clock import default_clock
-    from clio_xero.store.connections import DynamoConnectionStore
-    from clio_xero.wiring import ProviderUrls, connection_clients
+    from clio_xero.wiring import StackSettings
 
-    class TrustSettings(ProviderUrls):
-        table_name: str
-        kms_key_id: str
-        config_path: str
+    class TrustSettings(StackSettings):
         report_bucket: str
-        api_timeout_seconds: float = 10.0
         trust_firm_name: str = ""
         trust_xero_account: str = "-"  # "-": do not compare with Xero; "": the Xero account by number
 
     settings = TrustSettings.from_env(env)
     clock = default_clock()
-    dynamodb = aws_client("dynamodb")
-    connections = DynamoConnectionStore(settings.table_name, dynamodb)
-    clients = connection_clients(
-        table_name=settings.table_name,
-        kms_key_id=settings.kms_key_id,
-        config_path=settings.config_path,
-        urls=settings.only(),
-        dynamodb=dynamodb,
-        kms=aws_client("kms"),
-        ssm=aws_client("ssm"),
-        clock=clock,
-        transport=transport,
-        timeout_seconds=settings.api_timeout_seconds,
-    )
+    stack = settings.stack(clock=clock, transport=transport)
+    connections = stack.connections()
+    clients = stack.connection_clients()
     return MonthlyTrustReports(
         connection_ids=lambda: [c.connection_id for c in connections.list_all() if c.xero_tenant_id],
         clients_for=clients.for_connection,
