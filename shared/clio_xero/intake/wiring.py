@@ -1,4 +1,5 @@
-"""Build the receivers' dependencies from settings: the only place that creates AWS clients.
+"""Build the receivers' dependencies from settings (AWS clients from clio_xero.aws.clients, with
+the receivers' short timeouts).
 
 Handlers call these once per container (memoised in the handler module) and pass everything
 else in, so the same intake code runs against AWS, the local runtime's moto server and fakes.
