@@ -17,14 +17,14 @@ import time
 import tracemalloc
 
 from bench.common import RunOptions, Section, in_process_clients, table
+from clio_xero.clients.patience import Patience
 from clio_xero.clock import ManualClock
 from clio_xero.sync.backfill import (
     ClioSource,
     ContactBackfill,
-    InMemoryCheckpointStore,
-    Patience,
     XeroSource,
 )
+from clio_xero.sync.core.checkpoints import InMemoryCheckpointStore
 from clio_xero.sync.mapping import InMemoryMappingStore
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.sandbox.clio import ClioSandbox

@@ -209,8 +209,8 @@ def _rss_mb() -> float:
 def child() -> dict[str, Any]:
     from clio_xero.clients import ClioClient, ClioEndpoints, InMemoryRateBudget
     from clio_xero.clients.oauth import StaticTokenSource
+    from clio_xero.clients.patience import Patience
     from clio_xero.clock import ManualClock
-    from clio_xero.sync.backfill import Patience
     from clio_xero.trust.reconcile import ReconcileInput, reconcile
     from clio_xero.trust.render import to_csv, to_html, to_json
     from clio_xero.trust.source import ClioTrustSource

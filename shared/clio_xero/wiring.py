@@ -2,8 +2,9 @@
 the app's OAuth credentials, and each connection's API clients.
 
 The worker and the sweep (:mod:`clio_xero.sync.wiring`), the connect flow, the webhook renewal and
-the CLI all build their clients here, with :func:`connection_clients`, so there is one way to get a
-connection's Clio and Xero clients (tokens, shared rate budget, reconnect handling).
+the CLI all build their clients here, from a :class:`Stack` (the table, key and parameters and the
+AWS clients that reach them), so there is one way to get a connection's Clio and Xero clients
+(tokens, shared rate budget, reconnect handling). boto3 clients come from :mod:`clio_xero.aws.clients`.
 
 Per connection, API clients are built once per container and reused (their httpx connection pools
 too).
@@ -12,23 +13,26 @@ too).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from clio_xero.aws.parameters import AppCredentials
 from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
 from clio_xero.clients.oauth import AuthlibRefresher, TokenManager
-from clio_xero.clients.ratelimit import DynamoRateBudget, RateBudget
-from clio_xero.clients.tokens import DynamoTokenStore, TokenStore
+from clio_xero.clients.ratelimit import RateBudget
+from clio_xero.clients.tokens import TokenStore
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import Clock
 from clio_xero.config import EnvSettings
 from clio_xero.errors import ConfigurationError, NotFoundError
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.rate_budget import DynamoRateBudget
+from clio_xero.store.tokens import DynamoTokenStore
 
-__all__ = ["AppCredentials", "ConnectionClients", "ProviderUrls", "connection_clients"]
+__all__ = ["AppCredentials", "ConnectionClients", "ProviderUrls", "Stack", "StackSettings", "connection_clients"]
 
 _XERO = XeroEndpoints()
 
@@ -65,27 +69,6 @@ class ProviderUrls(EnvSettings):
         return XeroEndpoints(
             api_url=self.xero_api_url, identity_url=self.xero_identity_url, login_url=self.xero_login_url
         )
-
-
-class AppCredentials:
-    """OAuth client id/secret per provider from SSM SecureStrings under the config path."""
-
-    def __init__(self, config_path: str, ssm: Any) -> None:
-        self._path = config_path.rstrip("/")
-        self._ssm = ssm
-
-    @cache  # noqa: B019 - one instance per container; the cache lives as long as it does
-    def get(self, provider: str) -> tuple[str, str]:
-        names = [f"{self._path}/{provider}/client-id", f"{self._path}/{provider}/client-secret"]
-        from clio_xero.aws.errors import aws_errors
-
-        with aws_errors(f"read {provider} app credentials"):
-            found = self._ssm.get_parameters(Names=names, WithDecryption=True)
-        values = {p["Name"]: p["Value"] for p in found.get("Parameters", [])}
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ConfigurationError(f"missing SSM parameters {', '.join(missing)} (see README, Deploy)")
-        return values[names[0]], values[names[1]]
 
 
 class ConnectionClients:
@@ -167,6 +150,76 @@ class ConnectionClients:
         return clio, xero
 
 
+@dataclass(frozen=True)
+class Stack:
+    """The stack's state (table, key, parameters) and the AWS clients that reach it: what every
+    function acting for connections is built from (:meth:`StackSettings.stack` in Lambda, the
+    CLI's stack context in tooling)."""
+
+    table_name: str
+    kms_key_id: str
+    config_path: str
+    urls: ProviderUrls
+    dynamodb: Any
+    kms: Any
+    ssm: Any
+    clock: Clock
+    transport: httpx.BaseTransport | None = None
+    timeout_seconds: float = 10.0
+
+    def connections(self) -> DynamoConnectionStore:
+        return DynamoConnectionStore(self.table_name, self.dynamodb)
+
+    def connection_clients(self, on_reconnect_needed: Callable[[str, str], None] | None = None) -> ConnectionClients:
+        """Every connection's clients over the stack's table (tokens, shared budget) and SSM
+        credentials. A grant that cannot be refreshed marks the connection "needs reconnect" and
+        then calls ``on_reconnect_needed`` (logs, metrics)."""
+        connections = self.connections()
+
+        def reconnect_needed(connection_id: str, provider: str) -> None:
+            connections.set_status(connection_id, ConnectionStatus.NEEDS_RECONNECT, f"{provider} refresh failed")
+            if on_reconnect_needed is not None:
+                on_reconnect_needed(connection_id, provider)
+
+        return ConnectionClients(
+            urls=self.urls,
+            connections=connections,
+            tokens=DynamoTokenStore(self.table_name, self.dynamodb, self.kms, self.kms_key_id, self.clock),
+            budget=DynamoRateBudget(self.table_name, self.dynamodb, self.clock),
+            credentials=AppCredentials(self.config_path, self.ssm),
+            clock=self.clock,
+            transport=self.transport,
+            on_reconnect_needed=reconnect_needed,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+
+class StackSettings(ProviderUrls):
+    """Environment of a function that acts for connections (set by template.yaml)."""
+
+    table_name: str
+    kms_key_id: str
+    config_path: str
+    api_timeout_seconds: float = 10.0  # per HTTP call to Clio or Xero; a timeout is retried
+
+    def stack(self, *, clock: Clock, dynamodb: Any = None, transport: httpx.BaseTransport | None = None) -> Stack:
+        """The stack over boto3 clients with Lambda's defaults (``dynamodb`` to share one)."""
+        from clio_xero.aws.clients import aws_client
+
+        return Stack(
+            table_name=self.table_name,
+            kms_key_id=self.kms_key_id,
+            config_path=self.config_path,
+            urls=self.only(),
+            dynamodb=dynamodb if dynamodb is not None else aws_client("dynamodb"),
+            kms=aws_client("kms"),
+            ssm=aws_client("ssm"),
+            clock=clock,
+            transport=transport,
+            timeout_seconds=self.api_timeout_seconds,
+        )
+
+
 def connection_clients(
     *,
     table_name: str,
@@ -181,24 +234,17 @@ def connection_clients(
     timeout_seconds: float = 10.0,
     on_reconnect_needed: Callable[[str, str], None] | None = None,
 ) -> ConnectionClients:
-    """Every connection's clients over the stack's table (tokens, shared budget) and SSM
-    credentials. A grant that cannot be refreshed marks the connection "needs reconnect" and then
-    calls ``on_reconnect_needed`` (logs, metrics)."""
-    connections = DynamoConnectionStore(table_name, dynamodb)
-
-    def reconnect_needed(connection_id: str, provider: str) -> None:
-        connections.set_status(connection_id, ConnectionStatus.NEEDS_RECONNECT, f"{provider} refresh failed")
-        if on_reconnect_needed is not None:
-            on_reconnect_needed(connection_id, provider)
-
-    return ConnectionClients(
+    """:meth:`Stack.connection_clients` for callers holding the pieces one by one."""
+    stack = Stack(
+        table_name=table_name,
+        kms_key_id=kms_key_id,
+        config_path=config_path,
         urls=urls,
-        connections=connections,
-        tokens=DynamoTokenStore(table_name, dynamodb, kms, kms_key_id, clock),
-        budget=DynamoRateBudget(table_name, dynamodb, clock),
-        credentials=AppCredentials(config_path, ssm),
+        dynamodb=dynamodb,
+        kms=kms,
+        ssm=ssm,
         clock=clock,
         transport=transport,
-        on_reconnect_needed=reconnect_needed,
         timeout_seconds=timeout_seconds,
     )
+    return stack.connection_clients(on_reconnect_needed)

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from clio_xero.clients import DynamoRateBudget, DynamoTokenStore, RateLimits, StaleTokenError, TokenSet
+from clio_xero.clients import RateLimits, StaleTokenError, TokenSet
 from clio_xero.clock import ManualClock
 from clio_xero.errors import NeedsReconnectError, ThrottledError
+from clio_xero.store.rate_budget import DynamoRateBudget
+from clio_xero.store.tokens import DynamoTokenStore
 from tests.clients.conftest import Aws, make_xero_world
 
 pytestmark = pytest.mark.integration

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from clio_xero.clients.patience import Patience
 from clio_xero.sync.backfill import (
     BackfillReport,
     ClioSource,
     ContactBackfill,
-    Patience,
     XeroSource,
 )
 from clio_xero.sync.contacts.engine import ElementOutcome

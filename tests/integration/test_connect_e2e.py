@@ -18,9 +18,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import ManualClock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.tokens import DynamoTokenStore
 from clio_xero.sync.settings import ContactScope
 from clio_xero_tools.cli import app
 from clio_xero_tools.cli.context import LocalState

@@ -114,8 +114,8 @@ def connect_with_scopes(world: LocalWorld, scope: str = XERO_SCOPES) -> None:
     """Give the connection a Xero token granted exactly ``scope`` (by default XERO_SCOPES, what the
     connect flow asks Xero for: shared/clio_xero/connect/flow.py)."""
     from clio_xero.clients.oauth import token_set_from_response
-    from clio_xero.clients.tokens import DynamoTokenStore
     from clio_xero.clock import default_clock
+    from clio_xero.store.tokens import DynamoTokenStore
 
     rt = world.runtime
     store = DynamoTokenStore(

@@ -16,8 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from clio_xero.clock import ManualClock
+from clio_xero.store.webhook_records import DynamoWebhookRecords
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
-from clio_xero.webhooks.registration import DynamoWebhookRecords, webhook_url
+from clio_xero.webhooks.registration import webhook_url
 from clio_xero_tools.local.world import LocalWorld
 from tests.integration.conftest import WorldPool
 

@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
+from clio_xero.clients.patience import Patience
 from clio_xero.clock import ManualClock
 from clio_xero.errors import ThrottledError
-from clio_xero.sync.backfill import (
-    CHECKPOINT_SK,
-    ContactBackfill,
-    InMemoryCheckpointStore,
-    Patience,
-)
+from clio_xero.store.checkpoints import checkpoint_sk
+from clio_xero.sync.backfill import ContactBackfill
+from clio_xero.sync.contacts.engine import RECORD_TYPE
+from clio_xero.sync.core.checkpoints import InMemoryCheckpointStore
 from clio_xero.sync.mapping import InMemoryMappingStore, MappingStatus
 from clio_xero.sync.matching import Action
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
@@ -154,7 +153,7 @@ def test_crash_after_a_batch_then_resume_creates_each_contact_once() -> None:
     assert all((m := mappings.get(CONN, "contact", i)) is not None and m.xero_id for i in ids)
     done = checkpoints.get(CONN)
     assert done is not None and done.phase == "done"
-    assert CHECKPOINT_SK == "#CHECKPOINT#backfill#contact"
+    assert checkpoint_sk(RECORD_TYPE) == "#CHECKPOINT#backfill#contact"  # where the adapter keeps it
 
 
 def test_duplicate_name_in_a_batch_is_retried_disambiguated_and_other_errors_are_recorded() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import UpstreamUnavailableError
@@ -59,3 +59,31 @@ class SqsEventPublisher:
                 raise UpstreamUnavailableError(f"SQS refused {len(failed)} event(s): {', '.join(codes)}")
             sent += len(entries)
         return sent
+
+
+class SqsDeadLetters:
+    """Writes to the FIFO dead-letter queue with the failure reason as message attributes."""
+
+    def __init__(self, queue_url: str, sqs: SQSClient) -> None:
+        self._url = queue_url
+        self._sqs = sqs
+
+    def send(self, event_body: str, *, group_id: str, dedupe_id: str, reason: dict[str, str]) -> None:
+        attributes: dict[str, Any] = {
+            k: {"DataType": "String", "StringValue": v[:1024] or "-"} for k, v in reason.items()
+        }
+        with aws_errors("dead-letter a record"):
+            self._sqs.send_message(
+                QueueUrl=self._url,
+                MessageBody=event_body,
+                MessageGroupId=group_id,
+                MessageDeduplicationId=dedupe_id[:128],
+                MessageAttributes=attributes,
+            )
+
+
+def delay_message(sqs: SQSClient, queue_url: str, receipt_handle: str, seconds: int) -> None:
+    """Make a received message visible again after ``seconds`` (a throttled record waits on the
+    queue, not in the function)."""
+    with aws_errors("delay a throttled record"):
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)

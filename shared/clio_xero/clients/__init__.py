@@ -20,14 +20,12 @@ from clio_xero.clients.ratelimit import (
     CLIO_LIMITS,
     XERO_LIMITS,
     XERO_STARTER_LIMITS,
-    DynamoRateBudget,
     InMemoryRateBudget,
     RateBudget,
     RateLimits,
     UnlimitedBudget,
 )
 from clio_xero.clients.tokens import (
-    DynamoTokenStore,
     InMemoryTokenStore,
     Provider,
     StaleTokenError,
@@ -47,8 +45,6 @@ __all__ = [
     "AuthlibRefresher",
     "ClioClient",
     "ClioEndpoints",
-    "DynamoRateBudget",
-    "DynamoTokenStore",
     "ElementResult",
     "InMemoryRateBudget",
     "InMemoryTokenStore",

@@ -29,29 +29,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from clio_xero.aws.errors import aws_errors, is_condition_failure, translate
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import ThrottledError
-from clio_xero.store.dynamo import connection_pk
-from clio_xero.store.dynamo import key as item_key
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
     "CLIO_LIMITS",
     "DEFAULT_LIMITS",
     "XERO_LIMITS",
     "XERO_STARTER_LIMITS",
-    "DynamoRateBudget",
     "InMemoryRateBudget",
     "RateBudget",
     "RateLimits",
     "UnlimitedBudget",
+    "WindowedBudget",
     "parse_retry_after",
 ]
 
@@ -152,7 +144,7 @@ def _seconds_until(when: datetime, now: datetime) -> float:
     return max(1.0, math.ceil((when - now).total_seconds()))
 
 
-class _WindowedBudget(ABC):
+class WindowedBudget(ABC):
     """The algorithm; subclasses provide the shared state (memory or DynamoDB)."""
 
     def __init__(self, clock: Clock | None, limits: Mapping[str, RateLimits] | None) -> None:
@@ -256,7 +248,7 @@ class _WindowedBudget(ABC):
     def _decrement(self, provider: str, key: str, window: str) -> None: ...
 
 
-class InMemoryRateBudget(_WindowedBudget):
+class InMemoryRateBudget(WindowedBudget):
     """Same semantics in one process (tests, the local single-process runtime); thread-safe."""
 
     def __init__(self, clock: Clock | None = None, limits: Mapping[str, RateLimits] | None = None) -> None:
@@ -309,141 +301,3 @@ class InMemoryRateBudget(_WindowedBudget):
     def _decrement(self, provider: str, key: str, window: str) -> None:
         with self._lock:
             self._counts[(provider, key, window)] = max(0, self._counts.get((provider, key, window), 0) - 1)
-
-
-def _epoch_ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
-
-
-class DynamoRateBudget(_WindowedBudget):
-    """The budget in the single table, shared by every Lambda of the stack.
-
-    Items (``pk=CONN#<key>``): ``RATE#<provider>#m#<YYYYmmddHHMM>`` and ``RATE#<provider>#d#<YYYY-mm-dd>``
-    counters (``count``), ``RATE#<provider>#slot#<i>`` (``owner``, ``lease_until`` epoch ms) and
-    ``RATE#<provider>#blocked`` (``blocked_until`` epoch ms). All carry the ``expires_at`` TTL.
-    Cost: 1 read + 1-2 conditional writes per window + 1 write per slot taken/freed per call.
-    """
-
-    def __init__(
-        self,
-        table_name: str,
-        dynamodb: DynamoDBClient,
-        clock: Clock | None = None,
-        limits: Mapping[str, RateLimits] | None = None,
-    ) -> None:
-        super().__init__(clock, limits)
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def _ttl(self, when: datetime) -> str:
-        # Kept a day past the window so an operator can still see what happened.
-        return str(int((when + timedelta(days=1)).timestamp()))
-
-    def _blocked_until(self, provider: str, key: str) -> datetime | None:
-        with aws_errors("read rate budget"):
-            result = self._ddb.get_item(
-                TableName=self._table, Key=item_key(connection_pk(key), f"RATE#{provider}#blocked"), ConsistentRead=True
-            )
-        item = result.get("Item")
-        if not item or "blocked_until" not in item:
-            return None
-        return datetime.fromtimestamp(int(item["blocked_until"]["N"]) / 1000, UTC)
-
-    def _block(self, provider: str, key: str, until: datetime) -> None:
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=item_key(connection_pk(key), f"RATE#{provider}#blocked"),
-                UpdateExpression="SET blocked_until = :u, expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(blocked_until) OR blocked_until < :u",
-                ExpressionAttributeValues={":u": {"N": str(_epoch_ms(until))}, ":ttl": {"N": self._ttl(until)}},
-            )
-        except (ClientError, BotoCoreError) as exc:
-            if not is_condition_failure(exc):  # already blocked for longer: fine
-                raise translate("record rate limit block", exc) from exc
-
-    def _take_slot(self, provider: str, key: str, slots: int, now: datetime, until: datetime) -> str | None:
-        owner = uuid.uuid4().hex
-        start = int(uuid.uuid4().int % slots)  # spread contention over the slots
-        for n in range(slots):
-            i = (start + n) % slots
-            try:
-                self._ddb.update_item(
-                    TableName=self._table,
-                    Key=item_key(connection_pk(key), f"RATE#{provider}#slot#{i}"),
-                    UpdateExpression="SET #o = :o, lease_until = :until, expires_at = :ttl",
-                    ConditionExpression="attribute_not_exists(lease_until) OR lease_until <= :now",
-                    ExpressionAttributeNames={"#o": "owner"},
-                    ExpressionAttributeValues={
-                        ":o": {"S": owner},
-                        ":until": {"N": str(_epoch_ms(until))},
-                        ":now": {"N": str(_epoch_ms(now))},
-                        ":ttl": {"N": self._ttl(until)},
-                    },
-                )
-            except (ClientError, BotoCoreError) as exc:
-                if is_condition_failure(exc):
-                    continue
-                raise translate("take rate budget slot", exc) from exc
-            return f"{i}:{owner}"
-        return None
-
-    def _free_slot(self, provider: str, key: str, slot: str) -> None:
-        index, owner = slot.split(":", 1)
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=item_key(connection_pk(key), f"RATE#{provider}#slot#{index}"),
-                UpdateExpression="REMOVE #o, lease_until",
-                ConditionExpression="#o = :o",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":o": {"S": owner}},
-            )
-        except (ClientError, BotoCoreError) as exc:
-            if not is_condition_failure(exc):  # the lease expired and someone else has the slot
-                raise translate("free rate budget slot", exc) from exc
-
-    def _increment(self, provider: str, key: str, window: str, limit: int, expires: datetime) -> bool:
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=item_key(connection_pk(key), f"RATE#{provider}#{window}"),
-                UpdateExpression="ADD #c :one SET expires_at = :ttl",
-                ConditionExpression="attribute_not_exists(#c) OR #c < :limit",
-                ExpressionAttributeNames={"#c": "count"},
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(limit)},
-                    ":ttl": {"N": self._ttl(expires)},
-                },
-            )
-        except (ClientError, BotoCoreError) as exc:
-            if is_condition_failure(exc):
-                return False
-            raise translate("count rate budget", exc) from exc
-        return True
-
-    def _decrement(self, provider: str, key: str, window: str) -> None:
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=item_key(connection_pk(key), f"RATE#{provider}#{window}"),
-                UpdateExpression="ADD #c :minus",
-                ConditionExpression="attribute_exists(#c) AND #c > :zero",
-                ExpressionAttributeNames={"#c": "count"},
-                ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
-            )
-        except (ClientError, BotoCoreError) as exc:
-            if not is_condition_failure(exc):
-                raise translate("uncount rate budget", exc) from exc
-
-    def count(self, provider: str, key_: str, window: str) -> int:
-        """Calls counted in ``window`` (``m#YYYYmmddHHMM`` / ``d#YYYY-mm-dd``); for tests and the CLI."""
-        with aws_errors("read rate budget"):
-            result = self._ddb.get_item(
-                TableName=self._table,
-                Key=item_key(connection_pk(key_), f"RATE#{provider}#{window}"),
-                ConsistentRead=True,
-            )
-        item = result.get("Item")
-        return int(item["count"]["N"]) if item else 0

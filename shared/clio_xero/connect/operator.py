@@ -10,13 +10,12 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-from clio_xero.aws.errors import aws_errors
 from clio_xero.clients.oauth import AuthlibRefresher, TokenManager
-from clio_xero.clients.tokens import Provider, TokenStore, token_sk
+from clio_xero.clients.tokens import Provider, TokenStore
 from clio_xero.clock import Clock
 from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.links import DEFAULT_LINK_TTL, mint_link
@@ -29,10 +28,6 @@ from clio_xero.store.connections import (
     DynamoConnectionStore,
     new_connection_id,
 )
-from clio_xero.store.dynamo import connection_pk, key
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 PROVIDERS: tuple[Provider, ...] = ("clio", "xero")
@@ -91,18 +86,16 @@ class Disconnector:
     def __init__(
         self,
         *,
-        table_name: str,
-        dynamodb: DynamoDBClient,
         connections: DynamoConnectionStore,
         tokens: TokenStore,
+        purge_mappings: Callable[[str], int],
         credentials: Any,
         endpoints: ProviderEndpoints,
         clock: Clock,
         transport: httpx.BaseTransport | None = None,
         remove_clio_webhooks: Callable[[Connection, str], list[str]] | None = None,
     ) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
+        self._purge_mappings = purge_mappings
         self._connections = connections
         self._tokens = tokens
         self._credentials = credentials
@@ -161,8 +154,7 @@ class Disconnector:
         elif not xero_token:
             report.warnings.append("no live Xero tokens: nothing to disconnect at Xero")
         for provider in PROVIDERS:
-            with aws_errors("delete tokens"):
-                self._ddb.delete_item(TableName=self._table, Key=key(connection_pk(cid), token_sk(provider)))
+            self._tokens.delete(cid, provider)
         report.done.append("tokens deleted")
         if purge:
             report.mappings_deleted = self._purge_mappings(cid)
@@ -190,22 +182,3 @@ class Disconnector:
             report.warnings.append(f"Xero disconnect failed: {exc.message} (disconnect the app in Xero's settings)")
             return []
         return [f"Xero organisation {connection.xero_tenant_name or connection.xero_tenant_id} disconnected"]
-
-    def _purge_mappings(self, connection_id: str) -> int:
-        deleted = 0
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": connection_pk(connection_id)}, ":prefix": {"S": "MAP#"}},
-            "ProjectionExpression": "pk, sk",
-        }
-        while True:
-            with aws_errors("list mappings"):
-                page = self._ddb.query(**request)
-            for item in page.get("Items", []):
-                with aws_errors("delete mapping"):
-                    self._ddb.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
-                deleted += 1
-            if not page.get("LastEvaluatedKey"):
-                return deleted
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

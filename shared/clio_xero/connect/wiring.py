@@ -7,24 +7,22 @@ from typing import Any
 
 import httpx
 
-from clio_xero.clients.tokens import DynamoTokenStore
+from clio_xero.aws.clients import aws_client
+from clio_xero.aws.parameters import AppCredentials, LinkKey
 from clio_xero.clock import default_clock
 from clio_xero.connect.flow import ConnectFlow, ProviderEndpoints
-from clio_xero.connect.store import DynamoConnectStore, LinkKey
 from clio_xero.intake.http import request_from_apigw
 from clio_xero.observe import Counter, Log
+from clio_xero.store.connect_state import DynamoConnectStore
 from clio_xero.store.connections import DynamoConnectionStore
-from clio_xero.wiring import AppCredentials, ProviderUrls
+from clio_xero.store.tokens import DynamoTokenStore
+from clio_xero.wiring import StackSettings
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
-class ConnectSettings(ProviderUrls):
+class ConnectSettings(StackSettings):
     """Environment of ``ConnectFunction`` (set by template.yaml)."""
-
-    table_name: str
-    kms_key_id: str
-    config_path: str
 
     @property
     def endpoints(self) -> ProviderEndpoints:
@@ -34,13 +32,11 @@ class ConnectSettings(ProviderUrls):
 def build_connect_flow(
     settings: ConnectSettings, *, log: Log, count: Counter, transport: httpx.BaseTransport | None = None
 ) -> ConnectFlow:
-    import boto3
-
     clock = default_clock()  # the wall clock in Lambda; the local runtime lends its own
-    dynamodb, ssm = boto3.client("dynamodb"), boto3.client("ssm")
+    dynamodb, ssm = aws_client("dynamodb"), aws_client("ssm")
     return ConnectFlow(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
-        tokens=DynamoTokenStore(settings.table_name, dynamodb, boto3.client("kms"), settings.kms_key_id, clock),
+        tokens=DynamoTokenStore(settings.table_name, dynamodb, aws_client("kms"), settings.kms_key_id, clock),
         store=DynamoConnectStore(settings.table_name, dynamodb),
         link_key=LinkKey(settings.config_path, ssm).get,
         credentials=AppCredentials(settings.config_path, ssm),

@@ -1,4 +1,5 @@
-"""Build the receivers' dependencies from settings: the only place that creates AWS clients.
+"""Build the receivers' dependencies from settings (AWS clients from clio_xero.aws.clients, with
+the receivers' short timeouts).
 
 Handlers call these once per container (memoised in the handler module) and pass everything
 else in, so the same intake code runs against AWS, the local runtime's moto server and fakes.
@@ -6,10 +7,9 @@ else in, so the same intake code runs against AWS, the local runtime's moto serv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from clio_xero.aws.archive import S3DeliveryArchive
-from clio_xero.aws.errors import aws_errors
+from clio_xero.aws.clients import receiver_client
+from clio_xero.aws.parameters import CachedParameter
 from clio_xero.aws.queue import SqsEventPublisher
 from clio_xero.clock import default_clock
 from clio_xero.config import ReceiverSettings, XeroReceiverSettings
@@ -19,54 +19,13 @@ from clio_xero.intake.xero import XeroIntake
 from clio_xero.store.connections import DynamoConnectionStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 
-if TYPE_CHECKING:
-    from botocore.config import Config
-
-WEBHOOK_KEY_CACHE_SECONDS = 300
-
-
-def _receiver_config() -> Config:
-    from botocore.config import Config
-
-    # Xero wants an answer within 5 s and the function stops at 5 s: fail fast (a 503 makes the
-    # provider redeliver; dedupe keys make that harmless). Typical calls take milliseconds.
-    return Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
-
-
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, config=_receiver_config())  # type: ignore[call-overload]
-
-
-class CachedParameter:
-    """A SecureString read from SSM and kept for a few minutes (a rotated key is picked up)."""
-
-    def __init__(self, name: str, ssm: Any, max_age: int = WEBHOOK_KEY_CACHE_SECONDS) -> None:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-        self._name = name
-        self._max_age = max_age
-        self._provider = SSMProvider(boto3_client=ssm)
-
-    def __call__(self) -> str:
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        try:
-            value = self._provider.get(self._name, decrypt=True, max_age=self._max_age)
-        except GetParameterError as exc:
-            with aws_errors(f"read SSM parameter {self._name}"):
-                raise (exc.__cause__ or exc) from exc
-            raise
-        return str(value)
-
 
 def build_xero_intake(settings: XeroReceiverSettings, *, log: Log, count: Counter) -> XeroIntake:
     return XeroIntake(
-        webhook_key=CachedParameter(settings.xero_webhook_key_parameter, _client("ssm")),
-        connections=DynamoConnectionStore(settings.table_name, _client("dynamodb")),
-        archive=S3DeliveryArchive(settings.delivery_bucket, _client("s3")),
-        publisher=SqsEventPublisher(settings.queue_url, _client("sqs")),
+        webhook_key=CachedParameter(settings.xero_webhook_key_parameter, receiver_client("ssm")),
+        connections=DynamoConnectionStore(settings.table_name, receiver_client("dynamodb")),
+        archive=S3DeliveryArchive(settings.delivery_bucket, receiver_client("s3")),
+        publisher=SqsEventPublisher(settings.queue_url, receiver_client("sqs")),
         clock=default_clock(),
         log=log,
         count=count,
@@ -74,13 +33,15 @@ def build_xero_intake(settings: XeroReceiverSettings, *, log: Log, count: Counte
 
 
 def build_clio_intake(settings: ReceiverSettings, *, log: Log, count: Counter) -> ClioIntake:
-    dynamodb = _client("dynamodb")
+    dynamodb = receiver_client("dynamodb")
     clock = default_clock()
     return ClioIntake(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
-        secrets=KmsDynamoWebhookSecrets(settings.table_name, dynamodb, _client("kms"), settings.kms_key_id, clock),
-        archive=S3DeliveryArchive(settings.delivery_bucket, _client("s3")),
-        publisher=SqsEventPublisher(settings.queue_url, _client("sqs")),
+        secrets=KmsDynamoWebhookSecrets(
+            settings.table_name, dynamodb, receiver_client("kms"), settings.kms_key_id, clock
+        ),
+        archive=S3DeliveryArchive(settings.delivery_bucket, receiver_client("s3")),
+        publisher=SqsEventPublisher(settings.queue_url, receiver_client("sqs")),
         clock=clock,
         log=log,
         count=count,

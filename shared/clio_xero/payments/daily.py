@@ -65,40 +65,20 @@ class DailyReceivables:
 
 def build_daily(env: dict[str, str], *, log: Log, count: Counter, transport: Any = None) -> DailyReceivables:
     """Wire the run from the function's environment (template.yaml) through the one wiring place."""
-    import boto3
-
     from clio_xero.clock import default_clock
-    from clio_xero.store.connections import DynamoConnectionStore
     from clio_xero.store.mappings import DynamoMappingStore
     from clio_xero.store.settings import DynamoSettingsStore
-    from clio_xero.wiring import ProviderUrls, connection_clients
+    from clio_xero.wiring import StackSettings
 
-    class ReportSettings(ProviderUrls):
-        table_name: str
-        kms_key_id: str
-        config_path: str
-        api_timeout_seconds: float = 10.0
-
-    settings = ReportSettings.from_env(env)
-    dynamodb = boto3.client("dynamodb")
-    connections = DynamoConnectionStore(settings.table_name, dynamodb)
-    clients = connection_clients(
-        table_name=settings.table_name,
-        kms_key_id=settings.kms_key_id,
-        config_path=settings.config_path,
-        urls=settings.only(),
-        dynamodb=dynamodb,
-        kms=boto3.client("kms"),
-        ssm=boto3.client("ssm"),
-        clock=default_clock(),
-        transport=transport,
-        timeout_seconds=settings.api_timeout_seconds,
-    )
+    settings = StackSettings.from_env(env)
+    stack = settings.stack(clock=default_clock(), transport=transport)
+    connections = stack.connections()
+    clients = stack.connection_clients()
     return DailyReceivables(
         connection_ids=lambda: [c.connection_id for c in connections.list_all() if c.xero_tenant_id],
         clients_for=clients.for_connection,
-        mappings=DynamoMappingStore(settings.table_name, dynamodb),
-        settings=DynamoSettingsStore(settings.table_name, dynamodb),
+        mappings=DynamoMappingStore(settings.table_name, stack.dynamodb),
+        settings=DynamoSettingsStore(settings.table_name, stack.dynamodb),
         log=log,
         count=count,
     )

@@ -1,4 +1,5 @@
-"""Backfill checkpoints in DynamoDB: ``pk=CONN#<id>``, ``sk=#CHECKPOINT#backfill#<record type>``."""
+"""Backfill checkpoints in DynamoDB: ``pk=CONN#<id>``, ``sk=#CHECKPOINT#backfill#<record type>``
+(the adapter of :class:`clio_xero.sync.core.checkpoints.CheckpointStore`)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,25 @@ from typing import TYPE_CHECKING
 
 from clio_xero.aws.errors import aws_errors
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
-from clio_xero.sync.backfill import CHECKPOINT_SK, Checkpoint
+from clio_xero.sync.core.checkpoints import Checkpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["DynamoCheckpointStore"]
+__all__ = ["DynamoCheckpointStore", "checkpoint_sk"]
+
+
+def checkpoint_sk(record_type: str) -> str:
+    return f"#CHECKPOINT#backfill#{record_type}"
 
 
 class DynamoCheckpointStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient, record_type: str | None = None) -> None:
-        """``record_type``: whose backfill (default the contacts', as before record types)."""
+    """One record type's backfill checkpoints (contacts unless told)."""
+
+    def __init__(self, table_name: str, dynamodb: DynamoDBClient, record_type: str = "contact") -> None:
         self._table = table_name
         self._ddb = dynamodb
-        self._sk = CHECKPOINT_SK if record_type is None else f"#CHECKPOINT#backfill#{record_type}"
+        self._sk = checkpoint_sk(record_type)
 
     def get(self, connection_id: str) -> Checkpoint | None:
         with aws_errors("read backfill checkpoint"):

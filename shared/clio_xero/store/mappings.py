@@ -210,3 +210,23 @@ class DynamoMappingStore:
             start = page.get("LastEvaluatedKey")
             if not start:
                 return out
+
+    def purge(self, connection_id: str) -> int:
+        """Delete every mapping item of the connection (``disconnect --purge``); how many went."""
+        deleted = 0
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": connection_pk(connection_id)}, ":prefix": {"S": "MAP#"}},
+            "ProjectionExpression": "pk, sk",
+        }
+        while True:
+            with aws_errors("list mappings"):
+                page = self._ddb.query(**request)
+            for item in page.get("Items", []):
+                with aws_errors("delete mapping"):
+                    self._ddb.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+                deleted += 1
+            if not page.get("LastEvaluatedKey"):
+                return deleted
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -24,27 +24,26 @@ the mapping table, so the new plan keeps it; a batch that reached Xero but whose
 never written is found by its ``CLIO-<id>`` ContactNumbers and linked, never created twice.
 
 Rate limits: a throttled call waits ``retry_after`` and is sent again (``wait`` is injected:
-``time.sleep`` for people, a clock for tests and benchmarks).
+``time.sleep`` for people, a clock for tests and benchmarks); that policy is
+:class:`clio_xero.clients.patience.Patience`, the checkpoint's model and port are in
+:mod:`clio_xero.sync.core.checkpoints` (both re-exported here for older imports).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
-
-from pydantic import BaseModel, Field
 
 from clio_xero.clients import RecordPage
 from clio_xero.clients.clio import CONTACT_FIELDS, ClioClient
+from clio_xero.clients.patience import Patience as Patience  # noqa: PLC0414 - re-exported
+from clio_xero.clients.patience import patient_pages as patient_pages  # noqa: PLC0414 - re-exported
 from clio_xero.clients.xero import MAX_PAGE_SIZE, XeroClient
 from clio_xero.clock import Clock
-from clio_xero.errors import LinkTakenError, PermanentError, RetryableError, ThrottledError, UpstreamUnavailableError
+from clio_xero.errors import LinkTakenError, PermanentError, RetryableError
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ElementOutcome, is_duplicate_name
 from clio_xero.sync.contacts.merge import merge, parse_iso, parse_xero_date
 from clio_xero.sync.contacts.projection import (
@@ -57,79 +56,16 @@ from clio_xero.sync.contacts.projection import (
     to_clio_patch,
     to_xero_payload,
 )
+from clio_xero.sync.core.checkpoints import Checkpoint as Checkpoint  # noqa: PLC0414 - re-exported
+from clio_xero.sync.core.checkpoints import CheckpointStore as CheckpointStore  # noqa: PLC0414 - re-exported
+from clio_xero.sync.core.checkpoints import InMemoryCheckpointStore as InMemoryCheckpointStore  # noqa: PLC0414 - re-exported
 from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore
 from clio_xero.sync.matching import Action, ClioEntry, Decision, XeroEntry, plan_matches, xero_name_key
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 
 BATCH_SIZE = 50  # Xero's recommended batch size (docs/facts-xero.md#batching)
-CHECKPOINT_SK = f"#CHECKPOINT#backfill#{RECORD_TYPE}"
 PHASES = ("review", "link", "create", "done")
 T = TypeVar("T")
-
-
-# ----------------------------------------------------------------------------- checkpoint
-class Checkpoint(BaseModel):
-    phase: str = "review"
-    last_clio_id: int | None = None  # last Clio id whose batch finished in ``phase``
-    counts: dict[str, int] = Field(default_factory=dict)
-    started_at: datetime
-    updated_at: datetime
-
-
-class CheckpointStore(Protocol):
-    def get(self, connection_id: str) -> Checkpoint | None: ...
-
-    def put(self, connection_id: str, checkpoint: Checkpoint) -> None: ...
-
-
-class InMemoryCheckpointStore:
-    def __init__(self) -> None:
-        self.items: dict[str, Checkpoint] = {}
-        self.writes = 0
-
-    def get(self, connection_id: str) -> Checkpoint | None:
-        return self.items.get(connection_id)
-
-    def put(self, connection_id: str, checkpoint: Checkpoint) -> None:
-        self.writes += 1
-        self.items[connection_id] = checkpoint
-
-
-# ----------------------------------------------------------------------------- rate limits
-class Patience:
-    """Runs one API call, waiting out throttles and retrying uncertain failures.
-
-    A throttled call waits ``retry_after`` and is sent again; an uncertain failure (timeout, 5xx)
-    is sent again after ``backoff`` seconds *with the same idempotency key* (Xero answers a replay
-    with the first outcome). ``waited`` sums the seconds asked for (the benchmark reports it).
-    """
-
-    def __init__(
-        self, wait: Callable[[float], None] = time.sleep, *, max_attempts: int = 30, backoff: float = 2.0
-    ) -> None:
-        self.wait = wait
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.waited = 0.0
-        self.throttles = 0
-
-    def call(self, fn: Callable[[], T]) -> T:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return fn()
-            except ThrottledError as exc:
-                if attempt == self.max_attempts:
-                    raise
-                self.throttles += 1
-                seconds = exc.retry_after if exc.retry_after is not None else self.backoff
-                self.waited += seconds
-                self.wait(seconds)
-            except UpstreamUnavailableError:
-                if attempt >= min(self.max_attempts, 4):
-                    raise
-                self.waited += self.backoff
-                self.wait(self.backoff)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 # ----------------------------------------------------------------------------- ports
@@ -147,18 +83,6 @@ class BackfillXero(Protocol):
     def save_contacts(
         self, contacts: Sequence[dict[str, Any]], *, idempotency_key: str, create: bool
     ) -> Sequence[ElementOutcome]: ...
-
-
-def patient_pages(read: Callable[[str | None], RecordPage], patience: Patience) -> Iterator[dict[str, Any]]:
-    """Every row of a paged read, each page through ``patience``: a throttle waits and asks for the
-    same page again, where a client's ``iter_records`` generator would end on the exception."""
-    cursor: str | None = None
-    while True:
-        page = patience.call(functools.partial(read, cursor))
-        yield from page.rows
-        if page.next is None:
-            return
-        cursor = page.next
 
 
 class ClioSource:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from clio_xero.aws.errors import aws_errors
+from clio_xero.aws.queue import delay_message
 from clio_xero.errors import SyncError, ThrottledError
 from clio_xero.sync.core.disposition import retry_delay_seconds
 from clio_xero.sync.worker import Message, SyncWorker
@@ -69,10 +69,7 @@ def _delay(exc: ThrottledError, record: SQSRecord, sqs: Any, queue_url: str) -> 
     """Put a throttled record back with the disposition's delay instead of sleeping here."""
     delay = retry_delay_seconds(exc)
     if delay is not None:
-        with aws_errors("delay a throttled record"):
-            sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
-            )
+        delay_message(sqs, queue_url, record.receipt_handle, delay)
 
 
 def _process_together(

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from clio_xero.aws.queue import SqsEventPublisher
+from clio_xero.aws.clients import aws_client
+from clio_xero.aws.queue import SqsDeadLetters, SqsEventPublisher
 from clio_xero.clock import Clock, default_clock
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
@@ -22,20 +23,16 @@ from clio_xero.sync.core import Registry, SyncContext, SyncEngine
 from clio_xero.sync.mapping import MappingStore
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import SettingsStore
-from clio_xero.sync.worker import SqsDeadLetters, SyncWorker
-from clio_xero.wiring import ConnectionClients, ProviderUrls, connection_clients
+from clio_xero.sync.worker import SyncWorker
+from clio_xero.wiring import ConnectionClients, StackSettings
 
 
-class WorkerSettings(ProviderUrls):
+class WorkerSettings(StackSettings):
     """Environment of the worker and sweep functions (set by template.yaml)."""
 
-    table_name: str
     queue_url: str
     dead_letter_queue_url: str
-    kms_key_id: str
-    config_path: str
     max_receive_count: int = 5
-    api_timeout_seconds: float = 10.0  # per HTTP call to Clio or Xero; a timeout is retried
 
     def clients(
         self,
@@ -45,21 +42,8 @@ class WorkerSettings(ProviderUrls):
         transport: httpx.BaseTransport | None,
         on_reconnect_needed: Callable[[str, str], None] | None = None,
     ) -> ConnectionClients:
-        import boto3
-
-        return connection_clients(
-            table_name=self.table_name,
-            kms_key_id=self.kms_key_id,
-            config_path=self.config_path,
-            urls=self.only(),
-            dynamodb=dynamodb,
-            kms=boto3.client("kms"),
-            ssm=boto3.client("ssm"),
-            clock=clock,
-            transport=transport,
-            timeout_seconds=self.api_timeout_seconds,
-            on_reconnect_needed=on_reconnect_needed,
-        )
+        stack = self.stack(clock=clock, dynamodb=dynamodb, transport=transport)
+        return stack.connection_clients(on_reconnect_needed)
 
 
 def sync_engine(
@@ -87,10 +71,8 @@ def build_worker(
     settings: WorkerSettings, *, log: Log, count: Counter, transport: httpx.BaseTransport | None = None
 ) -> tuple[SyncWorker, Any]:
     """The worker and the SQS client its Lambda entry uses to delay throttled messages."""
-    import boto3
-
     clock = default_clock()
-    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    dynamodb, sqs = aws_client("dynamodb"), aws_client("sqs")
     connections = DynamoConnectionStore(settings.table_name, dynamodb)
     mappings = DynamoMappingStore(settings.table_name, dynamodb)
 
@@ -121,19 +103,17 @@ def build_sweep(
     settings: WorkerSettings, *, log: Log, count: Counter, transport: httpx.BaseTransport | None = None
 ) -> Any:
     """The scheduled sweep (clio_xero.sync.sweep), wired like the worker."""
-    import boto3
-
     from clio_xero.store.cursors import DynamoCursorStore
     from clio_xero.sync.sweep import Sweep
 
     clock = default_clock()
-    dynamodb = boto3.client("dynamodb")
+    dynamodb = aws_client("dynamodb")
     return Sweep(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
         clients=settings.clients(dynamodb=dynamodb, clock=clock, transport=transport),
         settings=DynamoSettingsStore(settings.table_name, dynamodb),
         cursors=DynamoCursorStore(settings.table_name, dynamodb),
-        publisher=SqsEventPublisher(settings.queue_url, boto3.client("sqs")),
+        publisher=SqsEventPublisher(settings.queue_url, aws_client("sqs")),
         clock=clock,
         log=log,
         count=count,

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
@@ -40,35 +40,9 @@ from clio_xero.sync.core.plugin import SyncedRecord
 from clio_xero.sync.hints import hint_for
 from clio_xero.sync.mapping import MappingStatus, MappingStore
 
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
 
 class DeadLetters(Protocol):
     def send(self, event_body: str, *, group_id: str, dedupe_id: str, reason: dict[str, str]) -> None: ...
-
-
-class SqsDeadLetters:
-    """Writes to the FIFO dead-letter queue with the failure reason as message attributes."""
-
-    def __init__(self, queue_url: str, sqs: SQSClient) -> None:
-        self._url = queue_url
-        self._sqs = sqs
-
-    def send(self, event_body: str, *, group_id: str, dedupe_id: str, reason: dict[str, str]) -> None:
-        from clio_xero.aws.errors import aws_errors
-
-        attributes: dict[str, Any] = {
-            k: {"DataType": "String", "StringValue": v[:1024] or "-"} for k, v in reason.items()
-        }
-        with aws_errors("dead-letter a record"):
-            self._sqs.send_message(
-                QueueUrl=self._url,
-                MessageBody=event_body,
-                MessageGroupId=group_id,
-                MessageDeduplicationId=dedupe_id[:128],
-                MessageAttributes=attributes,
-            )
 
 
 @dataclass

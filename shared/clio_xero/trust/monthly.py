@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from clio_xero.aws.objects import S3Objects
 from clio_xero.clock import Clock
 from clio_xero.errors import PermanentError, SyncError
 from clio_xero.intake.observe import Counter, Log
@@ -36,29 +37,6 @@ PREFIX = "trust"
 
 def last_month_end(today: date) -> date:
     return today.replace(day=1) - timedelta(days=1)
-
-
-class S3Objects:
-    """The few bucket operations the run needs, on an injected boto3 S3 client."""
-
-    def __init__(self, bucket: str, s3: Any) -> None:
-        self.bucket = bucket
-        self._s3 = s3
-
-    def keys(self, prefix: str) -> list[str]:
-        paginator = self._s3.get_paginator("list_objects_v2")
-        return [
-            o["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents", [])
-        ]
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-        except self._s3.exceptions.NoSuchKey:
-            return None
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
 
 class _Snapshots:
@@ -188,41 +166,24 @@ class MonthlyTrustReports:
 
 def build_monthly(env: dict[str, str], *, log: Log, count: Counter, transport: Any = None) -> MonthlyTrustReports:
     """Wire the run from the function's environment (template.yaml) through the one wiring place."""
-    import boto3
-
+    from clio_xero.aws.clients import aws_client
     from clio_xero.clock import default_clock
-    from clio_xero.store.connections import DynamoConnectionStore
-    from clio_xero.wiring import ProviderUrls, connection_clients
+    from clio_xero.wiring import StackSettings
 
-    class TrustSettings(ProviderUrls):
-        table_name: str
-        kms_key_id: str
-        config_path: str
+    class TrustSettings(StackSettings):
         report_bucket: str
-        api_timeout_seconds: float = 10.0
         trust_firm_name: str = ""
         trust_xero_account: str = "-"  # "-": do not compare with Xero; "": the Xero account by number
 
     settings = TrustSettings.from_env(env)
     clock = default_clock()
-    dynamodb = boto3.client("dynamodb")
-    connections = DynamoConnectionStore(settings.table_name, dynamodb)
-    clients = connection_clients(
-        table_name=settings.table_name,
-        kms_key_id=settings.kms_key_id,
-        config_path=settings.config_path,
-        urls=settings.only(),
-        dynamodb=dynamodb,
-        kms=boto3.client("kms"),
-        ssm=boto3.client("ssm"),
-        clock=clock,
-        transport=transport,
-        timeout_seconds=settings.api_timeout_seconds,
-    )
+    stack = settings.stack(clock=clock, transport=transport)
+    connections = stack.connections()
+    clients = stack.connection_clients()
     return MonthlyTrustReports(
         connection_ids=lambda: [c.connection_id for c in connections.list_all() if c.xero_tenant_id],
         clients_for=clients.for_connection,
-        objects=S3Objects(settings.report_bucket, boto3.client("s3")),
+        objects=S3Objects(settings.report_bucket, aws_client("s3")),
         clock=clock,
         log=log,
         count=count,

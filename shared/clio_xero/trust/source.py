@@ -21,10 +21,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from clio_xero.clients import RecordPage
+from clio_xero.clients.patience import Patience, patient_pages
 from clio_xero.clock import Clock
 from clio_xero.connect.providers import XERO_TRUST_REPORT_SCOPE
 from clio_xero.errors import ConfigurationError, NeedsReconnectError, UpstreamUnavailableError
-from clio_xero.sync.backfill import Patience, patient_pages
 from clio_xero.trust.model import ClioMatter, ClioTrustTransaction, TrustAccount, XeroAccountView, money
 
 BANK_ACCOUNT_FIELDS = "id,etag,name,type,currency,account_number,institution,holder,balance,updated_at"

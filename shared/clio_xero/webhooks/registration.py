@@ -27,17 +27,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import SyncError
-from clio_xero.store.dynamo import connection_pk, from_item, to_item
 from clio_xero.store.webhook_secrets import ActivationLedger, ClioWebhookSecrets
 from clio_xero.sync.core.registry import Registry
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from clio_xero.clients.clio import ClioClient
 
 __all__ = [
@@ -45,7 +41,6 @@ __all__ = [
     "RENEW_WHEN_LEFT",
     "WEBHOOK_LIFETIME",
     "ClioWebhookApi",
-    "DynamoWebhookRecords",
     "WebhookManager",
     "WebhookRecord",
     "WebhookSpec",
@@ -191,30 +186,6 @@ class WebhookRecords(Protocol):
     def put(self, record: WebhookRecord) -> None: ...
 
     def list(self, connection_id: str) -> list[WebhookRecord]: ...
-
-
-class DynamoWebhookRecords:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def put(self, record: WebhookRecord) -> None:
-        values = record.model_dump(mode="json")
-        values.update(pk=connection_pk(record.connection_id), sk=record_sk(record.model))
-        with aws_errors("record Clio webhook"):
-            self._ddb.put_item(TableName=self._table, Item=to_item(values))
-
-    def list(self, connection_id: str) -> list[WebhookRecord]:
-        with aws_errors("read Clio webhook records"):
-            result = self._ddb.query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={
-                    ":pk": {"S": connection_pk(connection_id)},
-                    ":prefix": {"S": "CLIOWEBHOOK#"},
-                },
-            )
-        return [WebhookRecord.model_validate(from_item(i)) for i in result.get("Items", [])]
 
 
 _RANK = {"enabled": 0, "pending": 1}

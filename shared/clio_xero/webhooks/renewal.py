@@ -18,34 +18,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from clio_xero.clock import Clock, default_clock
 from clio_xero.errors import NeedsReconnectError, SyncError
 from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
 from clio_xero.store.settings import DynamoSettingsStore
+from clio_xero.store.webhook_records import DynamoWebhookRecords
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import SettingsStore
 from clio_xero.webhooks.registration import (
     ClioClientWebhooks,
-    DynamoWebhookRecords,
     WebhookManager,
     WebhookRecord,
     webhook_specs,
 )
-from clio_xero.wiring import ConnectionClients, ProviderUrls, connection_clients
+from clio_xero.wiring import ConnectionClients, Stack, StackSettings
 
 XERO_TENANT_GONE = "xero: the organisation was disconnected from this app in Xero"
 
 
-class RenewalSettings(ProviderUrls):
+class RenewalSettings(StackSettings):
     """Environment of ``WebhookRenewalFunction`` (set by template.yaml)."""
-
-    table_name: str
-    kms_key_id: str
-    config_path: str
 
 
 @dataclass
@@ -78,42 +72,19 @@ class Services:
         )
 
 
-def build_services(
-    *,
-    table_name: str,
-    kms_key_id: str,
-    config_path: str,
-    urls: ProviderUrls,
-    dynamodb: Any,
-    kms: Any,
-    ssm: Any,
-    clock: Clock,
-    transport: httpx.BaseTransport | None = None,
-    log: Log | None = None,
-) -> Services:
+def build_services(stack: Stack, *, log: Log | None = None) -> Services:
+    """The run's pieces over the stack (clients from the one wiring place, :mod:`clio_xero.wiring`)."""
+
     def reconnect_needed(connection_id: str, provider: str) -> None:
         if log is not None:
             log.error("connection needs reconnecting", extra={"connection_id": connection_id, "provider": provider})
 
-    clients = connection_clients(
-        table_name=table_name,
-        kms_key_id=kms_key_id,
-        config_path=config_path,
-        urls=urls,
-        dynamodb=dynamodb,
-        kms=kms,
-        ssm=ssm,
-        clock=clock,
-        transport=transport,
-        on_reconnect_needed=reconnect_needed,
-    )
-    connections = DynamoConnectionStore(table_name, dynamodb)
     return Services(
-        connections=connections,
-        clients=clients,
-        records=DynamoWebhookRecords(table_name, dynamodb),
-        secrets=KmsDynamoWebhookSecrets(table_name, dynamodb, kms, kms_key_id, clock),
-        settings=DynamoSettingsStore(table_name, dynamodb),
+        connections=stack.connections(),
+        clients=stack.connection_clients(reconnect_needed),
+        records=DynamoWebhookRecords(stack.table_name, stack.dynamodb),
+        secrets=KmsDynamoWebhookSecrets(stack.table_name, stack.dynamodb, stack.kms, stack.kms_key_id, stack.clock),
+        settings=DynamoSettingsStore(stack.table_name, stack.dynamodb),
     )
 
 
@@ -160,19 +131,7 @@ def renew_all(services: Services, now: datetime, *, log: Log, count: Counter) ->
 
 
 def build_renewal(settings: RenewalSettings, *, log: Log, clock: Clock | None = None) -> Services:
-    import boto3
-
-    return build_services(
-        table_name=settings.table_name,
-        kms_key_id=settings.kms_key_id,
-        config_path=settings.config_path,
-        urls=settings.only(),
-        dynamodb=boto3.client("dynamodb"),
-        kms=boto3.client("kms"),
-        ssm=boto3.client("ssm"),
-        clock=clock or default_clock(),
-        log=log,
-    )
+    return build_services(settings.stack(clock=clock or default_clock()), log=log)
 
 
 def summary(checks: list[ConnectionCheck]) -> dict[str, Any]:

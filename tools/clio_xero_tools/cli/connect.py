@@ -81,17 +81,20 @@ class StackPieces:
     def services(self) -> Any:
         from clio_xero.clock import default_clock
         from clio_xero.webhooks.renewal import build_services
+        from clio_xero.wiring import Stack
 
         ctx = self.context
         return build_services(
-            table_name=ctx.table_name,
-            kms_key_id=ctx.data_key_arn,
-            config_path=self.config_path,
-            urls=self.endpoints(),
-            dynamodb=ctx.client("dynamodb"),
-            kms=ctx.client("kms"),
-            ssm=ctx.client("ssm"),
-            clock=default_clock(),
+            Stack(
+                table_name=ctx.table_name,
+                kms_key_id=ctx.data_key_arn,
+                config_path=self.config_path,
+                urls=self.endpoints(),
+                dynamodb=ctx.client("dynamodb"),
+                kms=ctx.client("kms"),
+                ssm=ctx.client("ssm"),
+                clock=default_clock(),
+            )
         )
 
 
@@ -136,9 +139,9 @@ def connect(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a connection (or pick one with --connection) and print its one-time connect links."""
+    from clio_xero.aws.parameters import LinkKey
     from clio_xero.clock import default_clock
     from clio_xero.connect.operator import create_connection, issue_links
-    from clio_xero.connect.store import LinkKey
     from clio_xero.store.connections import ClioRegion
 
     pieces = _pieces(stack, local)
@@ -195,10 +198,11 @@ def disconnect(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Revoke both sides (Xero DELETE /connections, Clio deauthorize), delete the tokens; keep links unless --purge."""
-    from clio_xero.clients.tokens import DynamoTokenStore
+    from clio_xero.aws.parameters import AppCredentials
     from clio_xero.clock import default_clock
     from clio_xero.connect.operator import Disconnector
-    from clio_xero.wiring import AppCredentials
+    from clio_xero.store.mappings import DynamoMappingStore
+    from clio_xero.store.tokens import DynamoTokenStore
 
     pieces = _pieces(stack, local)
     with errors_to_exit():
@@ -216,10 +220,9 @@ def disconnect(
             return list(services.manager(conn.connection_id).remove_all(clock.now()))
 
         disconnector = Disconnector(
-            table_name=ctx.table_name,
-            dynamodb=ctx.client("dynamodb"),
             connections=pieces.connections(),
             tokens=DynamoTokenStore(ctx.table_name, ctx.client("dynamodb"), ctx.client("kms"), ctx.data_key_arn, clock),
+            purge_mappings=DynamoMappingStore(ctx.table_name, ctx.client("dynamodb")).purge,
             credentials=AppCredentials(pieces.config_path, ctx.client("ssm")),
             endpoints=pieces.provider_endpoints(),
             clock=clock,

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from clio_xero.clients.clio import ClioClient
+from clio_xero.clients.patience import Patience
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import ConfigurationError, LinkTakenError, NeedsReconnectError, SyncError
@@ -26,7 +27,6 @@ from clio_xero.sync.backfill import (
     BackfillReport,
     ClioSource,
     ContactBackfill,
-    Patience,
     XeroSource,
 )
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ContactSyncer

@@ -20,18 +20,18 @@ from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints
 from clio_xero.clients.oauth import StaticTokenSource, token_set_from_response
 from clio_xero.clients.ratelimit import UnlimitedBudget
-from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.store.settings import DynamoSettingsStore
+from clio_xero.store.tokens import DynamoTokenStore
+from clio_xero.store.webhook_records import DynamoWebhookRecords
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import (
     CLIO_WEBHOOKS,
     ClioClientWebhooks,
-    DynamoWebhookRecords,
     WebhookManager,
     WebhookRecord,
     webhook_specs,

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from clio_xero.clients.ratelimit import DEFAULT_LIMITS, DynamoRateBudget
-from clio_xero.clients.tokens import DynamoTokenStore, Provider
+from clio_xero.clients.ratelimit import DEFAULT_LIMITS
+from clio_xero.clients.tokens import Provider
 from clio_xero.errors import SyncError
 from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.store.rate_budget import DynamoRateBudget
+from clio_xero.store.tokens import DynamoTokenStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.record_types import default_registry
 from clio_xero_tools.ops.dlq import DeadLetter, DeadLetterQueue, queue_depth
