@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from clio_xero.admin.dlq import DeadLetter, DeadLetterQueue
+from clio_xero.admin.stack import OpsStack
 from clio_xero.events import RecordType
 from clio_xero.sync.mapping import DynamoMappingStore, Mapping, MappingStatus
-from clio_xero_tools.ops.dlq import DeadLetter, DeadLetterQueue
-from clio_xero_tools.ops.stack import OpsStack
 
 PROBLEM_STATUSES = (MappingStatus.ERROR, MappingStatus.NEEDS_REVIEW)
 

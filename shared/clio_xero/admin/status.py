@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from clio_xero.admin.dlq import queue_depth
+from clio_xero.admin.stack import OpsStack
 from clio_xero.clients.ratelimit import DEFAULT_LIMITS, DynamoRateBudget
 from clio_xero.clients.tokens import DynamoTokenStore, Provider
 from clio_xero.errors import SyncError
 from clio_xero.events import RecordType
 from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.sync.mapping import DynamoMappingStore, MappingStatus
-from clio_xero_tools.ops.dlq import queue_depth
-from clio_xero_tools.ops.stack import OpsStack
 
 PROVIDERS: tuple[Provider, ...] = ("clio", "xero")
 

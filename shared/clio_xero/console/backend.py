@@ -1,0 +1,176 @@
+"""What the console's pages read and change, per connection: the same operator code the CLI runs.
+
+:class:`ConsoleBackend` is the seam (tests may give a fake); :class:`StackBackend` is the real one
+over the stack's table, queues, KMS and SSM: status and the error list from :mod:`clio_xero.admin`,
+retry as ``clio-xero retry``, settings through :func:`clio_xero.admin.settings.updated_settings`, the
+chart of accounts read live from Xero, connect links and disconnect from :mod:`clio_xero.connect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+from clio_xero.admin.errorlist import RecordError, error_list
+from clio_xero.admin.records import RecordRef
+from clio_xero.admin.retry import error_records, retry_records
+from clio_xero.admin.settings import updated_settings
+from clio_xero.admin.stack import OpsStack
+from clio_xero.admin.status import StackReport, stack_report
+from clio_xero.clients.tokens import DynamoTokenStore
+from clio_xero.connect.flow import ProviderEndpoints
+from clio_xero.connect.operator import ConnectLinks, Disconnector, DisconnectReport, issue_links
+from clio_xero.console.forms import Account
+from clio_xero.errors import SyncError
+from clio_xero.store.connections import Connection
+from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.webhooks.registration import DynamoWebhookRecords, WebhookRecord
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One preflight finding shown after a save: ``severity`` error or notice."""
+
+    severity: str
+    message: str
+    setting: str | None = None
+
+
+@dataclass
+class Chart:
+    """The organisation's accounts, or why they could not be read (the form then takes typed codes)."""
+
+    accounts: list[Account] = field(default_factory=list)
+    problem: str | None = None
+
+
+class ConsoleBackend(Protocol):
+    def connection(self, connection_id: str) -> Connection | None: ...
+
+    def status(self, connection_id: str) -> StackReport: ...
+
+    def webhooks(self, connection_id: str) -> list[WebhookRecord]: ...
+
+    def errors(self, connection_id: str) -> list[RecordError]: ...
+
+    def retry(self, connection_id: str, record: str | None) -> list[str]: ...
+
+    def settings(self, connection_id: str) -> ConnectionSettings: ...
+
+    def save_settings(self, connection_id: str, updates: Mapping[str, Any], now: datetime) -> ConnectionSettings: ...
+
+    def chart(self, connection_id: str) -> Chart: ...
+
+    def preflight(self, connection_id: str, settings: ConnectionSettings, chart: Chart) -> list[Finding]: ...
+
+    def connect_links(self, connection_id: str, api_url: str, now: datetime) -> ConnectLinks: ...
+
+    def disconnect(self, connection_id: str, *, purge: bool) -> DisconnectReport: ...
+
+
+ChartReader = Callable[[Connection], list[dict[str, Any]]]
+
+
+class StackBackend:
+    """The real backend. ``read_accounts`` reads Xero's ``GET /Accounts`` for a connection (built in
+    :mod:`clio_xero.console.wiring` from the connection's stored tokens)."""
+
+    def __init__(
+        self,
+        stack: OpsStack,
+        *,
+        link_key: Callable[[], bytes],
+        credentials: Any,
+        endpoints: ProviderEndpoints,
+        read_accounts: ChartReader,
+        link_ttl: timedelta = timedelta(minutes=30),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._stack = stack
+        self._link_key = link_key
+        self._credentials = credentials
+        self._endpoints = endpoints
+        self._read_accounts = read_accounts
+        self._link_ttl = link_ttl
+        self._transport = transport
+
+    def _settings_store(self) -> DynamoSettingsStore:
+        return DynamoSettingsStore(self._stack.table_name, self._stack.dynamodb)
+
+    def connection(self, connection_id: str) -> Connection | None:
+        return self._stack.connections().get(connection_id)
+
+    def status(self, connection_id: str) -> StackReport:
+        return stack_report(self._stack, connection_id)
+
+    def webhooks(self, connection_id: str) -> list[WebhookRecord]:
+        return DynamoWebhookRecords(self._stack.table_name, self._stack.dynamodb).list(connection_id)
+
+    def errors(self, connection_id: str) -> list[RecordError]:
+        return error_list(self._stack, [connection_id])
+
+    def retry(self, connection_id: str, record: str | None) -> list[str]:
+        """Queue one record (``clio:contact:123``) or, with None, every record in error."""
+        refs = [RecordRef.parse(record)] if record else error_records(self._stack, connection_id)
+        events = retry_records(self._stack, connection_id, refs)
+        return [f"{e.source.value}:{e.record_type.value}:{e.record_id}" for e in events]
+
+    def settings(self, connection_id: str) -> ConnectionSettings:
+        return self._settings_store().get(connection_id)
+
+    def save_settings(self, connection_id: str, updates: Mapping[str, Any], now: datetime) -> ConnectionSettings:
+        store = self._settings_store()
+        settings = updated_settings(store.get(connection_id), updates, now)
+        store.put(connection_id, settings)
+        return settings
+
+    def chart(self, connection_id: str) -> Chart:
+        connection = self.connection(connection_id)
+        if connection is None or not connection.xero_tenant_id:
+            return Chart(problem="Xero is not connected: account codes are typed by hand until it is.")
+        try:
+            rows = self._read_accounts(connection)
+        except SyncError as exc:
+            return Chart(problem=f"Xero's chart of accounts could not be read ({exc.message}): type codes by hand.")
+        return Chart(
+            accounts=[
+                Account(
+                    code=str(row["Code"]),
+                    name=str(row.get("Name") or ""),
+                    type=str(row.get("Type") or ""),
+                    status=str(row.get("Status") or "ACTIVE"),
+                )
+                for row in rows
+                if row.get("Code")
+            ]
+        )
+
+    def preflight(self, connection_id: str, settings: ConnectionSettings, chart: Chart) -> list[Finding]:
+        # The billing preflight plugs in here once billing settings are a section of the settings.
+        return []
+
+    def connect_links(self, connection_id: str, api_url: str, now: datetime) -> ConnectLinks:
+        return issue_links(self._link_key(), connection_id=connection_id, api_url=api_url, now=now, ttl=self._link_ttl)
+
+    def disconnect(self, connection_id: str, *, purge: bool) -> DisconnectReport:
+        stack = self._stack
+        connection = self.connection(connection_id)
+        if connection is None:
+            raise ValueError(f"no connection {connection_id}")
+        disconnector = Disconnector(
+            table_name=stack.table_name,
+            dynamodb=stack.dynamodb,
+            connections=stack.connections(),
+            tokens=DynamoTokenStore(
+                stack.table_name, stack.dynamodb, stack.client("kms"), stack.data_key_arn, stack.clock
+            ),
+            credentials=self._credentials,
+            endpoints=self._endpoints,
+            clock=stack.clock,
+            transport=self._transport,
+        )
+        return disconnector.disconnect(connection, purge=purge)

@@ -1,0 +1,115 @@
+"""Build the console from its function's environment, and its Lambda side (event in, response out)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from clio_xero.admin.stack import OpsStack
+from clio_xero.clients.ratelimit import DynamoRateBudget
+from clio_xero.clients.tokens import DynamoTokenStore
+from clio_xero.clock import Clock, default_clock
+from clio_xero.connect.flow import ProviderEndpoints
+from clio_xero.connect.store import DynamoConnectStore, LinkKey
+from clio_xero.connect.wiring import base_url_of
+from clio_xero.console.app import Console
+from clio_xero.console.audit import DynamoAuditLog
+from clio_xero.console.backend import StackBackend
+from clio_xero.console.sessions import DynamoSessionStore
+from clio_xero.intake.http import request_from_apigw
+from clio_xero.intake.observe import Log
+from clio_xero.store.connections import Connection, DynamoConnectionStore
+from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
+
+# The chart is read on every Settings view; a cap keeps a huge organisation from slowing the page.
+MAX_ACCOUNTS = 2000
+
+
+class ConsoleSettings(WorkerSettings):
+    """Environment of ``ConsoleFunction`` (set by template.yaml)."""
+
+    session_minutes: int = 120
+
+
+def build_console(
+    settings: ConsoleSettings, *, log: Log, clock: Clock | None = None, transport: httpx.BaseTransport | None = None
+) -> Console:
+    import boto3
+
+    clock = clock or default_clock()  # the wall clock in Lambda; the local runtime lends its own
+    dynamodb, ssm = boto3.client("dynamodb"), boto3.client("ssm")
+    clients: dict[str, Any] = {"dynamodb": dynamodb, "ssm": ssm}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = boto3.client(service)  # type: ignore[call-overload]
+        return clients[service]
+
+    stack = OpsStack(
+        table_name=settings.table_name,
+        queue_url=settings.queue_url,
+        dead_letter_queue_url=settings.dead_letter_queue_url,
+        delivery_bucket="",
+        data_key_arn=settings.kms_key_id,
+        clients=client,
+        clock=clock,
+        receive_wait_seconds=0,  # a page must answer quickly; the DLQ view may miss a message briefly
+    )
+    credentials = AppCredentials(settings.config_path, ssm)
+    connection_clients = ConnectionClients(
+        settings=settings,
+        connections=DynamoConnectionStore(settings.table_name, dynamodb),
+        tokens=DynamoTokenStore(settings.table_name, dynamodb, client("kms"), settings.kms_key_id, clock),
+        budget=DynamoRateBudget(settings.table_name, dynamodb, clock),
+        credentials=credentials,
+        clock=clock,
+        transport=transport,
+    )
+
+    def read_accounts(connection: Connection) -> list[dict[str, Any]]:
+        _, xero = connection_clients.for_connection(connection.connection_id)
+        rows = xero.request("GET", "/Accounts").json().get("Accounts") or []
+        return list(rows)[:MAX_ACCOUNTS]
+
+    link_key = LinkKey(settings.config_path, ssm).get
+    backend = StackBackend(
+        stack,
+        link_key=link_key,
+        credentials=credentials,
+        endpoints=ProviderEndpoints(
+            clio_base_url=settings.clio_base_url,
+            xero=connection_clients_endpoints(settings),
+        ),
+        read_accounts=read_accounts,
+        transport=transport,
+    )
+    return Console(
+        backend=backend,
+        sessions=DynamoSessionStore(settings.table_name, dynamodb),
+        audit=DynamoAuditLog(settings.table_name, dynamodb),
+        used_links=DynamoConnectStore(settings.table_name, dynamodb),
+        link_key=link_key,
+        clock=clock,
+        log=log,
+        session_ttl=timedelta(minutes=settings.session_minutes),
+    )
+
+
+def connection_clients_endpoints(settings: WorkerSettings) -> Any:
+    from clio_xero.clients.endpoints import XeroEndpoints
+
+    return XeroEndpoints(
+        api_url=settings.xero_api_url, identity_url=settings.xero_identity_url, login_url=settings.xero_login_url
+    )
+
+
+def serve_console(console: Console, event: Mapping[str, Any]) -> dict[str, Any]:
+    response = console.handle(request_from_apigw(event), base_url_of(event)).to_apigw()
+    # Payload v2 returns cookies in their own list.
+    cookie = response["headers"].pop("set-cookie", None)
+    if cookie:
+        response["cookies"] = [cookie]
+    return response
