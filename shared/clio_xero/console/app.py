@@ -54,10 +54,12 @@ from clio_xero.intake.observe import Log
 
 MAX_FORM_BYTES = 64 * 1024
 
-# No caching (pages hold a CSRF token), no referrer, no framing, no scripts at all.
+# No caching (pages hold a CSRF token), no referrer to other sites, no framing, no scripts at all.
+# "same-origin", not "no-referrer": under no-referrer Chrome sends ``Origin: null`` with our own
+# form posts, and the Origin check below needs the real one.
 SECURITY_HEADERS = {
     "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "content-security-policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -157,6 +159,7 @@ class Console:
         self, status: int, template: str, *, headers: Mapping[str, str] | None = None, **values: Any
     ) -> HttpResponse:
         values.setdefault("session", None)
+        values.setdefault("connection", None)
         values.setdefault("active", "")
         values.setdefault("messages", [])
         body = self._env.get_template(template).render(nav=NAV, **values)
