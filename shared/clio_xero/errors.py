@@ -9,7 +9,11 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     ├── PermanentError              park the record (mapping error list, then the DLQ) with a reason
     │   ├── ValidationFailedError   the provider rejected the data; ``provider_messages`` kept verbatim
     │   ├── NotFoundError           the record (or the connection) does not exist
-    │   └── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
+    │   ├── ConfigurationError      a setting is wrong or missing (e.g. an archived account code)
+    │   │   └── BillPreflightError  a bill needs account codes / tax types / tracking / a currency the
+    │   │                           Xero organisation cannot take; carries every problem with its fix
+    │   └── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
+    │                               carries both figures (the bill is parked, never sent wrong)
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
     └── WebhookRejectedError        an inbound delivery we refuse; carries the HTTP status to answer
         ├── SignatureError          401: bad or missing signature
@@ -22,6 +26,8 @@ that call those libraries, so no caller has to know their types.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 
 class SyncError(Exception):
@@ -66,6 +72,28 @@ class NotFoundError(PermanentError):
 
 class ConfigurationError(PermanentError):
     """A deployment or connection setting is wrong or missing."""
+
+
+class BillPreflightError(ConfigurationError):
+    """A bill needs a mapping the organisation's chart cannot honour (docs/billing.md "Preflight").
+
+    ``problems`` holds one sentence per problem, each ending with its fix."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class BillTotalsMismatchError(PermanentError):
+    """Xero would total the invoice differently from Clio's bill (docs/billing.md "Totals").
+
+    Both figures are kept so the error list can show them side by side."""
+
+    def __init__(self, message: str, *, clio_total: Decimal, xero_total: Decimal, currency: str | None) -> None:
+        super().__init__(message)
+        self.clio_total = clio_total
+        self.xero_total = xero_total
+        self.currency = currency
 
 
 class NeedsReconnectError(SyncError):

@@ -4,7 +4,7 @@ See ``docs/clients.md``. Every public name is re-exported here; implementation m
 and private to this package except where other packages need a piece directly.
 """
 
-from clio_xero.clients._http import PreconditionFailedError
+from clio_xero.clients._http import PreconditionFailedError, RecordPage
 from clio_xero.clients.clio import CONTACT_FIELDS, ClioClient
 from clio_xero.clients.endpoints import CLIO_REGIONS, ClioEndpoints, XeroEndpoints
 from clio_xero.clients.oauth import (
@@ -56,6 +56,7 @@ __all__ = [
     "Provider",
     "RateBudget",
     "RateLimits",
+    "RecordPage",
     "RefreshInProgressError",
     "Refresher",
     "StaleTokenError",

@@ -34,6 +34,7 @@ import logging
 import threading
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -53,11 +54,21 @@ from clio_xero.errors import (
     ValidationFailedError,
 )
 
-__all__ = ["PreconditionFailedError", "ProviderHttp", "clio_error", "xero_error"]
+__all__ = ["PreconditionFailedError", "ProviderHttp", "RecordPage", "clio_error", "xero_error"]
 
 log = logging.getLogger("clio_xero.clients")
 
 Translator = Callable[[httpx.Response], SyncError]
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of a collection read: its rows and the cursor of the next page (``None``: last).
+
+    Clio's cursor is the ``meta.paging.next`` URL; Xero's is the next page number as text."""
+
+    rows: list[dict[str, Any]]
+    next: str | None
 
 
 class PreconditionFailedError(RetryableError):

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel, Field
 
 from clio_xero.aws.errors import aws_errors
+from clio_xero.clients import RecordPage
 from clio_xero.clients.clio import CONTACT_FIELDS, ClioClient
 from clio_xero.clients.xero import MAX_PAGE_SIZE, XeroClient
 from clio_xero.clock import Clock
@@ -183,6 +184,18 @@ class BackfillXero(Protocol):
     ) -> Sequence[ElementOutcome]: ...
 
 
+def patient_pages(read: Callable[[str | None], RecordPage], patience: Patience) -> Iterator[dict[str, Any]]:
+    """Every row of a paged read, each page through ``patience``: a throttle waits and asks for the
+    same page again, where a client's ``iter_records`` generator would end on the exception."""
+    cursor: str | None = None
+    while True:
+        page = patience.call(functools.partial(read, cursor))
+        yield from page.rows
+        if page.next is None:
+            return
+        cursor = page.next
+
+
 class ClioSource:
     """:class:`BackfillClio` over :class:`ClioClient`; every page waits out its own throttles."""
 
@@ -192,30 +205,20 @@ class ClioSource:
         self.page_size = page_size
 
     def iter_contacts(self) -> Iterator[dict[str, Any]]:
-        # ClioClient.iter_contacts is a generator that a throttle would end; page here instead.
-        params: dict[str, Any] | None = {"fields": CONTACT_FIELDS, "limit": self.page_size, "order": "id(asc)"}
-        url: str | None = "/contacts.json"
-        while url:
-            body = self.patience.call(functools.partial(self._page, url, params))
-            yield from body.get("data") or []
-            url = ((body.get("meta") or {}).get("paging") or {}).get("next")
-            params = None
+        def read(cursor: str | None) -> RecordPage:
+            return self.client.read_page("contacts", fields=CONTACT_FIELDS, page_size=self.page_size, next_url=cursor)
 
-    def _page(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        body: dict[str, Any] = self.client.request("GET", url, params=params).json()
-        return body
+        return patient_pages(read, self.patience)
 
     def has_bills(self, contact_id: int | str) -> bool:
-        response = self.patience.call(
-            lambda: self.client.request(
-                "GET", "/bills.json", params={"client_id": str(contact_id), "limit": 1, "fields": "id"}
-            )
+        page = self.patience.call(
+            lambda: self.client.read_page("bills", fields="id", params={"client_id": str(contact_id)}, page_size=1)
         )
-        return bool(response.json().get("data"))
+        return bool(page.rows)
 
     def update_contact(self, contact_id: int | str, data: dict[str, Any], *, etag: str | None) -> dict[str, Any]:
         return self.patience.call(
-            lambda: self.client.update_contact(contact_id, data, etag=etag, fields=CONTACT_FIELDS)
+            lambda: self.client.update_record("contacts", contact_id, data, etag=etag, fields=CONTACT_FIELDS)
         )
 
 
@@ -228,26 +231,24 @@ class XeroSource:
         self.page_size = page_size
 
     def iter_contacts(self) -> Iterator[dict[str, Any]]:
-        page = 1
-        while True:
-            params = {"page": page, "pageSize": self.page_size, "includeArchived": "true"}
-            body = self.patience.call(functools.partial(self._page, params))
-            rows = body.get("Contacts") or []
-            yield from rows
-            page_count = (body.get("pagination") or {}).get("pageCount")
-            if len(rows) < self.page_size or (isinstance(page_count, int) and page >= page_count):
-                return
-            page += 1
+        def read(cursor: str | None) -> RecordPage:
+            return self.client.read_page(
+                "Contacts",
+                "Contacts",
+                page=int(cursor or 1),
+                params={"includeArchived": "true"},
+                page_size=self.page_size,
+            )
 
-    def _page(self, params: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = self.client.request("GET", "/Contacts", params=params).json()
-        return body
+        return patient_pages(read, self.patience)
 
     def save_contacts(
         self, contacts: Sequence[dict[str, Any]], *, idempotency_key: str, create: bool
     ) -> Sequence[ElementOutcome]:
         return self.patience.call(
-            lambda: self.client.save_contacts(contacts, idempotency_key=idempotency_key, create=create)
+            lambda: self.client.save_records(
+                "Contacts", "Contacts", contacts, idempotency_key=idempotency_key, create=create
+            )
         )
 
 

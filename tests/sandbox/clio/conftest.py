@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from clio_xero.clock import ManualClock
 from clio_xero_tools.sandbox._base import wsgi_transport
-from clio_xero_tools.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.clio import ClioSandbox, FirmSeed, seed_firm
 
 BASE = "http://clio.test"
 
@@ -82,6 +83,17 @@ def make_sandbox(clock: ManualClock, receiver: Receiver) -> Iterator[Callable[..
 @pytest.fixture
 def sandbox(make_sandbox: Callable[..., ClioSandbox]) -> ClioSandbox:
     return make_sandbox()
+
+
+@contextmanager
+def seeded_world(**sizes: Any) -> Iterator[tuple[ClioSandbox, FirmSeed, httpx.Client]]:
+    """A validated sandbox seeded with ``sizes`` and an authenticated client, for module-scoped
+    fixtures (one seed shared by a file's read-only tests); fails on any schema violation."""
+    sb = ClioSandbox(clock=ManualClock(), validate_responses=True, rate_limit_per_minute=100_000)
+    firm = seed_firm(sb, **sizes)
+    with client_for(sb, str(sb.issue_token()["access_token"])) as api:
+        yield sb, firm, api
+    assert sb.schema_violations == [], "\n".join(sb.schema_violations[:20])
 
 
 def client_for(sb: ClioSandbox, token: str | None = None, **headers: str) -> httpx.Client:

@@ -115,7 +115,7 @@ def test_invalid_nested_values_are_422(api: httpx.Client) -> None:
     assert (
         api.post(
             "/api/v4/contacts.json",
-            json={"data": {"type": "Company", "name": "X", "phone_numbers": [{"number": "1", "name": "Mobile"}]}},
+            json={"data": {"type": "Company", "name": "X", "phone_numbers": [{"number": "1", "name": "Satellite"}]}},
         ).status_code
         == 422
     )
@@ -189,3 +189,39 @@ def test_a_rejected_patch_changes_nothing(api: httpx.Client) -> None:
     bad = {"title": "Changed", "email_addresses": [{"address": "new@x.example"}, {"address": "broken"}]}
     assert api.patch(f"/api/v4/contacts/{c['id']}.json", json={"data": bad}).status_code == 422
     assert _get(api, c["id"]) == before
+
+
+def test_request_fields_of_the_spec_are_honoured(api: httpx.Client) -> None:
+    """The spec's request names the primary flags default_email/default_number and allows the
+    phone names Work/Home/Mobile/Fax/Pager/Skype/Other; responses show Work/Personal/Other."""
+    r = api.post(
+        "/api/v4/contacts.json",
+        json={
+            "data": {
+                "type": "Person",
+                "first_name": "Grace",
+                "last_name": "Hopper",
+                "email_addresses": [
+                    {"address": "g.hopper@navy.test", "name": "Work"},
+                    {"address": "grace@home.test", "name": "Home", "default_email": True},
+                ],
+                "phone_numbers": [
+                    {"number": "+1 555 0100", "name": "Fax"},
+                    {"number": "+1 555 0101", "name": "Mobile", "default_number": True},
+                    {"number": "+1 555 0102", "name": "Home"},
+                    {"number": "+1 555 0103"},
+                ],
+            }
+        },
+        params={"fields": "primary_email_address,primary_phone_number,phone_numbers{number,name,primary}"},
+    )
+    assert r.status_code == 201, r.text
+    data = r.json()["data"]
+    assert data["primary_email_address"] == "grace@home.test"
+    assert data["primary_phone_number"] == "+1 555 0101"
+    assert sorted((p["number"], p["name"], p["primary"]) for p in data["phone_numbers"]) == [
+        ("+1 555 0100", "Other", False),
+        ("+1 555 0101", "Personal", True),
+        ("+1 555 0102", "Personal", False),
+        ("+1 555 0103", "Other", False),  # the spec's request default
+    ]

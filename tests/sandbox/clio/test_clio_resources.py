@@ -390,3 +390,28 @@ def test_bank_records_patch_descriptive_fields_only(api: httpx.Client) -> None:
         params={"fields": "name,balance"},
     )
     assert r.json()["data"] == {"name": "Main Operating", "balance": 0.0}
+
+
+def test_practice_areas_crud_and_on_matters(api: httpx.Client, firm: dict[str, Any]) -> None:
+    created = api.post(
+        "/api/v4/practice_areas.json",
+        json={"data": {"name": "Family", "code": "FAM", "category": "family"}},
+        params={"fields": "id,name,code,category"},
+    )
+    assert created.status_code == 201, created.text
+    area = created.json()["data"]
+    assert api.post("/api/v4/practice_areas.json", json={"data": {"name": "Family"}}).status_code == 422
+    assert api.post("/api/v4/practice_areas.json", json={"data": {"name": "X", "category": "chess"}}).status_code == 422
+    matter = api.patch(
+        f"/api/v4/matters/{firm['matter']['id']}.json",
+        json={"data": {"practice_area": {"id": area["id"]}}},
+        params={"fields": "practice_area{name,code}"},
+    ).json()["data"]
+    assert matter["practice_area"] == {"name": "Family", "code": "FAM"}
+    renamed = api.patch(
+        f"/api/v4/practice_areas/{area['id']}.json", json={"data": {"name": "Family law"}}, params={"fields": "name"}
+    ).json()["data"]
+    assert renamed == {"name": "Family law"}
+    assert api.delete(f"/api/v4/practice_areas/{area['id']}.json").status_code == 204
+    gone = api.get(f"/api/v4/matters/{firm['matter']['id']}.json", params={"fields": "practice_area"}).json()
+    assert gone["data"]["practice_area"] is None

@@ -23,8 +23,10 @@ def seeded(sandbox: ClioSandbox) -> tuple[ClioSandbox, FirmSeed]:
 def test_default_sizes(seeded: tuple[ClioSandbox, FirmSeed]) -> None:
     sb, seed = seeded
     assert (len(seed.contacts), len(seed.activities), len(seed.bills)) == (200, 500, 60)
-    assert sb.store.count("contacts") == 200
-    assert sb.store.count("bills") == 60
+    assert seed.trust is not None
+    # the trust recipe adds its own 4 clients and 4 bills (2 revenue bills, 2 trust requests)
+    assert sb.store.count("contacts") == 200 + len(seed.trust.clients) == 204
+    assert sb.store.count("bills") == 60 + len(seed.trust.bills) == 64
     assert len(seed.matters) == 100
     assert seed.credit_memos
     assert seed.interest_charges

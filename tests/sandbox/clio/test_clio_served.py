@@ -4,16 +4,21 @@ API, the admin surface, and webhook deliveries to a real loopback receiver."""
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from collections.abc import Iterable, Iterator
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from clio_xero.clock import ManualClock
 from clio_xero.webhooks.signing import verify_clio
+from clio_xero_tools.cli import app
+from clio_xero_tools.cli import sandbox as cli_sandbox
 from clio_xero_tools.sandbox._base import ServedApp, serve
 from clio_xero_tools.sandbox.clio import ClioSandbox
 
@@ -90,7 +95,9 @@ def test_full_round_trip_over_loopback(served: tuple[ClioSandbox, ServedApp, Ser
         assert len(page["data"]) == 15
         assert page["meta"]["paging"]["next"].startswith(api_server.url)
         rest = c.get(page["meta"]["paging"]["next"], headers=h).json()
-        assert len(rest["data"]) == 5
+        # 20 seeded contacts plus the 4 clients of the trust recipe
+        assert len(seeded["trust_recipe"]["clients"]) == 4
+        assert len(rest["data"]) == 9
 
         hook = c.post(
             "/api/v4/webhooks.json",
@@ -133,3 +140,29 @@ def test_full_round_trip_over_loopback(served: tuple[ClioSandbox, ServedApp, Ser
         assert log["count"] == len(sb.request_log.entries())
         assert log["requests"][0]["path"].startswith("/oauth/authorize")
         assert {r["status"] for r in log["requests"]} >= {200, 201, 302, 401}
+
+
+@pytest.mark.parametrize(("args", "pumps"), [(["--deliver-every", "0"], 0), ([], 1)])
+def test_sandbox_up_pushes_webhooks_only_when_told(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], pumps: int
+) -> None:
+    """`clio-xero sandbox up` pushes due webhooks every second by default (as Clio does);
+    `--deliver-every 0` leaves delivery to POST /_sandbox/webhooks/deliver (docs/sandbox-clio.md)."""
+    running_pumps: list[int] = []
+
+    class StopAtOnce:
+        """Stands in for the Ctrl-C wait: looks at the running process, then lets `up` return."""
+
+        def set(self) -> None:
+            return None
+
+        def wait(self, timeout: float | None = None) -> bool:
+            running_pumps.append(sum(t.name == "webhook-pump" and t.is_alive() for t in threading.enumerate()))
+            return True
+
+    monkeypatch.setattr(cli_sandbox, "threading", SimpleNamespace(Event=StopAtOnce))
+    monkeypatch.setattr(signal, "signal", lambda *_a: None)
+    result = CliRunner().invoke(app, ["sandbox", "up", "--clio-port", "0", "--xero-port", "0", "--no-seed", *args])
+    assert result.exit_code == 0, result.output
+    assert running_pumps == [pumps]
+    assert ("only on POST /_sandbox/webhooks/deliver" in result.output) == (pumps == 0)

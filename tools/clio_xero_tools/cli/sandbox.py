@@ -17,14 +17,25 @@ def up(
     clio_port: int = typer.Option(4001, "--clio-port", help="Port of the Clio Manage sandbox."),
     xero_port: int = typer.Option(4002, "--xero-port", help="Port of the Xero sandbox."),
     seed: bool = typer.Option(True, help="Load the deterministic demo firm and organisation."),
+    deliver_every: float = typer.Option(
+        1.0,
+        "--deliver-every",
+        min=0.0,
+        help="Seconds between webhook deliveries (as the real services push them); 0 delivers only when "
+        "POST /_sandbox/webhooks/deliver is called, for reproducible runs.",
+    ),
 ) -> None:
     """Serve both sandboxes on 127.0.0.1 until Ctrl-C (admin surface under /_sandbox/)."""
     from clio_xero_tools.sandbox.serve import serve_sandboxes
 
-    with serve_sandboxes(clio_port=clio_port, xero_port=xero_port, seed=seed, deliver_every=1.0) as served:
+    pump = deliver_every or None
+    with serve_sandboxes(clio_port=clio_port, xero_port=xero_port, seed=seed, deliver_every=pump) as served:
         for line in served.describe():
             console.print(line, highlight=False)
-        console.print("Webhooks are delivered every second.")
+        if pump:
+            console.print(f"Webhooks are delivered every {pump:g} s (--deliver-every 0: only when asked).")
+        else:
+            console.print("Webhooks are delivered only on POST /_sandbox/webhooks/deliver.")
         console.print("[bold green]Ready.[/] Ctrl-C to stop.")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -26,10 +26,8 @@ class ClioContacts:
 
     def has_bills(self, contact_id: int | str) -> bool:
         """One call: does any bill name this contact as its client?"""
-        response = self.client.request(
-            "GET", "/bills.json", params={"client_id": str(contact_id), "limit": 1, "fields": "id"}
-        )
-        return bool(response.json().get("data"))
+        page = self.client.read_page("bills", fields="id", params={"client_id": str(contact_id)}, page_size=1)
+        return bool(page.rows)
 
 
 def _quoted(value: str) -> str:

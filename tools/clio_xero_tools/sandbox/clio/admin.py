@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -19,9 +19,8 @@ from clio_xero_tools.sandbox._base import FaultPlan
 from . import domain
 from .api_errors import ApiError, bad_request, not_found
 from .resources import REGISTRY, iso
-
-if TYPE_CHECKING:
-    from .sandbox import ClioSandbox
+from .seed import seed_firm
+from .state import ClioFirm
 
 JSON = "application/json; charset=utf-8"
 ACT_CREATE = {"contacts", "matters", "activities", "bank_accounts", "bank_transactions", "bills"}
@@ -42,7 +41,7 @@ def _num(body: dict[str, Any], key: str) -> float:
 
 
 class AdminApi:
-    def __init__(self, sandbox: ClioSandbox) -> None:
+    def __init__(self, sandbox: ClioFirm) -> None:
         self.sb = sandbox
 
     @staticmethod
@@ -51,6 +50,7 @@ class AdminApi:
         return [
             Rule(f"{r}", endpoint="admin:index", methods=["GET"]),
             Rule(f"{r}/seed", endpoint="admin:seed", methods=["POST"]),
+            Rule(f"{r}/seed", endpoint="admin:seed_summary", methods=["GET"]),
             Rule(f"{r}/tokens", endpoint="admin:tokens", methods=["POST"]),
             Rule(f"{r}/oauth/redirect_uris", endpoint="admin:redirect_uris", methods=["PUT"]),
             Rule(f"{r}/users", endpoint="admin:users", methods=["POST"]),
@@ -99,14 +99,25 @@ class AdminApi:
         return _json({"routes": sorted(str(rule.rule) for rule in self.rules()), "docs": "docs/sandbox-clio.md"})
 
     def _seed(self, _r: Request, body: dict[str, Any]) -> Response:
-        from .seed import seed_firm
-
         try:
             sizes = {k: int(body[k]) for k in ("contacts", "activities", "bills", "seed") if k in body}
         except (TypeError, ValueError):
             raise bad_request("contacts, activities, bills and seed must be integers") from None
-        result = seed_firm(self.sb, **sizes)
-        return _json(result.summary(), 201)
+        result = seed_firm(
+            self.sb,
+            contacts=sizes.get("contacts", 200),
+            activities=sizes.get("activities", 500),
+            bills=sizes.get("bills", 60),
+            seed=sizes.get("seed", 0),
+        )
+        self.sb.last_seed = result.summary()
+        return _json(self.sb.last_seed, 201)
+
+    def _seed_summary(self, _r: Request, _b: dict[str, Any]) -> Response:
+        """What the last seed created and the trust recipe's expected figures (tests read this)."""
+        if self.sb.last_seed is None:
+            raise not_found("seed", "last")
+        return _json(self.sb.last_seed)
 
     def _tokens(self, _r: Request, body: dict[str, Any]) -> Response:
         user_id = int(body.get("user_id") or self.sb.default_user_id)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import httpx
 from werkzeug.exceptions import HTTPException, NotFound
@@ -31,12 +33,7 @@ from .fields import FieldsError, Selection, parse_fields
 from .oauth import AccessToken, OAuthError
 from .paging import PagingError, cursor_page, offset_page, parse_limit
 from .resources import REGISTRY, ResourceDef, iso, render, validate
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from wsgiref.types import StartResponse, WSGIEnvironment
-
-    from .sandbox import ClioSandbox
+from .state import ClioFirm
 
 DEFAULT_API_VERSION = "4.0.13"
 SUPPORTED_VERSIONS = {f"4.0.{n}" for n in range(14)}
@@ -59,7 +56,17 @@ OPS: dict[str, set[str]] = {
     "bank_transactions": {"list", "get", "create", "update", "delete"},
     "users": {"list", "get"},
     "webhooks": {"list", "get", "create", "update", "delete"},
+    "practice_areas": {"list", "get", "create", "update", "delete"},
+    "trust_line_items": {"list", "update"},
+    "trust_requests": {"create"},
+    "outstanding_client_balances": {"list"},
 }
+# Query parameters every list understands; anything else must be a filter the resource models,
+# or the request is refused with 400 naming it (a filter silently ignored returns wrong data).
+LIST_PARAMS = {
+    "fields", "limit", "order", "page_token", "offset", "ids[]", "ids", "exclude_ids[]", "updated_since",
+    "created_since",
+}  # fmt: skip
 # Lists whose documented default order is not by id; they page by offset unless order=id(...).
 DEFAULT_ORDER = {"credit_memos": "date(asc)", "allocations": "date(asc)"}
 
@@ -85,10 +92,17 @@ def _since(raw: str | None, name: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _int_param(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise bad_request(f"{name} must be integers, got {raw!r}") from None
+
+
 class ClioApp:
     """The WSGI callable. ``sandbox`` holds all state; this class only speaks HTTP."""
 
-    def __init__(self, sandbox: ClioSandbox) -> None:
+    def __init__(self, sandbox: ClioFirm) -> None:
         self.sb = sandbox
         self.admin = AdminApi(sandbox)
         self.map = Map(
@@ -412,7 +426,13 @@ class ClioApp:
 
     def _filtered(self, request: Request, rdef: ResourceDef) -> list[Any]:
         store = self.sb.store
-        records = store.all(rdef.name)
+        for name in request.args:
+            if name not in LIST_PARAMS and name not in rdef.filters:
+                raise bad_request(
+                    f"the sandbox does not model the {rdef.name} filter {name!r} (it refuses what it cannot "
+                    f"honour rather than ignore it; see docs/sandbox-clio.md)"
+                )
+        records = rdef.source(store) if rdef.source else store.all(rdef.name)
         if rdef.name == "webhooks":
             self.sb.hub.sweep_expired()
             records = store.all("webhooks")
@@ -425,6 +445,8 @@ class ClioApp:
                 except ValueError:
                     raise bad_request(f"ids[] must be integers, got {raw!r}") from None
             records = [r for r in records if r.id in wanted]
+        excluded = {_int_param("exclude_ids[]", raw) for raw in request.args.getlist("exclude_ids[]")}
+        records = [r for r in records if r.id not in excluded]
         # Inclusive (>=) at second resolution: UNCONFIRMED whether Clio's "after" is strict; an
         # inclusive bound can only cause re-reads, never missed changes.
         updated = _since(request.args.get("updated_since"), "updated_since")
@@ -434,9 +456,9 @@ class ClioApp:
         if created is not None:
             records = [r for r in records if r.created_at.replace(microsecond=0) >= created]
         for name, pred in rdef.filters.items():
-            value = request.args.get(name)
-            if value is not None and value != "":
-                records = [r for r in records if pred(store, r, value)]
+            for value in request.args.getlist(name):
+                if value != "":
+                    records = [r for r in records if pred(store, r, value)]
         return records
 
     # -- writing ---------------------------------------------------------------------------------
@@ -454,6 +476,10 @@ class ClioApp:
             return domain.create_bank_transaction(store, data)
         if res == "webhooks":
             return self.sb.hub.create(data, user_id=access.user_id)
+        if res == "practice_areas":
+            return domain.create_practice_area(store, data)
+        if res == "trust_requests":
+            return domain.create_trust_request(store, data, user_id=access.user_id)
         raise ApiError(404, "NotFound", f"No route matches [POST] /api/v4/{res}.json")
 
     def _update(self, res: str, rec: Any, data: Any, version: tuple[int, ...]) -> Any:
@@ -472,22 +498,17 @@ class ClioApp:
             return self.sb.hub.update(rec, data)
         if res in {"bank_accounts", "bank_transactions"}:
             return domain.patch_bank_record(store, rec, data)
+        if res == "practice_areas":
+            return domain.update_practice_area(store, rec, data)
+        if res == "trust_line_items":
+            return domain.patch_trust_line_item(store, rec, data)
         raise ApiError(404, "NotFound", f"No route matches [PATCH] /api/v4/{res}")
 
     def _delete(self, res: str, rec: Any) -> None:
-        store = self.sb.store
-        if res == "contacts":
-            domain.delete_contact(store, rec)
-        elif res == "activities":
-            domain.delete_activity(store, rec)
-        elif res == "bills":
-            domain.delete_bill(store, rec)
-        elif res == "line_items":
-            domain.delete_line_item(store, rec)
-        elif res == "webhooks":
+        if res == "webhooks":
             self.sb.hub.delete(rec)
         else:
-            store.delete(rec)
+            domain.delete_record(self.sb.store, rec)
 
     def _activate(self, request: Request, webhook_id: int) -> Response:
         if request.method != "PUT":

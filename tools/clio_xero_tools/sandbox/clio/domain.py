@@ -11,14 +11,36 @@ from datetime import date
 from typing import Any
 
 from .api_errors import ApiError, not_found, unprocessable
-from .resources import BILL_TRANSITIONS, bill_totals, money
+from .resources import BILL_TRANSITIONS, bill_totals, by_link, discount_amount, money
 from .store import EventName, Link, Record, Store
 
 MAX_ASSOCIATIONS = 200  # 4.0.11/4.0.13: emails and phones per contact are capped, 422 beyond
 PHONE_NAMES = {"Work", "Personal", "Other"}
+# The spec's request enum for a phone's name (Work, Home, Mobile, Fax, Pager, Skype, Other) is
+# wider than its response enum (Work, Personal, Other). Input follows the request enum and is
+# stored as the response name it is shown with (docs/sandbox-clio.md, "Contacts"; UNCONFIRMED).
+PHONE_NAME_INPUT = {
+    "Work": "Work", "Home": "Personal", "Mobile": "Personal", "Personal": "Personal",
+    "Fax": "Other", "Pager": "Other", "Skype": "Other", "Other": "Other",
+}  # fmt: skip
 ADDRESS_NAMES = {"Work", "Home", "Billing", "Other"}
 ACTIVITY_TYPES = {"TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"}
 TAX_SETTINGS = {"no_tax", "tax_1_only", "tax_2_only", "tax_1_and_tax_2"}
+# PracticeArea.category: the spec's enum.
+PRACTICE_AREA_CATEGORIES = {
+    "administrative", "admiralty_and_maritime", "anti_trust_and_competition", "appellate", "banking_and_finance",
+    "bankruptcy", "business_formation_and_compliance", "civil_litigation", "civil_rights_and_constitutional",
+    "collections_and_debt", "commercial_and_sale_of_goods", "commercial_litigation", "construction",
+    "consumer_protection", "contracts", "corporate_litigation", "criminal", "disability_and_social_security",
+    "education", "elder", "employment_and_labor", "energy_and_environmental", "ethics", "family", "food_and_drug",
+    "general_practice", "government", "healthcare", "immigration", "in_house_counsel", "insurance",
+    "intellectual_property", "international", "juvenile", "legal_aid", "mediation_and_arbitration",
+    "medical_malpractice", "military", "multi_practice", "non_profit_and_pro_bono", "other", "personal_injury",
+    "privacy_and_information_security", "private_client", "product_liability", "real_estate",
+    "science_and_technology", "securities_and_mergers_and_acquisitions", "small_claims",
+    "sports_and_entertainment_and_gaming", "tax", "telecommunications", "traffic_offenses", "transportation",
+    "tribal", "trusts", "wills_and_estates", "workers_compensation",
+}  # fmt: skip
 MATTER_STATUS_EVENTS: dict[str, EventName] = {
     "Open": "matter_opened",
     "Pending": "matter_pended",
@@ -165,21 +187,25 @@ def _child_attrs(kind: str, item: dict[str, Any]) -> dict[str, Any]:
             raise unprocessable(f"email address {attrs['address']!r} is invalid")
     elif kind == "phone_numbers":
         attrs = _copy_strs(item, ("number", "name"))
-        if attrs.get("name") is not None and attrs["name"] not in PHONE_NAMES:
-            raise unprocessable(f"phone number name must be one of {sorted(PHONE_NAMES)}")
+        if attrs.get("name") is not None:
+            if attrs["name"] not in PHONE_NAME_INPUT:
+                raise unprocessable(f"phone number name must be one of {sorted(PHONE_NAME_INPUT)}")
+            attrs["name"] = PHONE_NAME_INPUT[attrs["name"]]
     else:
         attrs = _copy_strs(item, ("street", "city", "province", "postal_code", "country", "name"))
         if attrs.get("name") is not None and attrs["name"] not in ADDRESS_NAMES:
             raise unprocessable(f"address name must be one of {sorted(ADDRESS_NAMES)}")
-    if "primary" in item:
-        attrs["primary"] = _opt_bool(item, "primary")
+    # The spec's request names the flag default_email / default_number; responses call it primary.
+    for flag in ("primary", "default_email" if kind == "email_addresses" else "default_number"):
+        if flag in item:
+            attrs["primary"] = _opt_bool(item, flag)
     return attrs
 
 
 _NESTED = ("email_addresses", "phone_numbers", "addresses")
-_CHILD_DEFAULTS = {
-    "email_addresses": {"name": "Work", "primary": False},
-    "phone_numbers": {"name": "Work", "primary": False},
+_CHILD_DEFAULTS = {  # the spec's request default for both names is "Other"
+    "email_addresses": {"name": "Other", "primary": False},
+    "phone_numbers": {"name": "Other", "primary": False},
     "addresses": {"name": "Other", "primary": False},
 }
 
@@ -251,7 +277,7 @@ def create_contact(store: Store, data: Any) -> Record:
     attrs, links = _contact_attrs(store, data, {})
     attrs.setdefault("is_bill_recipient", False)
     with store.muted():  # the contact's own "created" is the one event that matters
-        contact = Record("contacts", 0, store.clock.now(), store.clock.now(), attrs={**attrs}, links={**links})
+        contact = Record("contacts", 0, store.now(), store.now(), attrs={**attrs}, links={**links})
         plans = {k: _nested_plan(store, contact, k, data[k]) for k in _NESTED if k in data}
         for kind in _NESTED:
             contact.links.setdefault(kind, [])
@@ -298,12 +324,14 @@ def create_matter(store: Store, data: Any) -> Record:
     client = require(store, "contacts", client_id)
     surname = client.attrs.get("last_name") or client.attrs.get("name") or "Client"
     attrs.update(number=number, display_number=f"{number:05d}-{str(surname)[:20]}")
-    attrs.setdefault("open_date", store.clock.now().date().isoformat())
+    attrs.setdefault("open_date", store.now().date().isoformat())
     attrs.setdefault("currency", {"id": 101, "code": "USD", "sign": "$"})
     links: dict[str, Link] = {"client": client_id}
     for rel in ("responsible_attorney", "originating_attorney"):
         if rel in data:
             links[rel] = _ref(store, data, rel, "users")
+    if "practice_area" in data:
+        links["practice_area"] = _ref(store, data, "practice_area", "practice_areas")
     return store.insert("matters", attrs, links)
 
 
@@ -331,12 +359,14 @@ def update_matter(store: Store, matter: Record, data: Any) -> Record:
     links: dict[str, Link] = {}
     if "client" in data:
         links["client"] = _ref(store, data, "client", "contacts")
+    if "practice_area" in data:
+        links["practice_area"] = _ref(store, data, "practice_area", "practice_areas")
     extra: tuple[EventName, ...] = ()
     new_status = attrs.get("status")
     if new_status and new_status != matter.attrs.get("status"):
         extra = (MATTER_STATUS_EVENTS[new_status],)
         if new_status == "Closed":
-            attrs.setdefault("close_date", store.clock.now().date().isoformat())
+            attrs.setdefault("close_date", store.now().date().isoformat())
     return store.update(matter, attrs, links, extra_events=extra)
 
 
@@ -379,7 +409,7 @@ def create_activity(store: Store, data: Any, *, user_id: int, hours_input: bool 
     data = _obj(data)
     attrs, links = _activity_attrs(store, data, hours_input=hours_input)
     attrs.setdefault("type", "TimeEntry")
-    attrs.setdefault("date", store.clock.now().date().isoformat())
+    attrs.setdefault("date", store.now().date().isoformat())
     attrs.setdefault("quantity_redacted", False)
     attrs.setdefault("currency", {"id": 101, "code": "USD", "sign": "$"})
     for flag in ("non_billable", "no_charge", "flat_rate", "contingency_fee"):
@@ -484,8 +514,8 @@ def create_bank_transaction(store: Store, data: Any, *, extra_links: dict[str, L
         currency=account.attrs.get("currency"),
         currency_id=account.attrs.get("currency_id"),
         exchange_rate=_opt_num(data, "exchange_rate") or 1.0,
-        type="BankTransaction",  # UNCONFIRMED: the spec gives no enum for BankTransaction.type
         clio_payments_transaction=False,
+        read_only_confirmation=False,
     )
     attrs.setdefault("transaction_type", "Other")
     attrs.setdefault("source", "manual")
@@ -510,14 +540,51 @@ def _settings(store: Store) -> Record:
     return rows[0]
 
 
-def line_amounts(price: float, quantity: float, taxable: bool, secondary: bool, settings: Record) -> dict[str, float]:
+NO_DISCOUNT: dict[str, Any] = {
+    "rate": 0.0,
+    "type": "percentage",
+    "note": None,
+    "early_payment_rate": 0,
+    "early_payment_period": 0,
+}
+
+
+def _discount(data: Any, what: str) -> dict[str, Any]:
+    """A ``Discount`` value (bill or line): ``rate`` ≥ 0, ``type`` percentage (≤ 100) or money."""
+    merged = {**NO_DISCOUNT, **_obj(data, what)}
+    rate = _opt_num(merged, "rate") or 0.0
+    if merged["type"] not in {"percentage", "money"}:
+        raise unprocessable(f"{what}.type must be percentage or money")
+    if rate < 0 or (merged["type"] == "percentage" and rate > 100):
+        raise unprocessable(f"{what}.rate must be between 0 and 100 for a percentage, or not negative")
+    return {**merged, "rate": rate}
+
+
+def line_amounts(
+    price: float,
+    quantity: float,
+    taxable: bool,
+    secondary: bool,
+    settings: Record,
+    discount: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """A line's money: ``sub_total`` before its discount and tax (as ``LineItemTotals`` describes
+    it), taxes on the discounted amount, ``total`` after discount and taxes."""
     sub = money(price * quantity)
+    off = discount_amount(discount, sub)
+    net = sub - off
     rate1 = float(settings.attrs.get("tax_rate") or 0.0)
     rate2 = float(settings.attrs.get("secondary_tax_rate") or 0.0) if settings.attrs.get("use_secondary_tax") else 0.0
-    tax = money(sub * rate1 / 100) if taxable else 0.0
-    base2 = sub + tax if settings.attrs.get("secondary_tax_rule") == "Post" else sub
+    tax = money(net * rate1 / 100) if taxable else 0.0
+    base2 = net + tax if settings.attrs.get("secondary_tax_rule") == "Post" else net
     tax2 = money(base2 * rate2 / 100) if secondary and rate2 else 0.0
-    return {"sub_total": sub, "tax": tax, "secondary_tax": tax2, "total": money(sub + tax + tax2)}
+    return {
+        "sub_total": sub,
+        "discount_amount": off,
+        "tax": tax,
+        "secondary_tax": tax2,
+        "total": money(net + tax + tax2),
+    }
 
 
 def create_bill(
@@ -537,6 +604,8 @@ def create_bill(
     number: str | None = None,
     interest: dict[str, Any] | None = None,
     discount: dict[str, Any] | None = None,
+    discount_services_only: bool = False,
+    trust_lines: list[dict[str, Any]] | None = None,
 ) -> Record:
     """Create a bill the way the web app does: from unbilled activities and/or free lines."""
     if state not in BILL_TRANSITIONS:  # every state exists as a key
@@ -552,7 +621,7 @@ def create_bill(
     for raw in line_items or []:
         if _obj(raw, "line_items").get("kind", "Service") not in {"Service", "Expense"}:
             raise unprocessable("line item kind must be Service or Expense")
-    today = store.clock.now().date()
+    today = store.now().date()
     issued = issued_at or today.isoformat()
     attrs: dict[str, Any] = {
         "number": number or str(store.count("bills") + 1),
@@ -567,20 +636,40 @@ def create_bill(
         "shared": False,
         "memo": None,
         "purchase_order": None,
-        "discount": discount or {"rate": 0.0, "type": "percentage", "note": None},
+        "discount": _discount(discount or {}, "discount"),
+        "discount_services_only": "true" if discount_services_only else "false",
         "interest": interest or {"rate": 0.0, "type": "simple", "period": 30},
     }
-    links: dict[str, Link] = {"client": client_id, "matters": list(matter_ids), "currency": currency.id}
+    links: dict[str, Link] = {
+        "client": client_id,
+        "matters": list(matter_ids),
+        "currency": currency.id,
+        "billing_setting": settings.id,
+        "bill_theme": _first_id(store, "bill_themes"),
+        "group": _first_id(store, "groups"),
+        "original_bill": None,
+    }
     if user_id is not None:
         links["user"] = user_id
     with store.muted():
         bill = store.insert("bills", attrs, links)
         _bill_lines(store, bill, settings, activity_ids or [], line_items or [])
+        for line in trust_lines or []:
+            store.insert(
+                "trust_line_items",
+                {"date": issued, "total": money(float(line["total"])), "note": line.get("note")},
+                {"bill": bill.id, "matter": line.get("matter"), "client": client_id},
+            )
         if state != "draft":
             set_bill_state(store, bill, state)
             bill.version = 1  # one "created" record, not a draft that was then changed
     store.announce(bill)
     return bill
+
+
+def _first_id(store: Store, resource: str) -> int | None:
+    rows = store.all(resource)
+    return rows[0].id if rows else None
 
 
 def _bill_lines(
@@ -622,13 +711,15 @@ def _bill_lines(
                 "secondary_taxable": secondary,
                 "note": act.attrs.get("note"),
                 "group_ordering": order,
+                "discount": dict(NO_DISCOUNT),
                 **amounts,
             },
             {"bill": bill.id, "activity": aid, "matter": act.link_id("matter"), "user": act.link_id("user")},
         )
         act.links["bill"] = bill.id
         act.version += 1
-        act.updated_at = store.clock.now()
+        act.updated_at = store.now()
+        store.touch(act)
     for raw in lines:
         item = _obj(raw, "line_items")
         price = _opt_num(item, "price") or 0.0
@@ -638,6 +729,7 @@ def _bill_lines(
             raise unprocessable("line item kind must be Service or Expense")
         taxable = bool(item.get("taxable", settings.attrs.get("apply_tax_by_default")))
         secondary = bool(item.get("secondary_taxable", False))
+        line_discount = _discount(item.get("discount") or {}, "line_items.discount")
         order += 1
         store.insert(
             "line_items",
@@ -652,7 +744,8 @@ def _bill_lines(
                 "secondary_taxable": secondary,
                 "note": item.get("note"),
                 "group_ordering": order,
-                **line_amounts(price, qty, taxable, secondary, settings),
+                "discount": line_discount,
+                **line_amounts(price, qty, taxable, secondary, settings, line_discount),
             },
             {"bill": bill.id, "matter": _first_matter(bill)},
         )
@@ -666,10 +759,8 @@ def _first_matter(bill: Record) -> int | None:
 def set_bill_state(store: Store, bill: Record, state: str) -> Record:
     """Move a bill to ``state`` as the web app would (admin side: any state is reachable)."""
     attrs: dict[str, Any] = {"state": state}
-    if state == "paid":
-        attrs["paid_at"] = store.clock.now()
     if state in {"awaiting_payment", "paid"} and bill.attrs.get("last_sent_at") is None:
-        attrs["last_sent_at"] = store.clock.now()
+        attrs["last_sent_at"] = store.now()
     return store.update(bill, attrs)
 
 
@@ -685,9 +776,10 @@ def patch_bill(store: Store, bill: Record, data: Any) -> Record:
     for key in ("tax_rate", "secondary_tax_rate"):
         if key in data:
             attrs[key] = _opt_num(data, key)
-    for key in ("discount", "interest"):
-        if key in data:
-            attrs[key] = {**(bill.attrs.get(key) or {}), **_obj(data[key], key)}
+    if "discount" in data:
+        attrs["discount"] = _discount({**(bill.attrs.get("discount") or {}), **_obj(data["discount"])}, "discount")
+    if "interest" in data:
+        attrs["interest"] = {**(bill.attrs.get("interest") or {}), **_obj(data["interest"], "interest")}
     if "state" in data and data["state"] != current:
         target = data["state"]
         if target not in BILL_TRANSITIONS.get(current, []):
@@ -713,9 +805,9 @@ def delete_bill(store: Store, bill: Record) -> Record:
     else:
         raise unprocessable(f"a {state} bill cannot be deleted")
     with store.muted():
-        for act in store.all("activities"):
-            if act.link_id("bill") == bill.id:
-                act.links["bill"] = None
+        for act in by_link(store, "activities", "bill", bill.id):
+            act.links["bill"] = None
+            store.touch(act)
     # UNCONFIRMED whether Clio fires "deleted" or "updated" here (clio-api.md §2). The bill stays
     # listable with state deleted/void, so it is a change of state: "updated".
     return store.update(bill, {"state": target})
@@ -733,6 +825,8 @@ def patch_line_item(store: Store, line: Record, data: Any) -> Record:
     for key in ("taxable", "secondary_taxable"):
         if key in data:
             attrs[key] = _opt_bool(data, key)
+    if "discount" in data:
+        attrs["discount"] = _discount({**line.attrs.get("discount", NO_DISCOUNT), **_obj(data["discount"])}, "discount")
     merged = {**line.attrs, **attrs}
     attrs.update(
         line_amounts(
@@ -741,6 +835,7 @@ def patch_line_item(store: Store, line: Record, data: Any) -> Record:
             bool(merged.get("taxable")),
             bool(merged.get("secondary_taxable")),
             _settings(store),
+            merged.get("discount"),
         )
     )
     store.update(line, attrs)
@@ -768,10 +863,12 @@ def record_payment(
     bank_account_id: int | None = None,
     description: str | None = None,
 ) -> Record:
-    """A payment allocated to ``bill``: an Allocation (parent Payment) plus a bank transaction.
+    """A payment allocated to ``bill``: an Allocation (parent Payment) plus bank transactions.
 
-    Paying from a Trust account records the trust withdrawal; from Operating, a deposit.
-    A bill whose balance reaches zero becomes ``paid``.
+    A revenue bill paid from Operating is one deposit; paid from Trust it is a withdrawal from the
+    client's (matter's) trust ledger and a deposit into Operating. A trust bill (a trust request)
+    is paid *into* Trust: one deposit on the client's (matter's) trust ledger. A bill whose
+    balance reaches zero becomes ``paid``.
     """
     if bill.attrs.get("state") not in {"awaiting_payment"}:
         raise unprocessable("payments can only be recorded against bills awaiting payment")
@@ -779,16 +876,21 @@ def record_payment(
     if amount <= 0 or amount - balance > 0.005:
         raise unprocessable(f"amount must be between 0 and the balance {balance}")
     accounts = store.all("bank_accounts")
-    if bank_account_id is None:
-        account = next((a for a in accounts if a.attrs.get("type") == "Operating"), None)
-    else:
+    operating = next((a for a in accounts if a.attrs.get("type") == "Operating"), None)
+    trust = next((a for a in accounts if a.attrs.get("type") == "Trust"), None)
+    trust_bill = bill.attrs.get("kind") == "trust_kind"
+    if bank_account_id is not None:
         account = store.get("bank_accounts", bank_account_id)
-    if account is None:
+    else:
+        account = trust if trust_bill else operating
+    if account is None or operating is None:
         raise unprocessable("no bank account to pay into")
-    day = when or store.clock.now().date().isoformat()
+    if trust_bill and account.attrs.get("type") != "Trust":
+        raise unprocessable("a trust request is paid into a trust account")
+    from_trust = not trust_bill and account.attrs.get("type") == "Trust"
+    day = when or store.now().date().isoformat()
     client_id = bill.link_id("client")
     matter_id = _first_matter(bill)
-    operating = next((a for a in accounts if a.attrs.get("type") == "Operating"), account)
     payment_id = 9_100_000 + store.count("allocations") + 1
     alloc = store.insert(
         "allocations",
@@ -807,23 +909,27 @@ def record_payment(
             "bill": bill.id,
             "matter": matter_id,
             "contact": client_id,
-            "source_bank_account": account.id if account.attrs.get("type") == "Trust" else None,
-            "destination_bank_account": operating.id,
+            "source_bank_account": account.id if from_trust else None,
+            "destination_bank_account": account.id if trust_bill else operating.id,
         },
     )
+    links: dict[str, Link] = {"bill": bill.id, "allocation": alloc.id, "matter": matter_id}
+    party = {"client": {"id": client_id}, "date": day}
     with store.muted():
-        if account.attrs.get("type") == "Trust":
-            # Paying from trust: money leaves the client's trust ledger and lands in operating.
+        if from_trust:
             create_bank_transaction(
                 store,
-                {"amount": -amount, "bank_account": {"id": account.id}, "date": day, "client": {"id": client_id}},
-                extra_links={"bill": bill.id, "allocation": alloc.id, "matter": matter_id},
-            )
+                {**party, "amount": -amount, "bank_account": {"id": account.id}, "transaction_type": "Withdrawal",
+                 "description": description or f"Payment of bill {bill.attrs.get('number')} from trust"},
+                extra_links=links,
+            )  # fmt: skip
+        into = account.id if trust_bill else operating.id
         create_bank_transaction(
             store,
-            {"amount": amount, "bank_account": {"id": operating.id}, "date": day, "client": {"id": client_id}},
-            extra_links={"bill": bill.id, "allocation": alloc.id, "matter": matter_id},
-        )
+            {**party, "amount": amount, "bank_account": {"id": into}, "transaction_type": "Deposit",
+             "description": description or f"Payment of bill {bill.attrs.get('number')}"},
+            extra_links=links,
+        )  # fmt: skip
     _settle(store, bill)
     return alloc
 
@@ -836,7 +942,7 @@ def issue_credit_memo(
     balance = bill_totals(store, bill)["balance"]
     if amount <= 0 or amount - balance > 0.005:
         raise unprocessable(f"amount must be between 0 and the balance {balance}")
-    day = store.clock.now().date().isoformat()
+    day = store.now().date().isoformat()
     memo = store.insert(
         "credit_memos",
         {
@@ -874,14 +980,16 @@ def add_interest(store: Store, bill: Record, *, amount: float, description: str 
     charge = store.insert(
         "interest_charges",
         {
-            "date": store.clock.now().date().isoformat(),
+            "date": store.now().date().isoformat(),
             "description": description or "Interest",
             "total": money(amount),
+            # The charge's balance names what the bill's own balances[] name: the first matter of
+            # a matter bill, else the client (docs/sandbox-clio.md, "Money on a bill").
             "balances": [
                 {
-                    "id": bill.id,
+                    "id": _first_matter(bill) if bill.attrs.get("type") == "MatterBill" else bill.link_id("client"),
                     "amount": money(amount),
-                    "type": "Client",
+                    "type": "Matter" if bill.attrs.get("type") == "MatterBill" else "Client",
                     "interest_amount": money(amount),
                     "due": money(amount),
                 }
@@ -894,11 +1002,11 @@ def add_interest(store: Store, bill: Record, *, amount: float, description: str 
 
 
 def void_allocation(store: Store, alloc: Record) -> Record:
-    store.update(alloc, {"voided_at": store.clock.now(), "destroyable": False})
+    store.update(alloc, {"voided_at": store.now(), "destroyable": False})
     bill = store.get("bills", alloc.link_id("bill") or 0)
     if bill is not None:
         if bill.attrs.get("state") == "paid":
-            store.update(bill, {"state": "awaiting_payment", "paid_at": None})
+            store.update(bill, {"state": "awaiting_payment"})
         else:
             store.update(bill)
     return alloc
@@ -909,3 +1017,111 @@ def _settle(store: Store, bill: Record) -> None:
         set_bill_state(store, bill, "paid")
     else:
         store.update(bill)
+
+
+# ----------------------------------------------------------------------------------------------
+# trust requests (POST only) and their trust line items
+# ----------------------------------------------------------------------------------------------
+def create_trust_request(store: Store, data: Any, *, user_id: int | None = None) -> Record:
+    """``POST /trust_requests``: a trust bill (``kind: trust_kind``) asking the client to fund
+    trust, one ``TrustLineItem`` per matter (``trust_type: matter``) or one for the client.
+    ``approved`` makes it ``awaiting_payment``, else it is a draft. Paying it deposits into Trust."""
+    data = _obj(data)
+    client_id = data.get("client_id")
+    if not isinstance(client_id, int) or store.get("contacts", client_id) is None:
+        raise unprocessable("client_id must be the id of an existing contact")
+    trust_type = data.get("trust_type", "client")
+    if trust_type not in {"client", "matter"}:
+        raise unprocessable("trust_type must be client or matter")
+    lines: list[dict[str, Any]] = []
+    if trust_type == "matter":
+        entries = data.get("matter")
+        if not isinstance(entries, list) or not entries:
+            raise unprocessable("a matter trust request needs matter: [{id, trust_amount}]")
+        for raw in entries:
+            entry = _obj(raw, "matter")
+            matter_id = entry.get("id")
+            if not isinstance(matter_id, int) or store.get("matters", matter_id) is None:
+                raise unprocessable(f"matter {matter_id!r} does not exist")
+            lines.append(
+                {"matter": matter_id, "total": _positive(entry, "trust_amount"), "note": _opt_str(entry, "note")}
+            )
+    else:
+        lines.append({"matter": None, "total": _positive(data, "trust_amount"), "note": _opt_str(data, "note")})
+    issued = _opt_date(data, "issue_date")
+    bill = create_bill(
+        store,
+        client_id=client_id,
+        matter_ids=[ln["matter"] for ln in lines if ln["matter"] is not None],
+        state="awaiting_payment" if _opt_bool(data, "approved") else "draft",
+        issued_at=issued,
+        due_at=_opt_date(data, "due_date"),
+        currency_id=data.get("currency_id"),
+        kind="trust_kind",
+        user_id=user_id,
+        subject=_opt_str(data, "note"),
+        trust_lines=lines,
+    )
+    return store.insert("trust_requests", {}, {"bill": bill.id})
+
+
+def _positive(data: dict[str, Any], key: str) -> float:
+    value = _opt_num(data, key)
+    if value is None or value <= 0:
+        raise unprocessable(f"{key} must be a positive amount")
+    return value
+
+
+def patch_trust_line_item(store: Store, line: Record, data: Any) -> Record:
+    data = _obj(data)
+    bill = require(store, "bills", line.link_id("bill") or 0)
+    if bill.attrs.get("state") not in {"draft", "awaiting_approval"}:
+        raise unprocessable("trust line items can only change on draft or pending-approval bills")
+    attrs: dict[str, Any] = _copy_strs(data, ("note",))
+    if "date" in data:
+        attrs["date"] = _opt_date(data, "date")
+    if "total" in data:
+        attrs["total"] = money(_positive(data, "total"))
+    store.update(line, attrs)
+    store.update(bill)
+    return line
+
+
+# ----------------------------------------------------------------------------------------------
+# practice areas
+# ----------------------------------------------------------------------------------------------
+def _practice_area_attrs(data: dict[str, Any]) -> dict[str, Any]:
+    attrs = _copy_strs(data, ("name", "code", "category"))
+    if attrs.get("category") is not None and attrs["category"] not in PRACTICE_AREA_CATEGORIES:
+        raise unprocessable("category must be one of the spec's PracticeArea categories")
+    return attrs
+
+
+def create_practice_area(store: Store, data: Any) -> Record:
+    attrs = _practice_area_attrs(_obj(data))
+    if not attrs.get("name"):
+        raise unprocessable("name can't be blank")
+    if any(p.attrs.get("name") == attrs["name"] for p in store.all("practice_areas")):
+        raise unprocessable(f"a practice area named {attrs['name']!r} already exists")
+    attrs.setdefault("code", None)
+    attrs.setdefault("category", "other")
+    return store.insert("practice_areas", attrs)
+
+
+def update_practice_area(store: Store, area: Record, data: Any) -> Record:
+    return store.update(area, _practice_area_attrs(_obj(data)))
+
+
+def delete_record(store: Store, rec: Record) -> None:
+    """DELETE as Clio applies it: the resource's own rules where it has them, else removal."""
+    rules = {
+        "contacts": delete_contact,
+        "activities": delete_activity,
+        "bills": delete_bill,
+        "line_items": delete_line_item,
+    }
+    rule = rules.get(rec.resource)
+    if rule is None:
+        store.delete(rec)
+    else:
+        rule(store, rec)

@@ -15,10 +15,8 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from clio_xero.clock import Clock
+from clio_xero.clock import Clock
 
 CODE_TTL = timedelta(minutes=10)  # UNCONFIRMED: Clio does not publish the code lifetime
 INVALID_TOKEN_DESCRIPTION = "The access token provided is expired, revoked, malformed or invalid for other reasons."

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from clio_xero.clock import Clock
+from clio_xero.clock import Clock
 
 Link = int | list[int] | None
 EventName = Literal["created", "updated", "deleted", "matter_opened", "matter_pended", "matter_closed"]
@@ -81,6 +80,11 @@ _ID_BASES = {
     "bank_accounts": 6_600_000,
     "bank_transactions": 6_700_000,
     "webhooks": 7_700_000,
+    "practice_areas": 3_400_000,
+    "trust_line_items": 5_650_000,
+    "trust_requests": 5_750_000,
+    "groups": 200,
+    "bill_themes": 300,
 }
 
 
@@ -97,6 +101,25 @@ class Store:
         # Bumped by every insert/update/delete; derived indexes are rebuilt when it moves.
         self.generation = 0
         self._indexes: dict[str, tuple[int, Any]] = {}
+        # Per-table write counters: an index over one table survives writes to the others.
+        self._table_generation: dict[str, int] = {}
+        self._pinned: datetime | None = None
+
+    # -- time ----------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The time writes are stamped with: the clock, or the moment :meth:`at` pinned."""
+        return self._pinned or self.clock.now()
+
+    @contextmanager
+    def at(self, when: datetime) -> Iterator[None]:
+        """Stamp every write inside the block with ``when`` (the seed replays months of a firm's
+        history in date order, so ``created_at``/``updated_at`` agree with business dates)."""
+        with self.lock:
+            saved, self._pinned = self._pinned, when
+            try:
+                yield
+            finally:
+                self._pinned = saved
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, resource: str, record_id: int) -> Record | None:
@@ -109,15 +132,27 @@ class Store:
     def count(self, resource: str) -> int:
         return len(self._tables.get(resource, {}))
 
-    def index(self, key: str, build: Callable[[Store], Any]) -> Any:
-        """A derived lookup (e.g. matters by client), cached until the next write."""
+    def index(self, key: str, build: Callable[[Store], Any], *, table: str | None = None) -> Any:
+        """A derived lookup (e.g. matters by client), cached until the next write (to ``table``
+        only, when the lookup reads one table)."""
         with self.lock:
+            stamp = self.generation if table is None else self._table_generation.get(table, 0)
             cached = self._indexes.get(key)
-            if cached is not None and cached[0] == self.generation:
+            if cached is not None and cached[0] == stamp:
                 return cached[1]
             value = build(self)
-            self._indexes[key] = (self.generation, value)
+            self._indexes[key] = (stamp, value)
             return value
+
+    def touch(self, rec: Record) -> None:
+        """Note a change made to ``rec``'s links in place (a child written as part of its parent's
+        write: an activity put on a bill), so indexes over its table are rebuilt."""
+        with self.lock:
+            self._bump(rec.resource)
+
+    def _bump(self, resource: str) -> None:
+        self.generation += 1
+        self._table_generation[resource] = self._table_generation.get(resource, 0) + 1
 
     # -- writing -------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -140,8 +175,8 @@ class Store:
 
     def insert(self, resource: str, attrs: dict[str, Any], links: dict[str, Link] | None = None) -> Record:
         with self.lock:
-            now = self.clock.now()
-            self.generation += 1
+            now = self.now()
+            self._bump(resource)
             rec = Record(resource, self._next_id(resource), now, now, 1, dict(attrs), dict(links or {}))
             self._tables.setdefault(resource, {})[rec.id] = rec
             self._emit(Change(resource, rec, "created"))
@@ -158,11 +193,11 @@ class Store:
         """Apply changes, bump version and ``updated_at``, notify (even if nothing changed: Clio
         bumps ``updated_at`` and the etag on every successful PATCH)."""
         with self.lock:
-            self.generation += 1
+            self._bump(rec.resource)
             rec.attrs.update(attrs or {})
             rec.links.update(links or {})
             rec.version += 1
-            rec.updated_at = self.clock.now()
+            rec.updated_at = self.now()
             self._emit(Change(rec.resource, rec, "updated"))
             for ev in extra_events:
                 self._emit(Change(rec.resource, rec, ev))
@@ -176,7 +211,7 @@ class Store:
 
     def delete(self, rec: Record) -> None:
         with self.lock:
-            self.generation += 1
+            self._bump(rec.resource)
             self._tables.get(rec.resource, {}).pop(rec.id, None)
             self._emit(Change(rec.resource, rec, "deleted"))
 

@@ -25,20 +25,18 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
 from clio_xero.webhooks.signing import sign_clio
+from clio_xero_tools.sandbox._base import FaultPlan
 
 from .api_errors import bad_request, unprocessable
 from .fields import MAX_WEBHOOK_FIELDS_LENGTH, FieldsError, Selection, parse_fields
 from .resources import REGISTRY, iso, render, validate
 from .store import Change, Record, Store
-
-if TYPE_CHECKING:
-    from clio_xero_tools.sandbox._base import FaultPlan
 
 MODEL_IDS = {
     1: "matter",
