@@ -400,7 +400,7 @@ class Console:
             return self._settings_page(400, session, submitted=updates, problems=exc.problems or {"": str(exc)})
         changed = _changes(before, after)
         self._record(session, "settings changed", "; ".join(changed) or "saved unchanged")
-        findings = self._backend.preflight(cid, after, self._backend.chart(cid))
+        findings = self._backend.preflight(cid, after, self._backend.chart(cid, full=True))
         return self._settings_page(
             200, session, findings=findings, messages=["Saved. " + ("; ".join(changed) or "Nothing changed.")]
         )

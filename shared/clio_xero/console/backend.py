@@ -21,10 +21,12 @@ from clio_xero.admin.retry import error_records, retry_records
 from clio_xero.admin.settings import updated_settings
 from clio_xero.admin.stack import OpsStack
 from clio_xero.admin.status import StackReport, stack_report
+from clio_xero.billing.preflight import check_settings
+from clio_xero.billing.settings import BillingSettings
+from clio_xero.billing.xero_models import OrgChart, XeroAccount
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.operator import ConnectLinks, Disconnector, DisconnectReport, issue_links
-from clio_xero.console.forms import Account
 from clio_xero.errors import SyncError
 from clio_xero.store.connections import Connection
 from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
@@ -42,10 +44,15 @@ class Finding:
 
 @dataclass
 class Chart:
-    """The organisation's accounts, or why they could not be read (the form then takes typed codes)."""
+    """The organisation's chart (accounts, tax rates, tracking), or why it could not be read (the
+    form then takes typed codes and the preflight says it could not check)."""
 
-    accounts: list[Account] = field(default_factory=list)
+    org: OrgChart = field(default_factory=OrgChart)
     problem: str | None = None
+
+    @property
+    def accounts(self) -> list[XeroAccount]:
+        return list(self.org.accounts)
 
 
 class ConsoleBackend(Protocol):
@@ -63,7 +70,7 @@ class ConsoleBackend(Protocol):
 
     def save_settings(self, connection_id: str, updates: Mapping[str, Any], now: datetime) -> ConnectionSettings: ...
 
-    def chart(self, connection_id: str) -> Chart: ...
+    def chart(self, connection_id: str, *, full: bool = False) -> Chart: ...
 
     def preflight(self, connection_id: str, settings: ConnectionSettings, chart: Chart) -> list[Finding]: ...
 
@@ -72,12 +79,14 @@ class ConsoleBackend(Protocol):
     def disconnect(self, connection_id: str, *, purge: bool) -> DisconnectReport: ...
 
 
-ChartReader = Callable[[Connection], list[dict[str, Any]]]
+# (connection, full): the accounts alone for a page view; with ``full``, also tax rates, tracking
+# categories and currencies, as the preflight on save needs them (several Xero calls).
+ChartReader = Callable[[Connection, bool], OrgChart]
 
 
 class StackBackend:
-    """The real backend. ``read_accounts`` reads Xero's ``GET /Accounts`` for a connection (built in
-    :mod:`clio_xero.console.wiring` from the connection's stored tokens)."""
+    """The real backend. ``read_chart`` reads the organisation's chart from Xero for a connection
+    (built in :mod:`clio_xero.console.wiring` from the connection's stored tokens)."""
 
     def __init__(
         self,
@@ -86,7 +95,7 @@ class StackBackend:
         link_key: Callable[[], bytes],
         credentials: Any,
         endpoints: ProviderEndpoints,
-        read_accounts: ChartReader,
+        read_chart: ChartReader,
         link_ttl: timedelta = timedelta(minutes=30),
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -94,7 +103,7 @@ class StackBackend:
         self._link_key = link_key
         self._credentials = credentials
         self._endpoints = endpoints
-        self._read_accounts = read_accounts
+        self._read_chart = read_chart
         self._link_ttl = link_ttl
         self._transport = transport
 
@@ -128,30 +137,17 @@ class StackBackend:
         store.put(connection_id, settings)
         return settings
 
-    def chart(self, connection_id: str) -> Chart:
+    def chart(self, connection_id: str, *, full: bool = False) -> Chart:
         connection = self.connection(connection_id)
         if connection is None or not connection.xero_tenant_id:
             return Chart(problem="Xero is not connected: account codes are typed by hand until it is.")
         try:
-            rows = self._read_accounts(connection)
+            return Chart(org=self._read_chart(connection, full))
         except SyncError as exc:
             return Chart(problem=f"Xero's chart of accounts could not be read ({exc.message}): type codes by hand.")
-        return Chart(
-            accounts=[
-                Account(
-                    code=str(row["Code"]),
-                    name=str(row.get("Name") or ""),
-                    type=str(row.get("Type") or ""),
-                    status=str(row.get("Status") or "ACTIVE"),
-                )
-                for row in rows
-                if row.get("Code")
-            ]
-        )
 
     def preflight(self, connection_id: str, settings: ConnectionSettings, chart: Chart) -> list[Finding]:
-        # The billing preflight plugs in here once billing settings are a section of the settings.
-        return []
+        return billing_preflight(settings, chart)
 
     def connect_links(self, connection_id: str, api_url: str, now: datetime) -> ConnectLinks:
         return issue_links(self._link_key(), connection_id=connection_id, api_url=api_url, now=now, ttl=self._link_ttl)
@@ -174,3 +170,19 @@ class StackBackend:
             transport=self._transport,
         )
         return disconnector.disconnect(connection, purge=purge)
+
+
+def billing_preflight(settings: ConnectionSettings, chart: Chart) -> list[Finding]:
+    """The billing preflight (``clio-xero billing check``) over every section that holds billing
+    settings; nothing when the settings have none (billing not installed in this version)."""
+    sections = [getattr(settings, name) for name in type(settings).model_fields]
+    billing = [s for s in sections if isinstance(s, BillingSettings)]
+    if not billing:
+        return []
+    if chart.problem:
+        return [Finding("notice", f"The billing settings were not checked against Xero: {chart.problem}")]
+    findings: list[Finding] = []
+    for section in billing:
+        report = check_settings(section, chart.org)
+        findings += [Finding(p.severity, p.message, p.setting) for p in report.problems]
+    return findings

@@ -23,6 +23,8 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
+from clio_xero.billing.xero_models import REVENUE_TYPES, XeroAccount
+
 READ_ONLY = frozenset({"updated_at"})
 EMPTY_ROWS = 2  # blank name → value rows offered for new entries in a mapping table
 MAX_ROWS = 200  # a mapping table never grows past this from one form post
@@ -30,43 +32,27 @@ MAX_ROWS = 200  # a mapping table never grows past this from one form post
 Kind = Literal["checkbox", "select", "date", "text", "mapping"]
 
 
-@dataclass(frozen=True)
-class Account:
-    """One account of the organisation's chart, as the console offers it."""
-
-    code: str
-    name: str
-    type: str
-    status: str = "ACTIVE"
-
-    @property
-    def label(self) -> str:
-        return f"{self.code} — {self.name}"
-
-
-# Xero account types by what a mapping books (docs/xero-accounts in the billing docs: revenue lines
-# on sales invoices; the firm's bank for spend money; an expense for a hard cost).
-REVENUE_TYPES = frozenset({"REVENUE", "SALES", "OTHERINCOME"})
-BANK_TYPES = frozenset({"BANK"})
-EXPENSE_TYPES = frozenset({"EXPENSE", "DIRECTCOSTS", "OVERHEADS"})
-
-
 def is_account_key(name: str) -> bool:
     return name.endswith(("account_code", "category_codes"))
 
 
-def fitting_types(name: str) -> frozenset[str]:
-    """Which account types a key may name (only those are offered)."""
+def fits(name: str, account: XeroAccount) -> bool:
+    """Whether ``account`` may be offered for setting ``name``: active, and of the kind the billing
+    preflight accepts there (docs/billing.md "Preflight"): the firm's bank for the spend-money bank
+    account, an expense for the cost it books, a revenue account for every invoice line."""
+    if not account.Code or (account.Status or "ACTIVE") != "ACTIVE":
+        return False
     if "bank_account" in name:
-        return BANK_TYPES
+        return account.Type == "BANK"
     if name.startswith("spend_money"):
-        return EXPENSE_TYPES
-    return REVENUE_TYPES
+        return account.Class == "EXPENSE"
+    return (account.Type or "") in REVENUE_TYPES or account.Class == "REVENUE"
 
 
-def fitting_accounts(name: str, accounts: Sequence[Account]) -> list[Account]:
-    wanted = fitting_types(name)
-    return sorted((a for a in accounts if a.status == "ACTIVE" and a.type in wanted), key=lambda a: (a.code, a.name))
+def account_choices(name: str, accounts: Sequence[XeroAccount]) -> list[tuple[str, str]]:
+    """(code, "code — name") of the accounts that fit ``name``, by code."""
+    fitting = sorted((a for a in accounts if fits(name, a)), key=lambda a: a.Code or "")
+    return [(a.Code or "", f"{a.Code} — {a.Name or ''}") for a in fitting]
 
 
 @dataclass
@@ -128,7 +114,7 @@ def _field(
     annotation: Any,
     value: Any,
     *,
-    accounts: Sequence[Account] | None,
+    accounts: Sequence[XeroAccount] | None,
     accepts: Mapping[str, str],
     submitted: Mapping[str, Any] | None,
 ) -> FormField:
@@ -145,7 +131,7 @@ def _field(
         rows = dict(shown or {}) if isinstance(shown, Mapping) else {}
         out.rows = [(str(k), _text(v)) for k, v in rows.items()] + [("", "")] * EMPTY_ROWS
         if accounts is not None and is_account_key(name):
-            out.choices = [(a.code, a.label) for a in fitting_accounts(name, accounts)]
+            out.choices = account_choices(name, accounts)
         return out
     out.value = _text(shown)
     if isinstance(inner, type) and issubclass(inner, Enum):
@@ -155,7 +141,7 @@ def _field(
         out.kind = "date"
     elif accounts is not None and is_account_key(name):
         out.kind = "select"
-        out.choices = [(a.code, a.label) for a in fitting_accounts(name, accounts)]
+        out.choices = account_choices(name, accounts)
         if out.value and out.value not in {c for c, _ in out.choices}:
             # A code that does not fit (archived, wrong type, gone) stays visible, marked, so that
             # saving the page unchanged never rewrites it silently.
@@ -168,7 +154,7 @@ def _field(
 def build_sections(
     settings: BaseModel,
     *,
-    accounts: Sequence[Account] | None = None,
+    accounts: Sequence[XeroAccount] | None = None,
     accepts: Mapping[str, str] | None = None,
     submitted: Mapping[str, Any] | None = None,
     problems: Mapping[str, str] | None = None,

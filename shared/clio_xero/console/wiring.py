@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from clio_xero.admin.stack import OpsStack
+from clio_xero.billing.xero_models import OrgChart
 from clio_xero.clients.ratelimit import DynamoRateBudget
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
@@ -25,7 +26,7 @@ from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
 
 # The chart is read on every Settings view; a cap keeps a huge organisation from slowing the page.
-MAX_ACCOUNTS = 2000
+MAX_ROWS = 2000
 
 
 class ConsoleSettings(WorkerSettings):
@@ -69,10 +70,22 @@ def build_console(
         transport=transport,
     )
 
-    def read_accounts(connection: Connection) -> list[dict[str, Any]]:
+    def read_chart(connection: Connection, full: bool) -> OrgChart:
         _, xero = connection_clients.for_connection(connection.connection_id)
-        rows = xero.request("GET", "/Accounts").json().get("Accounts") or []
-        return list(rows)[:MAX_ACCOUNTS]
+
+        def rows(path: str, key: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+            return list(xero.request("GET", path, params=params).json().get(key) or [])[:MAX_ROWS]
+
+        if not full:
+            return OrgChart.from_xero(accounts=rows("/Accounts", "Accounts"), tax_rates=[])
+        organisation = rows("/Organisation", "Organisations")
+        return OrgChart.from_xero(
+            accounts=rows("/Accounts", "Accounts"),
+            tax_rates=rows("/TaxRates", "TaxRates"),
+            tracking_categories=rows("/TrackingCategories", "TrackingCategories", {"includeArchived": "true"}),
+            currencies=rows("/Currencies", "Currencies"),
+            base_currency=organisation[0].get("BaseCurrency") if organisation else None,
+        )
 
     link_key = LinkKey(settings.config_path, ssm).get
     backend = StackBackend(
@@ -83,7 +96,7 @@ def build_console(
             clio_base_url=settings.clio_base_url,
             xero=connection_clients_endpoints(settings),
         ),
-        read_accounts=read_accounts,
+        read_chart=read_chart,
         transport=transport,
     )
     return Console(
