@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
+from pydantic import BaseModel
 
 from clio_xero.admin.errorlist import RecordError, error_list
 from clio_xero.admin.records import RecordRef
@@ -172,7 +173,7 @@ class StackBackend:
         return disconnector.disconnect(connection, purge=purge)
 
 
-def billing_preflight(settings: ConnectionSettings, chart: Chart) -> list[Finding]:
+def billing_preflight(settings: BaseModel, chart: Chart) -> list[Finding]:
     """The billing preflight (``clio-xero billing check``) over every section that holds billing
     settings; nothing when the settings have none (billing not installed in this version)."""
     sections = [getattr(settings, name) for name in type(settings).model_fields]
