@@ -11,11 +11,12 @@ payload into events without I/O.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from clio_xero.errors import MalformedPayloadError
 
@@ -70,6 +71,44 @@ class SyncEvent(BaseModel):
         return f"{self.connection_id}#{self.source.value}:{self.record_type.value}:{self.record_id}"
 
 
+# --------------------------------------------------------------------------------- ids
+# Every id that reaches the queue is checked first: a signed delivery with an id no provider would
+# send (200 digits, "abc") is refused at intake instead of becoming a poison message (docs/threat-model.md).
+MAX_CLIO_ID = 2**63 - 1  # Clio ids are 64-bit integers (the official spec types them int64)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def clio_id(value: object) -> str:
+    """A Clio record or webhook id as text: a positive integer that fits int64; else ``ValueError``."""
+    if isinstance(value, bool):
+        raise ValueError("a Clio id is a number, not a boolean")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        text = value
+    else:
+        raise ValueError(f"not a Clio id (a positive whole number): {str(value)[:40]!r}")
+    if not 0 < int(text) <= MAX_CLIO_ID:
+        raise ValueError(f"not a Clio id (a positive whole number up to 2^63-1): {text[:40]!r}")
+    return str(int(text))
+
+
+def xero_id(value: object) -> str:
+    """A Xero id (ContactID, InvoiceID, tenant id...): a GUID, kept as written; else ``ValueError``."""
+    if not isinstance(value, str) or not _GUID.match(value):
+        raise ValueError(f"not a Xero id (a GUID): {str(value)[:40]!r}")
+    return value
+
+
+def record_id_for(source: Source, value: str) -> str:
+    """``value`` checked as a record id of ``source`` (``ValueError`` saying what is expected)."""
+    return clio_id(value) if source is Source.CLIO else xero_id(value)
+
+
+ClioId = Annotated[str, BeforeValidator(clio_id)]
+XeroId = Annotated[str, BeforeValidator(xero_id)]
+
+
 def dedupe_key(*parts: object) -> str:
     """A stable key over the parts that identify one provider event (SQS dedup id ≤ 128 chars)."""
     joined = "\x1f".join("" if p is None else str(p) for p in parts)
@@ -83,11 +122,11 @@ class XeroWebhookEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     resourceUrl: str | None = None
-    resourceId: str = Field(min_length=1)
+    resourceId: XeroId
     eventDateUtc: datetime | None = None
-    eventType: str
-    eventCategory: str
-    tenantId: str
+    eventType: str = Field(max_length=64)
+    eventCategory: str = Field(max_length=64)
+    tenantId: XeroId
     tenantType: str | None = None
 
 
@@ -139,19 +178,26 @@ def event_from_xero(
 
 
 # --------------------------------------------------------------------------------- Clio
+def _clio_action(value: str) -> str:
+    try:
+        return Action(value).value
+    except ValueError:
+        raise ValueError(f"unknown Clio event {value[:40]!r}") from None
+
+
 class ClioWebhookMeta(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    event: str
-    webhook_id: int | str
+    event: Annotated[str, AfterValidator(_clio_action)]
+    webhook_id: ClioId
 
 
 class ClioWebhookData(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: int | str
-    etag: str | None = None
-    updated_at: str | None = None
+    id: ClioId
+    etag: str | None = Field(default=None, max_length=256)
+    updated_at: str | None = Field(default=None, max_length=64)
 
 
 class ClioWebhookPayload(BaseModel):

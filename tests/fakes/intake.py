@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from clio_xero.aws.archive import DeliveryArchive
 from clio_xero.aws.queue import EventPublisher
+from clio_xero.clock import Clock, ManualClock
 from clio_xero.errors import UpstreamUnavailableError
 from clio_xero.events import SyncEvent
 from clio_xero.store.connections import Connection, ConnectionLookup
-from clio_xero.store.webhook_secrets import ClioWebhookSecrets, StoredHook
+from clio_xero.store.webhook_secrets import (
+    ACTIVATION_WINDOW,
+    MAX_HANDSHAKES,
+    ClioWebhookSecrets,
+    ExpectedActivation,
+    StoredHook,
+)
 
 
 @dataclass
@@ -65,6 +72,39 @@ class FakePublisher:
 class FakeSecrets:
     hooks: dict[tuple[str, str], StoredHook] = field(default_factory=dict)
     pending_secrets: dict[str, list[str]] = field(default_factory=dict)
+    expected: dict[tuple[str, str], ExpectedActivation] = field(default_factory=dict)
+    claimed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    clock: Clock = field(default_factory=ManualClock)
+
+    def expect_activation(self, connection_id: str, model: str) -> None:
+        expires = self.clock.now() + ACTIVATION_WINDOW
+        self.expected[(connection_id, model)] = ExpectedActivation(connection_id, model, None, expires, MAX_HANDSHAKES)
+
+    def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None:
+        if (connection_id, model) in self.expected:
+            self.expected[(connection_id, model)] = replace(
+                self.expected[(connection_id, model)], webhook_id=webhook_id
+            )
+
+    def claim_handshake(self, connection_id: str, model: str, webhook_id: str | None) -> ExpectedActivation | None:
+        found = self.expected.get((connection_id, model))
+        if found is None or found.expires_at <= self.clock.now() or found.handshakes_left <= 0:
+            return None
+        if webhook_id is not None and found.webhook_id not in (None, webhook_id):
+            return None
+        self.expected[(connection_id, model)] = replace(found, handshakes_left=found.handshakes_left - 1)
+        if webhook_id is not None:
+            self.claimed.setdefault((connection_id, model), set()).add(webhook_id)
+        return self.expected[(connection_id, model)]
+
+    def mark_activated(self, connection_id: str, model: str) -> None:
+        if (connection_id, model) in self.expected:
+            found = self.expected[(connection_id, model)]
+            self.expected[(connection_id, model)] = replace(found, activated_at=self.clock.now())
+
+    def expected_activations(self, connection_id: str) -> list[ExpectedActivation]:
+        now = self.clock.now()
+        return [e for (c, _), e in self.expected.items() if c == connection_id and e.expires_at > now]
 
     def remember(self, connection_id: str, webhook_id: str | None, secret: str, model: str | None) -> bool:
         if webhook_id is None:

@@ -160,6 +160,7 @@ def test_a_429_storm_delays_but_loses_nothing(world: LocalWorld, clock: ManualCl
         if all(world.mappings.get(world.connection_id, "contact", str(i)) for i in ids):
             break
         clock.advance(61)
+        world.runtime.advance_queue_time(61)  # SQS honours the worker's Retry-After delay: let it pass there too
     assert all(agree(world, i) for i in ids)
     assert len(xero_contacts(world)) == 3
     assert any(r.status == 429 for r in world.sandboxes.xero.request_log.entries())

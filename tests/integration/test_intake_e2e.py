@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,8 @@ def runtime(function_log: io.StringIO) -> Iterator[LocalRuntime]:
     with LocalRuntime(options) as rt:
         store = DynamoConnectionStore(rt.physical_id("Table"), rt.client("dynamodb"))
         store.put_new(Connection(connection_id="firm1", xero_tenant_id=TENANT, created_at=datetime.now(UTC)))
+        for model in ("bill", "contact"):  # what `webhooks register` records before creating them
+            rt.expect_clio_activation("firm1", model)
         yield rt
 
 
@@ -70,18 +73,23 @@ def drain(runtime: LocalRuntime, url: str) -> list[dict[str, Any]]:
     raise AssertionError("queue did not drain")
 
 
+def rid(name: str) -> str:
+    """A Xero resource id (a GUID) named for the test."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
 def xero_delivery(*resource_ids: str, tenant: str = TENANT) -> bytes:
     events = [
         {
-            "resourceUrl": f"https://api.xero.com/api.xro/2.0/Contacts/{rid}",
-            "resourceId": rid,
+            "resourceUrl": f"https://api.xero.com/api.xro/2.0/Contacts/{rid(name)}",
+            "resourceId": rid(name),
             "eventDateUtc": "2026-11-25T08:00:00.000",
             "eventType": "UPDATE",
             "eventCategory": "CONTACT",
             "tenantId": tenant,
             "tenantType": "ORGANISATION",
         }
-        for rid in resource_ids
+        for name in resource_ids
     ]
     return json.dumps({"events": events, "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "x"}).encode()
 
@@ -111,10 +119,10 @@ def test_xero_delivery_lands_on_the_queue_as_normalised_events(
     assert (response.status_code, response.content) == (200, b"")
     messages = drain(runtime, queue)
     events = [SyncEvent.model_validate_json(m["Body"]) for m in messages]
-    assert sorted(e.record_id for e in events) == ["c-1", "c-2"]
+    assert sorted(e.record_id for e in events) == sorted([rid("c-1"), rid("c-2")])
     assert {e.connection_id for e in events} == {"firm1"}
-    first = next(m for m in messages if "c-1" in m["Body"])
-    assert first["Attributes"]["MessageGroupId"] == "firm1#xero:contact:c-1"
+    first = next(m for m in messages if rid("c-1") in m["Body"])
+    assert first["Attributes"]["MessageGroupId"] == f"firm1#xero:contact:{rid('c-1')}"
     assert first["MessageAttributes"]["record_type"]["StringValue"] == "contact"
     # The raw delivery is archived in S3, byte for byte, for replay.
     archived = runtime.client("s3").get_object(Bucket=runtime.physical_id("DeliveryBucket"), Key=events[0].delivery_id)

@@ -33,6 +33,7 @@ def runtime() -> Iterator[LocalRuntime]:
         DynamoConnectionStore(rt.physical_id("Table"), rt.client("dynamodb")).put_new(
             Connection(connection_id=SAMPLE_CONNECTION, xero_tenant_id=SAMPLE_TENANT, created_at=datetime.now(UTC))
         )
+        rt.expect_clio_activation(SAMPLE_CONNECTION, "contact")  # what registration records
         yield rt
 
 

@@ -140,3 +140,51 @@ def test_pending_secrets_expire(table: tuple[Any, str], kms: tuple[Any, str]) ->
     assert secrets.pending("c1") == ["early"]
     clock.advance(PENDING_TTL.total_seconds() + 1)
     assert secrets.pending("c1") == []
+
+
+def test_expected_activations_are_bounded_in_time_number_and_webhook(
+    table: tuple[Any, str], kms: tuple[Any, str]
+) -> None:
+    from clio_xero.store.webhook_secrets import ACTIVATION_WINDOW, MAX_HANDSHAKES
+
+    ddb, name = table
+    client, key_id = kms
+    clock = ManualClock()
+    secrets = KmsDynamoWebhookSecrets(name, ddb, client, key_id, clock)
+    assert secrets.claim_handshake("c1", "contact", "7") is None  # nothing asked for: refused
+    secrets.expect_activation("c1", "contact")
+    assert secrets.claim_handshake("c1", "contact", None) is not None  # before Clio answered the create
+    secrets.expect_webhook_id("c1", "contact", "7")
+    assert secrets.claim_handshake("c1", "contact", "8") is None  # another webhook id
+    assert secrets.claim_handshake("c1", "bill", "7") is None  # another model
+    assert secrets.claim_handshake("other", "contact", "7") is None  # another connection
+    for _ in range(MAX_HANDSHAKES - 1):
+        claimed = secrets.claim_handshake("c1", "contact", "7")
+        assert claimed is not None and claimed.webhook_id == "7"
+    assert secrets.claim_handshake("c1", "contact", "7") is None  # the number is spent
+    [waiting] = secrets.expected_activations("c1")
+    assert (waiting.webhook_id, waiting.handshakes_left, waiting.activated_at) == ("7", 0, None)
+    secrets.mark_activated("c1", "contact")
+    assert secrets.expected_activations("c1")[0].activated_at == clock.now()
+    secrets.expect_activation("c1", "contact")  # a new registration starts a new window
+    clock.advance(ACTIVATION_WINDOW.total_seconds() + 1)
+    assert secrets.claim_handshake("c1", "contact", "7") is None  # the window is over
+    assert secrets.expected_activations("c1") == []
+
+
+def test_a_secret_planted_before_clio_answered_the_create_call_is_deleted(
+    table: tuple[Any, str], kms: tuple[Any, str]
+) -> None:
+    ddb, name = table
+    client, key_id = kms
+    secrets = KmsDynamoWebhookSecrets(name, ddb, client, key_id, ManualClock())
+    secrets.expect_activation("c1", "contact")
+    # Someone races Clio: a handshake naming a made-up webhook id, before Clio answered.
+    assert secrets.claim_handshake("c1", "contact", "666") is not None
+    assert secrets.remember("c1", "666", "planted", "contact")
+    assert secrets.claim_handshake("c1", "contact", "7") is not None  # Clio's own handshake
+    assert secrets.remember("c1", "7", "genuine", "contact")
+    secrets.expect_webhook_id("c1", "contact", "7")  # Clio's answer: webhook 7
+    assert secrets.lookup("c1", "666") is None  # the planted secret is gone
+    hook = secrets.lookup("c1", "7")
+    assert hook is not None and hook.secret == "genuine"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from clio_xero.clock import ManualClock
+from clio_xero.errors import MalformedPayloadError
 from clio_xero.intake.clio import ClioIntake, handshake_webhook_id
 from clio_xero.intake.http import HttpRequest
 from clio_xero.intake.limits import MAX_BODY_BYTES
@@ -41,11 +42,13 @@ def request(
 
 @pytest.fixture
 def parts() -> dict[str, Any]:
+    secrets = FakeSecrets()
+    secrets.expect_activation("c1", "contact")  # our registration asked Clio for this webhook
     return {
         "connections": FakeConnections(
             {"c1": Connection(connection_id="c1", created_at=datetime(2026, 1, 1, tzinfo=UTC))}
         ),
-        "secrets": FakeSecrets(),
+        "secrets": secrets,
         "archive": FakeArchive(),
         "publisher": FakePublisher(),
         "log": RecordingLog(),
@@ -149,6 +152,7 @@ def test_unknown_event_name_is_400_after_verification(intake: ClioIntake, parts:
 
 
 def test_model_falls_back_to_the_one_stored_at_activation(intake: ClioIntake, parts: dict[str, Any]) -> None:
+    parts["secrets"].expect_activation("c1", "bill")
     intake.handle(request(b'{"data":{"webhook_id":7}}', {"X-Hook-Secret": SECRET}, query={"model": "bill"}))
     raw = delivery()
     assert intake.handle(request(raw, {"X-Hook-Signature": sign_clio(raw, SECRET)}, query={})).status == 200
@@ -156,7 +160,7 @@ def test_model_falls_back_to_the_one_stored_at_activation(intake: ClioIntake, pa
 
 
 def test_unroutable_delivery_is_archived_not_lost(intake: ClioIntake, parts: dict[str, Any]) -> None:
-    intake.handle(request(b'{"data":{"webhook_id":7}}', {"X-Hook-Secret": SECRET}, query={}))
+    parts["secrets"].remember("c1", "7", SECRET, None)  # a webhook whose model was never recorded
     raw = delivery()
     assert intake.handle(request(raw, {"X-Hook-Signature": sign_clio(raw, SECRET)}, query={})).status == 200
     assert parts["publisher"].events == []
@@ -195,12 +199,26 @@ def test_logs_hold_no_secret(intake: ClioIntake, parts: dict[str, Any]) -> None:
     ("body", "expected"),
     [
         (b'{"data":{"webhook_id":7}}', "7"),
-        (b'{"data":{"id":"8"}}', "8"),
+        (b'{"data":{"webhook_id":"8"}}', "8"),
+        (b'{"data":{"id":"8"}}', None),  # a record id is not a webhook id
         (b"", None),
-        (b"not json", None),
-        (b'{"data":[1]}', None),
-        (b'{"data":{"webhook_id":{"x":1}}}', None),
     ],
 )
 def test_handshake_webhook_id(body: bytes, expected: str | None) -> None:
     assert handshake_webhook_id(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"data":[1]}',
+        b'{"data":{"webhook_id":{"x":1}}}',
+        b'{"data":{"webhook_id":"abc"}}',
+        b'{"data":{"id":1},"meta":{"event":"created","webhook_id":7}}',  # a delivery, not a handshake
+        b'{"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+)
+def test_a_body_that_is_not_a_handshake_is_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedPayloadError):
+        handshake_webhook_id(body)

@@ -18,9 +18,12 @@ from tests.fakes.intake import Counts, FakeArchive, FakeConnections, FakePublish
 
 KEY = "xero-webhook-key-for-tests"
 TENANT = "4d0b3a7e-1111-4222-8333-444455556666"
+RESOURCE = "0f3c5c8e-2f0c-4b8a-9a34-6b1f0d8e9a71"
+KNOWN = "0f3c5c8e-2f0c-4b8a-9a34-6b1f0d8e9a72"
+STRANGER = "0f3c5c8e-2f0c-4b8a-9a34-6b1f0d8e9a73"
 
 
-def event(category: str = "CONTACT", resource_id: str = "r1", tenant: str = TENANT) -> dict[str, Any]:
+def event(category: str = "CONTACT", resource_id: str = RESOURCE, tenant: str = TENANT) -> dict[str, Any]:
     return {
         "resourceUrl": f"https://api.xero.com/api.xro/2.0/x/{resource_id}",
         "resourceId": resource_id,
@@ -87,24 +90,25 @@ def test_bad_or_missing_signature_is_401_empty_and_nothing_stored(
 
 
 def test_each_event_becomes_one_queued_event(intake: XeroIntake, parts: dict[str, Any]) -> None:
-    raw = body(event("CONTACT", "a"), event("INVOICE", "b"), event("CREDITNOTE", "c"))
+    a, b, c = (f"0f3c5c8e-2f0c-4b8a-9a34-6b1f0d8e9a8{n}" for n in range(3))
+    raw = body(event("CONTACT", a), event("INVOICE", b), event("CREDITNOTE", c))
     response = intake.handle(request(raw, sign_xero(raw, KEY)))
     assert (response.status, response.body) == (200, "")
     queued = parts["publisher"].events
     assert [(e.record_type.value, e.record_id) for e in queued] == [
-        ("contact", "a"),
-        ("invoice", "b"),
-        ("credit_note", "c"),
+        ("contact", a),
+        ("invoice", b),
+        ("credit_note", c),
     ]
     assert {e.delivery_id for e in queued} == {parts["archive"].stored[0]["key"]}
     assert parts["archive"].stored[0]["body"] == raw  # the raw bytes, for replay
 
 
 def test_unknown_tenant_is_counted_and_dropped_but_still_200(intake: XeroIntake, parts: dict[str, Any]) -> None:
-    raw = body(event(resource_id="known"), event(resource_id="stranger", tenant="99999999-0000-0000-0000-000000000000"))
+    raw = body(event(resource_id=KNOWN), event(resource_id=STRANGER, tenant="99999999-0000-0000-0000-000000000000"))
     response = intake.handle(request(raw, sign_xero(raw, KEY)))
     assert response.status == 200
-    assert [e.record_id for e in parts["publisher"].events] == ["known"]
+    assert [e.record_id for e in parts["publisher"].events] == [KNOWN]
     assert parts["count"].values["UnknownTenantEvents"] == 1
 
 

@@ -15,6 +15,7 @@ from clio_xero.webhooks.registration import (
     WebhookSpec,
     webhook_url,
 )
+from tests.fakes.intake import FakeSecrets
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 API = "https://api.example"
@@ -90,22 +91,14 @@ class MemoryRecords:
         return [r for (c, _), r in self.items.items() if c == connection_id]
 
 
-class MemorySecrets:
+class MemorySecrets(FakeSecrets):
     def __init__(self) -> None:
+        super().__init__()
         self.stored: dict[str, str] = {}
 
     def remember(self, connection_id: str, webhook_id: str | None, secret: str, model: str | None) -> bool:
         assert webhook_id is not None
         return self.stored.setdefault(webhook_id, secret) == secret
-
-    def lookup(self, connection_id: str, webhook_id: str) -> Any:
-        return None
-
-    def pending(self, connection_id: str) -> list[str]:
-        return []
-
-    def bind(self, connection_id: str, webhook_id: str, secret: str) -> None:
-        return None
 
 
 @pytest.fixture
@@ -228,3 +221,15 @@ def test_remove_all_deletes_only_this_connections_webhooks(clio: FakeClio, recor
     [record] = records.list(CID)
     assert record.status == "removed"
     assert manager(clio, records).ensure(NOW + timedelta(days=1)) == []  # renewal leaves it removed
+
+
+def test_registration_tells_the_receiver_which_handshake_to_expect(
+    clio: FakeClio, records: MemoryRecords, secrets: MemorySecrets
+) -> None:
+    [record] = manager(clio, records, secrets).ensure(NOW, api_url=API)
+    [expected] = secrets.expected_activations(CID)
+    assert (expected.model, expected.webhook_id) == ("contact", str(record.webhook_id))
+    # Only that webhook's handshake is accepted, and only a few times.
+    assert secrets.claim_handshake(CID, "contact", "999") is None
+    assert secrets.claim_handshake(CID, "bill", str(record.webhook_id)) is None
+    assert secrets.claim_handshake(CID, "contact", str(record.webhook_id)) is not None

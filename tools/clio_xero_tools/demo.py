@@ -104,6 +104,7 @@ def run_scenario(runtime: LocalRuntime, say: Callable[[str], None]) -> list[Step
         post("Xero intent-to-receive, unsigned", 401, "/webhooks/xero", itr, {})
         hooks = {"contact": 101, "bill": 102, "activity": 103}
         for model, webhook_id in hooks.items():
+            runtime.expect_clio_activation(DEMO_CONNECTION, model, str(webhook_id))  # as `webhooks register` does
             post(
                 f"Clio handshake ({model} webhook {webhook_id})",
                 200,

@@ -1,10 +1,18 @@
 """The dead-letter queue, decoded: list, show, redrive (losing and doubling nothing), purge.
 
 SQS has no "peek": listing receives every message with a short visibility timeout and then makes
-them visible again at once. Nothing consumes the DLQ, so that is invisible to the system (each
-look adds one to a message's receive count, which nothing reads). In a FIFO queue a message group
-with a message in flight hides the rest of the group, so a record parked more than ten times
-shows its first ten.
+them visible again at once. Nothing consumes the DLQ, so that is invisible to the system. Looking
+must not change what is looked at: each look adds one to a message's SQS receive count, so the
+*attempts* we show never come from it. They are the worker's own count (its ``attempts`` reason
+attribute) or, for a message SQS moved itself after ``maxReceiveCount`` receives, that count from
+the sync queue's redrive policy. ``dlq list`` and ``errors`` both read them (and the hint) from
+:class:`DeadLetter`, so they agree. In a FIFO queue a message group with a message in flight hides
+the rest of the group, so a record parked more than ten times shows its first ten.
+
+**Purge** deletes the messages; the records SQS moved without a mapping in error (nothing else
+remembers them) are first written down (``sk=PURGED#<record>``) so `errors` keeps listing them
+until they are retried or sync, as docs/runbook.md says. SQS allows one purge per queue every 60
+seconds; a second one inside that minute is explained, not shown as a raw AWS error.
 
 **Redrive.** ``StartMessageMoveTask`` (SQS moves the messages itself) is used for ``--all`` where
 the endpoint supports it. Otherwise (moto; a region or queue type without move tasks; a single
@@ -19,13 +27,14 @@ item in the table so a crash at any point followed by a re-run neither drops nor
 A re-run finds the marker: ``sent`` → only delete (crash between 3 and 4, or between 2 and 4 once
 3 ran); ``sending`` → send again with the same deduplication id (crash between 1 and 2 must not
 lose it). The one window where a resend can repeat a message is a crash between 2 and 3, and
-there SQS FIFO deduplicates the resend within 5 minutes (moto: while the first copy is queued).
+there SQS FIFO deduplicates the resend within 5 minutes (the local runtime applies the same rule:
+local/sqs_fidelity.py).
 Even past that, a repeat is one more hint for an idempotent worker, never a second write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,9 +44,9 @@ from pydantic import ValidationError
 
 from clio_xero.admin.stack import OpsStack
 from clio_xero.aws.errors import aws_errors, error_code, is_condition_failure, translate
-from clio_xero.errors import NotFoundError
+from clio_xero.errors import NotFoundError, RetryableError
 from clio_xero.events import SyncEvent
-from clio_xero.store.dynamo import from_item, key, to_item
+from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 
 MARKER_PK = "OPS#redrive"
 MARKER_TTL = timedelta(days=15)  # the DLQ keeps messages 14 days
@@ -64,6 +73,25 @@ REASON_FIELDS = (
 )
 
 
+MOVED_BY_SQS = "moved_by_sqs"
+PURGE_INTERVAL = timedelta(seconds=60)  # SQS: one PurgeQueue per queue every 60 seconds
+PURGE_PK = "OPS#purge"
+PURGED_PREFIX = "PURGED#"
+
+# When the worker had no specific hint, the kind of failure still says what to do next.
+KIND_HINTS = {
+    "UpstreamUnavailableError": "the provider was unavailable: once it is back, `clio-xero dlq redrive --all`",
+    "ThrottledError": "the API budget was spent: `clio-xero dlq redrive --all` later",
+    "NotFoundError": "the record is gone on the other side: check it, then `clio-xero retry RECORD`",
+    MOVED_BY_SQS: "it failed {attempts} times without a reason recorded: see the worker logs, then `dlq redrive`",
+}
+
+
+def kind_hint(kind: str | None, attempts: int | None = None) -> str | None:
+    hint = KIND_HINTS.get(kind or "")
+    return hint.format(attempts=attempts or "several") if hint else None
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """One DLQ message, decoded. ``reason`` holds the worker's attributes (absent when SQS moved it)."""
@@ -72,9 +100,26 @@ class DeadLetter:
     body: str
     group_id: str | None
     sent_at: datetime | None
-    receive_count: int
+    receive_count: int  # SQS's, which every look raises: shown by `dlq show` only, never as attempts
     reason: dict[str, str]
     receipt_handle: str = field(repr=False, compare=False)
+    max_receives: int | None = field(default=None, compare=False)  # the sync queue's maxReceiveCount
+
+    @property
+    def kind(self) -> str:
+        return self.reason.get("failure_kind") or (MOVED_BY_SQS if self.event else "invalid_message")
+
+    @property
+    def attempts(self) -> int | None:
+        """How often the record was tried: the worker's count, or SQS's move threshold."""
+        recorded = self.reason.get("attempts", "")
+        if recorded.isdigit():
+            return int(recorded)
+        return self.max_receives if self.kind == MOVED_BY_SQS else None
+
+    @property
+    def hint(self) -> str | None:
+        return self.reason.get("hint") or kind_hint(self.kind, self.attempts)
 
     @property
     def event(self) -> SyncEvent | None:
@@ -101,10 +146,10 @@ class DeadLetter:
             "message_id": self.message_id,
             "connection_id": self.connection_id,
             "record": self.record,
-            "failure_kind": self.reason.get("failure_kind") or ("moved_by_sqs" if self.event else "invalid_message"),
+            "failure_kind": self.kind,
             "failure_reason": self.reason.get("failure_reason"),
-            "hint": self.reason.get("hint") or None,
-            "attempts": int(self.reason["attempts"]) if self.reason.get("attempts", "").isdigit() else None,
+            "hint": self.hint,
+            "attempts": self.attempts,
             "first_failure": self.reason.get("first_failure"),
             "last_failure": self.reason.get("last_failure"),
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
@@ -115,7 +160,7 @@ class DeadLetter:
         return {**self.summary(), "group_id": self.group_id, "body": self.body, "attributes": dict(self.reason)}
 
 
-def decode(message: dict[str, Any]) -> DeadLetter:
+def decode(message: dict[str, Any], max_receives: int | None = None) -> DeadLetter:
     attributes = message.get("Attributes", {})
     reason = {
         name: str(value.get("StringValue", ""))
@@ -131,6 +176,7 @@ def decode(message: dict[str, Any]) -> DeadLetter:
         receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
         reason=reason,
         receipt_handle=message["ReceiptHandle"],
+        max_receives=max_receives,
     )
 
 
@@ -206,10 +252,27 @@ class RedriveMarkers:
 
 class DeadLetterQueue:
     def __init__(self, stack: OpsStack, *, sqs: Any | None = None) -> None:
+        self.stack = stack
         self._stack = stack
         self._sqs = sqs or stack.sqs  # injectable: tests wrap it to crash mid-redrive
         self._url = stack.dead_letter_queue_url
         self.markers = RedriveMarkers(stack)
+        self._max_receives: int | None = None
+
+    def max_receives(self) -> int | None:
+        """The sync queue's ``maxReceiveCount``: after that many receives SQS moved a message here."""
+        import json
+
+        if self._max_receives is None:
+            with aws_errors("read the sync queue's redrive policy"):
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=self._stack.queue_url, AttributeNames=["RedrivePolicy"]
+                ).get("Attributes", {})
+            try:
+                self._max_receives = int(json.loads(attributes.get("RedrivePolicy", "{}"))["maxReceiveCount"])
+            except (KeyError, TypeError, ValueError):
+                return None
+        return self._max_receives
 
     # ------------------------------------------------------------------ reading
     def depth(self) -> dict[str, int]:
@@ -244,12 +307,13 @@ class DeadLetterQueue:
 
     def _hold_all(self, visibility: int) -> dict[str, DeadLetter]:
         held: dict[str, DeadLetter] = {}
+        max_receives = self.max_receives()
         for _ in range(MAX_RECEIVES):
             batch = self._receive(visibility)
             if not batch:
                 break
             for message in batch:
-                held[message["MessageId"]] = decode(message)  # a re-receive refreshes the handle
+                held[message["MessageId"]] = decode(message, max_receives)  # a re-receive refreshes the handle
         return held
 
     def list(self, connection_id: str | None = None) -> list[DeadLetter]:
@@ -400,13 +464,106 @@ class DeadLetterQueue:
             )
 
     # ------------------------------------------------------------------ purge
-    def purge(self) -> int:
-        """Delete every message; returns how many there were (approximately, as SQS counts)."""
+    def purge(self, keep_in_errors: Callable[[Sequence[DeadLetter]], Sequence[DeadLetter]] | None = None) -> int:
+        """Delete every message; returns how many there were (approximately, as SQS counts).
+
+        ``keep_in_errors`` picks the letters whose records only the DLQ remembers; they are written
+        down first (:class:`PurgedRecords`) so `errors` keeps them until they are retried.
+        """
         depth = self.depth()
         before = depth["visible"] + depth["in_flight"]
-        with aws_errors("purge the dead-letter queue"):
+        last = self._last_purge()
+        now = self._stack.clock.now()
+        if last is not None and now - last < PURGE_INTERVAL:
+            raise _purge_too_soon(last)
+        if keep_in_errors is not None:
+            PurgedRecords(self._stack).keep(keep_in_errors(self.list()))
+        try:
             self._sqs.purge_queue(QueueUrl=self._url)
+        except ClientError as exc:
+            if "PurgeQueueInProgress" in error_code(exc):
+                raise _purge_too_soon(last) from None
+            raise translate("purge the dead-letter queue", exc) from exc
+        except BotoCoreError as exc:
+            raise translate("purge the dead-letter queue", exc) from exc
+        with aws_errors("record the purge time"):
+            self._stack.dynamodb.put_item(
+                TableName=self._stack.table_name,
+                Item=to_item(
+                    {
+                        "pk": PURGE_PK,
+                        "sk": self._url,
+                        "purged_at": now.isoformat(),
+                        "expires_at": int((now + timedelta(days=1)).timestamp()),
+                    }
+                ),
+            )
         return before
+
+    def _last_purge(self) -> datetime | None:
+        with aws_errors("read the last purge time"):
+            item = self._stack.dynamodb.get_item(
+                TableName=self._stack.table_name, Key=key(PURGE_PK, self._url), ConsistentRead=True
+            ).get("Item")
+        return datetime.fromisoformat(from_item(item)["purged_at"]) if item else None
+
+
+def _purge_too_soon(last: datetime | None) -> RetryableError:
+    when = "in a minute" if last is None else "after " + (last + PURGE_INTERVAL).strftime("%H:%M:%S UTC")
+    return RetryableError(
+        "the dead-letter queue was purged less than 60 seconds ago and SQS allows one purge a minute: "
+        f"nothing was deleted this time; run `clio-xero dlq purge` again {when}"
+    )
+
+
+class PurgedRecords:
+    """Records whose only trace was a purged DLQ message (``pk=CONN#<id>, sk=PURGED#<record>``).
+
+    `errors` lists them until `retry` queues them again or they sync.
+    """
+
+    def __init__(self, stack: OpsStack) -> None:
+        self._stack = stack
+
+    def keep(self, letters: Iterable[DeadLetter]) -> None:
+        now = self._stack.clock.now()
+        for letter in letters:
+            if not letter.connection_id or not letter.record:
+                continue
+            values = {
+                "pk": connection_pk(letter.connection_id),
+                "sk": f"{PURGED_PREFIX}{letter.record}",
+                "connection_id": letter.connection_id,
+                "record": letter.record,
+                "failure_kind": letter.kind,
+                "failure_reason": letter.reason.get("failure_reason"),
+                "attempts": letter.attempts,
+                "hint": letter.hint,
+                "parked_at": (letter.sent_at or now).isoformat(),
+                "purged_at": now.isoformat(),
+                "message_id": letter.message_id,
+            }
+            with aws_errors("remember a purged record"):
+                self._stack.dynamodb.put_item(TableName=self._stack.table_name, Item=to_item(values))
+
+    def list(self, connection_id: str) -> list[dict[str, Any]]:
+        with aws_errors("read purged records"):
+            result = self._stack.dynamodb.query(
+                TableName=self._stack.table_name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": connection_pk(connection_id)},
+                    ":prefix": {"S": PURGED_PREFIX},
+                },
+            )
+        return [from_item(i) for i in result.get("Items", [])]
+
+    def forget(self, connection_id: str, records: Iterable[str]) -> None:
+        for record in records:
+            with aws_errors("forget a purged record"):
+                self._stack.dynamodb.delete_item(
+                    TableName=self._stack.table_name, Key=key(connection_pk(connection_id), f"{PURGED_PREFIX}{record}")
+                )
 
 
 def queue_depth(sqs: Any, url: str) -> dict[str, int]:

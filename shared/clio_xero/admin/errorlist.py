@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from clio_xero.admin.dlq import DeadLetter, DeadLetterQueue
+from clio_xero.admin.dlq import MOVED_BY_SQS, DeadLetter, DeadLetterQueue, PurgedRecords, kind_hint
 from clio_xero.admin.stack import OpsStack
 from clio_xero.events import RecordType
 from clio_xero.sync.mapping import DynamoMappingStore, Mapping, MappingStatus
@@ -62,10 +63,12 @@ def error_list(
 ) -> list[RecordError]:
     """Every record that needs a person, newest first.
 
-    A mapping in error takes the DLQ's reason attributes for the same record when they are there.
-    A DLQ message whose record has no mapping in error (it failed before anything was linked, or
-    on the Xero side of an unlinked contact) is listed on its own. A DLQ message for a record that
-    synced since (its mapping is fine and newer) is stale: ``dlq list`` shows it, this list does not.
+    A mapping in error takes the DLQ's reason attributes, attempts and hint for the same record
+    when they are there (so this list and ``dlq list`` agree). A DLQ message whose record has no
+    mapping in error (it failed before anything was linked, or on the Xero side of an unlinked
+    contact) is listed on its own, and so is such a record after its message was purged, until it
+    is retried. A DLQ message for a record that synced since (its mapping is fine and newer) is
+    stale: ``dlq list`` shows it, this list does not.
     """
     letters = dead_letters if dead_letters is not None else DeadLetterQueue(stack).list()
     mappings_store = DynamoMappingStore(stack.table_name, stack.dynamodb)
@@ -86,11 +89,8 @@ def error_list(
                     what_failed=reason.get("failure_kind")
                     or ("needs review" if mapping.status is MappingStatus.NEEDS_REVIEW else None),
                     message=mapping.last_error or reason.get("failure_reason"),
-                    attempts=mapping.attempts or None,
-                    hint=mapping.error_hint
-                    or reason.get("hint")
-                    or _review_hint(mapping)
-                    or _kind_hint(reason.get("failure_kind")),
+                    attempts=(latest.attempts if latest else None) or mapping.attempts or None,
+                    hint=(latest.hint if latest else None) or mapping.error_hint or _review_hint(mapping),
                     updated_at=mapping.updated_at,
                     xero_id=mapping.xero_id,
                     dlq_message_ids=tuple(m.message_id for m in mine),
@@ -101,34 +101,56 @@ def error_list(
                 continue
             if _synced_since(mappings_store, letter):
                 continue
-            attempts = letter.reason.get("attempts", "")
             out.append(
                 RecordError(
                     connection_id=connection_id,
                     record=letter.record or "?",
                     status="dead_lettered",
-                    what_failed=letter.reason.get("failure_kind") or "moved_by_sqs",
+                    what_failed=letter.kind,
                     message=letter.reason.get("failure_reason"),
-                    attempts=int(attempts) if attempts.isdigit() else letter.receive_count or None,
-                    hint=letter.reason.get("hint") or _kind_hint(letter.reason.get("failure_kind") or "moved_by_sqs"),
+                    attempts=letter.attempts,
+                    hint=letter.hint,
                     updated_at=letter.sent_at,
                     dlq_message_ids=(letter.message_id,),
+                )
+            )
+        listed = {(e.connection_id, e.record) for e in out}
+        for purged in PurgedRecords(stack).list(connection_id):
+            if (connection_id, purged["record"]) in listed or _synced_after(mappings_store, connection_id, purged):
+                continue
+            out.append(
+                RecordError(
+                    connection_id=connection_id,
+                    record=purged["record"],
+                    status="dead_lettered",
+                    what_failed=purged.get("failure_kind") or MOVED_BY_SQS,
+                    message=purged.get("failure_reason"),
+                    attempts=int(purged["attempts"]) if purged.get("attempts") is not None else None,
+                    hint=(purged.get("hint") or kind_hint(MOVED_BY_SQS) or "") + "; its DLQ message was purged: "
+                    f"`clio-xero retry {purged['record']}`",
+                    updated_at=datetime.fromisoformat(purged["parked_at"]),
                 )
             )
     return sorted(out, key=lambda e: e.updated_at.isoformat() if e.updated_at else "", reverse=True)
 
 
-# When the worker had no specific hint, the kind of failure still says what to do next.
-_KIND_HINTS = {
-    "UpstreamUnavailableError": "the provider was unavailable: once it is back, `clio-xero dlq redrive --all`",
-    "ThrottledError": "the API budget was spent: `clio-xero dlq redrive --all` later",
-    "NotFoundError": "the record is gone on the other side: check it, then `clio-xero retry RECORD`",
-    "moved_by_sqs": "it failed 5 times without a reason recorded: see the worker logs, then `dlq redrive`",
-}
+def only_in_the_dlq(stack: OpsStack, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
+    """The letters whose records nothing but the DLQ remembers (what a purge must write down)."""
+    connection_ids = sorted({c for c in (m.connection_id for m in letters) if c})
+    listed = error_list(stack, connection_ids, dead_letters=list(letters))
+    ids = {i for e in listed if e.status == "dead_lettered" for i in e.dlq_message_ids}
+    return [m for m in letters if m.message_id in ids]
 
 
-def _kind_hint(kind: str | None) -> str | None:
-    return _KIND_HINTS.get(kind or "")
+def _synced_after(store: DynamoMappingStore, connection_id: str, purged: dict[str, Any]) -> bool:
+    source, record_type, record_id = str(purged["record"]).split(":", 2)
+    clio_id = record_id if source == "clio" else store.clio_id_for(connection_id, record_type, record_id)
+    mapping = store.get(connection_id, record_type, clio_id) if clio_id else None
+    return (
+        mapping is not None
+        and mapping.status is MappingStatus.OK
+        and mapping.updated_at >= datetime.fromisoformat(purged["purged_at"])
+    )
 
 
 def _review_hint(mapping: Mapping) -> str | None:

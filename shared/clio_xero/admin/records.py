@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clio_xero.events import RecordType, Source
+from clio_xero.events import RecordType, Source, record_id_for
 
 
 @dataclass(frozen=True)
@@ -18,14 +18,22 @@ class RecordRef:
 
     @classmethod
     def parse(cls, value: str) -> RecordRef:
-        """``<clio|xero>:<record type>:<id>``; anything else raises ``ValueError`` saying what is expected."""
+        """``<clio|xero>:<record type>:<id>``; anything else raises ``ValueError`` saying what is expected.
+
+        The id is checked as intake checks it (a Clio id is a whole number, a Xero id a GUID), so
+        a typo is a usage error and never a poison message on the queue.
+        """
         parts = value.strip().split(":", 2)
         if len(parts) != 3 or not parts[2]:
             raise ValueError(f"{value!r} is not a record: write SOURCE:TYPE:ID, e.g. clio:contact:123")
         source, record_type, record_id = parts
         try:
-            return cls(Source(source.lower()), RecordType(record_type.lower()), record_id)
+            ref = cls(Source(source.lower()), RecordType(record_type.lower()), record_id)
         except ValueError:
             sources = "|".join(s.value for s in Source)
             types = "|".join(t.value for t in RecordType)
             raise ValueError(f"{value!r} is not a record: SOURCE is {sources}, TYPE is {types}") from None
+        try:
+            return cls(ref.source, ref.record_type, record_id_for(ref.source, record_id))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a record: {exc}") from None

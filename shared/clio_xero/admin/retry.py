@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from clio_xero.admin.dlq import PurgedRecords
 from clio_xero.admin.errorlist import problem_mappings
 from clio_xero.admin.records import RecordRef
 from clio_xero.admin.stack import OpsStack
@@ -31,13 +32,24 @@ def retry_records(stack: OpsStack, connection_id: str, records: Sequence[RecordR
     events = [retry_event(connection_id, r, stack=stack) for r in records]
     if events:
         SqsEventPublisher(stack.queue_url, stack.sqs).publish(events)
+        # A record kept in `errors` after its DLQ message was purged leaves the list once retried.
+        PurgedRecords(stack).forget(connection_id, [str(r) for r in records])
     return events
 
 
 def error_records(stack: OpsStack, connection_id: str) -> list[RecordRef]:
-    """Every record whose mapping is in error (``--all-errors``), named by its Clio side."""
-    return [
+    """Every record in error (``--all-errors``): mappings in error, named by their Clio side, and
+    records kept in `errors` after their DLQ message was purged."""
+    refs = [
         RecordRef(Source.CLIO, RecordType(m.record_type), m.clio_id)
         for m in problem_mappings(stack, connection_id)
         if m.status is MappingStatus.ERROR
     ]
+    for purged in PurgedRecords(stack).list(connection_id):
+        try:
+            ref = RecordRef.parse(str(purged["record"]))
+        except ValueError:
+            continue
+        if ref not in refs:
+            refs.append(ref)
+    return refs

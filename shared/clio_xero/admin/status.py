@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from clio_xero.admin.dlq import queue_depth
+from clio_xero.admin.dlq import DeadLetter, DeadLetterQueue, queue_depth
+from clio_xero.admin.errorlist import error_list
 from clio_xero.admin.stack import OpsStack
 from clio_xero.clients.ratelimit import DEFAULT_LIMITS, DynamoRateBudget
 from clio_xero.clients.tokens import DynamoTokenStore, Provider
@@ -130,9 +131,11 @@ def _budgets(stack: OpsStack, connection: Connection) -> dict[str, Budget]:
     return out
 
 
-def connection_report(stack: OpsStack, connection: Connection) -> ConnectionReport:
+def connection_report(
+    stack: OpsStack, connection: Connection, dead_letters: list[DeadLetter] | None = None
+) -> ConnectionReport:
     mappings = DynamoMappingStore(stack.table_name, stack.dynamodb)
-    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0}
+    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0, "dead_lettered": 0}
     last_sync: dict[str, datetime] = {}
     status_key = {
         MappingStatus.OK: "synced",
@@ -147,6 +150,12 @@ def connection_report(stack: OpsStack, connection: Connection) -> ConnectionRepo
                 newest = last_sync.get(record_type.value)
                 if newest is None or mapping.updated_at > newest:
                     last_sync[record_type.value] = mapping.updated_at
+    # What `errors` lists as dead-lettered (no mapping in error): the same join, so the two agree.
+    counts["dead_lettered"] = sum(
+        1
+        for e in error_list(stack, [connection.connection_id], dead_letters=dead_letters or [])
+        if e.status == "dead_lettered"
+    )
     report = ConnectionReport(
         connection=connection,
         tokens=_tokens(stack, connection),
@@ -154,24 +163,36 @@ def connection_report(stack: OpsStack, connection: Connection) -> ConnectionRepo
         last_sync=last_sync,
         budgets=_budgets(stack, connection),
     )
-    if connection.status is not ConnectionStatus.ACTIVE:
-        report.problems.append(f"connection is {connection.status.value}")
-    for provider, token in report.tokens.items():
-        if token.problem:
-            report.problems.append(f"{provider} token: {token.problem}")
-    if counts["failed"]:
-        report.problems.append(f"{counts['failed']} record(s) failed: `clio-xero errors`")
-    if counts["needs_review"]:
-        report.problems.append(f"{counts['needs_review']} record(s) need review: `clio-xero contacts review`")
-    for provider, b in report.budgets.items():
-        if b.limit_day is not None and b.used_day >= b.limit_day:
-            report.problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")
+    report.problems.extend(_problems(report))
     return report
 
 
+def _problems(report: ConnectionReport) -> list[str]:
+    problems = []
+    counts = report.counts
+    if report.connection.status is not ConnectionStatus.ACTIVE:
+        problems.append(f"connection is {report.connection.status.value}")
+    for provider, token in report.tokens.items():
+        if token.problem:
+            problems.append(f"{provider} token: {token.problem}")
+    if counts["failed"]:
+        problems.append(f"{counts['failed']} record(s) failed: `clio-xero errors`")
+    if counts["dead_lettered"]:
+        problems.append(f"{counts['dead_lettered']} record(s) dead-lettered: `clio-xero errors`")
+    if counts["needs_review"]:
+        problems.append(f"{counts['needs_review']} record(s) need review: `clio-xero contacts review`")
+    for provider, b in report.budgets.items():
+        if b.limit_day is not None and b.used_day >= b.limit_day:
+            problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")
+    return problems
+
+
 def stack_report(stack: OpsStack, connection_id: str | None = None) -> StackReport:
+    dead_letter_queue = queue_depth(stack.sqs, stack.dead_letter_queue_url)
+    # Looking at the DLQ changes nothing it shows (ops/dlq.py); only look when it holds something.
+    letters = DeadLetterQueue(stack).list() if dead_letter_queue["visible"] or dead_letter_queue["in_flight"] else []
     return StackReport(
-        connections=[connection_report(stack, c) for c in stack.select_connections(connection_id)],
+        connections=[connection_report(stack, c, letters) for c in stack.select_connections(connection_id)],
         queue=queue_depth(stack.sqs, stack.queue_url),
-        dead_letter_queue=queue_depth(stack.sqs, stack.dead_letter_queue_url),
+        dead_letter_queue=dead_letter_queue,
     )

@@ -1,8 +1,13 @@
 """The Clio receiver: ``POST /webhooks/clio/{connection_id}[?model=<clio model>]``.
 
-* Activation handshake: a request carrying ``X-Hook-Secret`` is answered 200 echoing the header
-  after the secret is stored (encrypted) for that webhook; a handshake that would replace a
-  different live secret is refused with 409.
+* Activation handshake: a request carrying ``X-Hook-Secret`` is accepted only for a webhook our own
+  registration created and is waiting to activate (``?model=`` naming an unexpired expected
+  activation, the webhook id Clio gave us, a bounded number of handshakes; see
+  store/webhook_secrets.py and docs/threat-model.md). Then it is answered 200 echoing the header
+  after the secret is stored (encrypted) for that webhook. Any other handshake is refused with
+  403 and nothing is stored; one that would replace a different live secret is refused with 409.
+* Every id is checked before anything is archived or queued (events.py: Clio ids are positive
+  int64s); a signed delivery that is not Clio's shape is a 400 and is neither archived nor queued.
 * Deliveries: ``X-Hook-Signature`` is HMAC-SHA256 of the raw body with the webhook's secret
   (hex; base64 accepted). Missing or wrong → 401 and nothing queued. Unknown connection → 404.
   Body over 1 MB → 413. Not JSON / not Clio's shape → 400.
@@ -14,10 +19,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clio_xero.aws.archive import DeliveryArchive, request_target
 from clio_xero.aws.queue import EventPublisher
@@ -30,7 +34,7 @@ from clio_xero.errors import (
     UnknownConnectionError,
     WebhookRejectedError,
 )
-from clio_xero.events import ClioWebhookPayload, clio_record_type, event_from_clio
+from clio_xero.events import ClioId, ClioWebhookPayload, clio_record_type, event_from_clio
 from clio_xero.intake.http import HttpRequest, HttpResponse, empty, error
 from clio_xero.intake.limits import MAX_BODY_BYTES
 from clio_xero.intake.observe import Counter, Log
@@ -39,16 +43,37 @@ from clio_xero.store.webhook_secrets import ClioWebhookSecrets
 from clio_xero.webhooks.signing import verify_clio
 
 
+class _HandshakeData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    webhook_id: ClioId | None = None
+
+
+class _HandshakeBody(BaseModel):
+    """Clio's handshake body, ``{"data": {"webhook_id": <id>}}`` (shape UNCONFIRMED: docs/threat-model.md).
+
+    ``meta`` is a delivery's: a delivery-shaped body carrying ``X-Hook-Secret`` is not a handshake.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    data: _HandshakeData = _HandshakeData()
+    meta: dict[str, object] | None = None
+
+
 def handshake_webhook_id(body: bytes) -> str | None:
-    """The webhook id in a handshake body (``data.webhook_id``, else ``data.id``), if any."""
+    """The webhook id a handshake body names (``data.webhook_id``), ``None`` when it names none.
+
+    Raises :class:`MalformedPayloadError` for a body that is not a handshake (not JSON, nested
+    beyond the parser's limit, a delivery's shape, an id that is not a Clio id).
+    """
     try:
-        data = json.loads(body or b"{}").get("data") or {}
-    except (ValueError, AttributeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    value = data.get("webhook_id", data.get("id"))
-    return str(value) if isinstance(value, int | str) and str(value) else None
+        parsed = _HandshakeBody.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise MalformedPayloadError(f"not a Clio handshake: {exc.errors()[0]['msg']}") from exc
+    if parsed.meta is not None:
+        raise MalformedPayloadError("a delivery body is not a handshake")
+    return parsed.data.webhook_id
 
 
 @dataclass
@@ -126,16 +151,26 @@ class ClioIntake:
         return empty(200)
 
     def _handshake(self, connection_id: str, secret: str, request: HttpRequest) -> HttpResponse:
-        if not secret.strip():
-            raise MalformedPayloadError("empty X-Hook-Secret")
+        if not secret.strip() or len(secret) > MAX_SECRET_CHARS:
+            raise MalformedPayloadError("X-Hook-Secret is empty or too long")
         webhook_id = handshake_webhook_id(request.body)
-        model = request.query.get("model")
+        model = request.query.get("model") or ""
+        expected = self.secrets.claim_handshake(connection_id, model, webhook_id) if model else None
+        if expected is None:
+            self.count("RejectedHandshakes")
+            self.log.warning(
+                "clio handshake refused: no activation of ours is waiting for it",
+                extra={"webhook_id": webhook_id, "model": model},
+            )
+            return error(403, "no webhook activation is expected here")
+        webhook_id = webhook_id or expected.webhook_id
         if not self.secrets.remember(connection_id, webhook_id, secret, model):
             self.count("RejectedHandshakes")
             self.log.warning(
                 "clio handshake refused: webhook already has another secret", extra={"webhook_id": webhook_id}
             )
             return error(409, "this webhook is already activated with another secret")
+        self.secrets.mark_activated(connection_id, model)
         self.count("Handshakes")
         self.log.info("clio webhook activated", extra={"webhook_id": webhook_id, "model": model})
         return empty(200, {"X-Hook-Secret": secret})
@@ -154,6 +189,9 @@ class ClioIntake:
             self.secrets.bind(connection_id, webhook_id, candidate)
             return None
         raise SignatureError(f"no activated secret for webhook {webhook_id}")
+
+
+MAX_SECRET_CHARS = 512  # Clio's secrets are short tokens; a huge header is not one
 
 
 def _parse(body: bytes) -> ClioWebhookPayload:

@@ -5,9 +5,10 @@ request gets 200 with an empty body, a wrongly signed or unsigned one gets 401, 
 the whole intent-to-receive check). One delivery may batch events for several tenants.
 
 Choices where Xero is silent:
-* A correctly signed body that is not the documented JSON is archived and answered 200 (a 4xx
-  would make Xero retry for a day and then disable the webhook); it is logged and counted as
-  ``MalformedDeliveries`` so nothing is lost and someone can look.
+* A correctly signed body that is not the documented JSON (including nesting deeper than the
+  parser allows, or a resourceId/tenantId that is not a GUID) is archived and answered 200 (a 4xx
+  would make Xero retry for a day and then disable the webhook); nothing of it is queued; it is
+  logged and counted as ``MalformedDeliveries`` so nothing is lost and someone can look.
 * Events for a tenant no connection knows are counted (``UnknownTenantEvents``) and dropped.
 * Categories we do not sync (e.g. SUBSCRIPTION) are counted (``IgnoredEvents``) and dropped.
 * If archiving or enqueueing fails we answer 503 so Xero redelivers; events already queued are
@@ -16,7 +17,6 @@ Choices where Xero is silent:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,8 +65,10 @@ class XeroIntake:
     def _accept(self, request: HttpRequest) -> HttpResponse:
         received_at = self.clock.now()
         try:
-            payload = XeroWebhookPayload.model_validate(json.loads(request.body))
-        except (ValueError, ValidationError):
+            # Pydantic's JSON parser bounds nesting depth (a 100,000-level body is a ValidationError,
+            # never a RecursionError) and checks every id before anything is queued.
+            payload = XeroWebhookPayload.model_validate_json(request.body)
+        except ValidationError:
             delivery_id = self.archive.put(
                 source="xero",
                 connection_id=None,

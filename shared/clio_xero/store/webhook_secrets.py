@@ -5,11 +5,19 @@ handshake; every later delivery is signed with it. We store it encrypted (KMS ``
 encryption context naming the connection and webhook, so a ciphertext copied to another item
 will not decrypt) and keep decrypted secrets in memory for a few minutes per warm container.
 
+Only handshakes we asked for are accepted (docs/threat-model.md). Before our registration asks Clio
+to create a webhook it records an *expected activation* (``sk=CLIOHOOK#expect#<model>``): valid for
+:data:`ACTIVATION_WINDOW`, for at most :data:`MAX_HANDSHAKES` handshakes, and, once Clio has
+answered the create call, only for the webhook id Clio gave (a secret stored meanwhile for any
+other id is deleted then). A handshake with no such expectation is refused and nothing is
+stored. Expectations are one item per (connection, model), so they are bounded in number too,
+and carry the table's TTL attribute.
+
 First writer wins: a handshake for a webhook id that already has a *different* secret is refused,
 so someone who learns a connection URL cannot replace a live webhook's secret. Clio's handshake
-body is believed to carry ``data.webhook_id`` (UNCONFIRMED, ../shared/reference/clio-api.md §2); if
-it does not, the secret is kept as *pending* for a day and bound to the first webhook id whose
-delivery it verifies.
+body is believed to carry ``data.webhook_id`` (UNCONFIRMED, docs/threat-model.md); if it does not,
+the secret is kept as *pending* until the expectation expires and bound to the first webhook id
+whose delivery it verifies.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,9 +41,40 @@ if TYPE_CHECKING:
 PENDING_TTL = timedelta(days=1)
 CACHE_TTL = timedelta(minutes=5)
 MAX_PENDING = 20
+#: How long after registration asked Clio for a webhook its activation handshake is accepted.
+ACTIVATION_WINDOW = timedelta(minutes=15)
+#: Handshakes accepted per expected activation (Clio may repeat one; an attacker gets no more).
+MAX_HANDSHAKES = 3
+EXPECT_PREFIX = "CLIOHOOK#expect#"
 
 
-class ClioWebhookSecrets(Protocol):
+@dataclass(frozen=True)
+class ExpectedActivation:
+    """A webhook our registration created (or is creating) and whose handshake we wait for."""
+
+    connection_id: str
+    model: str
+    webhook_id: str | None  # None until Clio answered the create call
+    expires_at: datetime
+    handshakes_left: int
+    activated_at: datetime | None = None
+
+
+class ActivationLedger(Protocol):
+    """What registration records and the receiver checks before trusting an ``X-Hook-Secret``."""
+
+    def expect_activation(self, connection_id: str, model: str) -> None: ...
+
+    def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None: ...
+
+    def claim_handshake(self, connection_id: str, model: str, webhook_id: str | None) -> ExpectedActivation | None: ...
+
+    def mark_activated(self, connection_id: str, model: str) -> None: ...
+
+    def expected_activations(self, connection_id: str) -> list[ExpectedActivation]: ...
+
+
+class ClioWebhookSecrets(ActivationLedger, Protocol):
     def remember(self, connection_id: str, webhook_id: str | None, secret: str, model: str | None) -> bool: ...
 
     def lookup(self, connection_id: str, webhook_id: str) -> StoredHook | None: ...
@@ -53,6 +92,10 @@ class StoredHook:
 
 def hook_sk(webhook_id: str) -> str:
     return f"CLIOHOOK#{webhook_id}"
+
+
+def expect_sk(model: str) -> str:
+    return f"{EXPECT_PREFIX}{model}"
 
 
 def pending_sk(secret: str) -> str:
@@ -86,6 +129,112 @@ class KmsDynamoWebhookSecrets:
             out = self._kms.decrypt(CiphertextBlob=blob, EncryptionContext=self._context(connection_id))
         return out["Plaintext"].decode()
 
+    # ------------------------------------------------------------------ expected activations
+    def expect_activation(self, connection_id: str, model: str) -> None:
+        """Registration is about to create a webhook for ``model``: accept its handshake for a while."""
+        now = self._clock.now()
+        with aws_errors("record an expected webhook activation"):
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        "pk": connection_pk(connection_id),
+                        "sk": expect_sk(model),
+                        "model": model,
+                        "handshakes_left": MAX_HANDSHAKES,
+                        "created_at": now.isoformat(),
+                        "expires_at": int((now + ACTIVATION_WINDOW).timestamp()),
+                    }
+                ),
+            )
+
+    def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None:
+        """Clio answered the create call: from now on only this webhook's handshake is accepted.
+
+        A handshake accepted *before* Clio answered named its own webhook id; any id it named that
+        is not Clio's was planted by someone racing Clio, so its secret is deleted here.
+        """
+        try:
+            result = self._ddb.update_item(
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), expect_sk(model)),
+                UpdateExpression="SET webhook_id = :id",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":id": {"S": str(webhook_id)}},
+                ReturnValues="ALL_NEW",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if not is_condition_failure(exc):
+                raise translate("record the expected webhook id", exc) from exc
+            return
+        claimed = from_item(result.get("Attributes", {})).get("claimed_ids") or set()
+        for planted in sorted(str(i) for i in claimed if str(i) != str(webhook_id)):
+            with aws_errors("delete a planted webhook secret"):
+                self._ddb.delete_item(TableName=self._table, Key=key(connection_pk(connection_id), hook_sk(planted)))
+            self._cache.pop((connection_id, planted), None)
+
+    def claim_handshake(self, connection_id: str, model: str, webhook_id: str | None) -> ExpectedActivation | None:
+        """Use up one handshake of an unexpired expectation that matches; ``None`` = refuse."""
+        now = self._clock.now()
+        names = {"#left": "handshakes_left", "#exp": "expires_at"}
+        values: dict[str, dict[str, Any]] = {
+            ":one": {"N": "1"},
+            ":zero": {"N": "0"},
+            ":now": {"N": str(int(now.timestamp()))},
+        }
+        condition = "attribute_exists(pk) AND #exp > :now AND #left > :zero"
+        update = "SET #left = #left - :one"
+        if webhook_id is not None:
+            condition += " AND (attribute_not_exists(#wid) OR #wid = :wid)"
+            names["#wid"] = "webhook_id"
+            values[":wid"] = {"S": str(webhook_id)}
+            # Remember which ids were claimed, so expect_webhook_id can drop a planted one.
+            update += " ADD claimed_ids :ids"
+            values[":ids"] = {"SS": [str(webhook_id)]}
+        try:
+            result = self._ddb.update_item(
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), expect_sk(model)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if is_condition_failure(exc):
+                return None
+            raise translate("check an expected webhook activation", exc) from exc
+        return _expected(connection_id, from_item(result.get("Attributes", {})))
+
+    def mark_activated(self, connection_id: str, model: str) -> None:
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), expect_sk(model)),
+                UpdateExpression="SET activated_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":now": {"S": self._clock.now().isoformat()}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if not is_condition_failure(exc):
+                raise translate("record a webhook activation", exc) from exc
+
+    def expected_activations(self, connection_id: str) -> list[ExpectedActivation]:
+        """Unexpired expectations (activated or still waiting), for `webhooks status`."""
+        now = self._clock.now()
+        with aws_errors("read expected webhook activations"):
+            result = self._ddb.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": connection_pk(connection_id)},
+                    ":prefix": {"S": EXPECT_PREFIX},
+                },
+            )
+        found = [_expected(connection_id, from_item(i)) for i in result.get("Items", [])]
+        return [e for e in found if e.expires_at > now]  # TTL deletes lazily
+
     # ------------------------------------------------------------------ API
     def remember(self, connection_id: str, webhook_id: str | None, secret: str, model: str | None) -> bool:
         """Store ``secret``; False when the webhook already has a different one."""
@@ -99,7 +248,7 @@ class KmsDynamoWebhookSecrets:
             "created_at": now.isoformat(),
         }
         if not webhook_id:
-            values["expires_at"] = int((now + PENDING_TTL).timestamp())
+            values["expires_at"] = int((now + min(PENDING_TTL, ACTIVATION_WINDOW)).timestamp())
         try:
             self._ddb.put_item(
                 TableName=self._table, Item=to_item(values), ConditionExpression="attribute_not_exists(pk)"
@@ -156,3 +305,18 @@ class KmsDynamoWebhookSecrets:
     def bind(self, connection_id: str, webhook_id: str, secret: str) -> None:
         """Attach a verified pending secret to its webhook id (first writer wins)."""
         self.remember(connection_id, webhook_id, secret, model=None)
+
+
+def _expected(connection_id: str, values: dict[str, object]) -> ExpectedActivation:
+    from datetime import UTC
+
+    activated = values.get("activated_at")
+    webhook_id = values.get("webhook_id")
+    return ExpectedActivation(
+        connection_id=connection_id,
+        model=str(values.get("model", "")),
+        webhook_id=str(webhook_id) if webhook_id else None,
+        expires_at=datetime.fromtimestamp(int(str(values.get("expires_at", 0))), UTC),
+        handshakes_left=int(str(values.get("handshakes_left", 0))),
+        activated_at=datetime.fromisoformat(str(activated)) if activated else None,
+    )

@@ -6,7 +6,10 @@ is idempotent: it matches existing webhooks by URL and model, keeps one (enabled
 latest expiry first), deletes duplicates and suspended ones, creates what is missing, and extends
 ``expires_at`` to 30 days out when fewer than 7 remain (Clio allows 31 at most; the default is 3).
 
-The activation handshake is answered by our Clio receiver. Clio also returns the webhook's
+The activation handshake is answered by our Clio receiver, and only because registration said it
+was coming: before each create call an *expected activation* is recorded for (connection, model),
+narrowed to the webhook id as soon as Clio answers (store/webhook_secrets.py; docs/threat-model.md).
+Clio also returns the webhook's
 ``shared_secret`` (the same value it sends in ``X-Hook-Secret``), so a webhook still *pending*
 after creation is completed here: the secret is stored the way the receiver stores it (first
 writer wins, the same secret twice is fine) and ``PUT /webhooks/{id}/activate`` is sent.
@@ -27,7 +30,7 @@ from pydantic import BaseModel
 from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import SyncError
 from clio_xero.store.dynamo import connection_pk, from_item, to_item
-from clio_xero.store.webhook_secrets import ClioWebhookSecrets
+from clio_xero.store.webhook_secrets import ActivationLedger, ClioWebhookSecrets
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -220,12 +223,15 @@ class WebhookManager:
         records: WebhookRecords,
         secrets: ClioWebhookSecrets | None,
         specs: tuple[WebhookSpec, ...] = CLIO_WEBHOOKS,
+        activations: ActivationLedger | None = None,
     ) -> None:
         self._cid = connection_id
         self._api = api
         self._records = records
         self._secrets = secrets
         self._specs = specs
+        # Where the receiver learns which handshakes to accept (the secrets store by default).
+        self._activations = activations or secrets
 
     def ensure(self, now: datetime, api_url: str | None = None) -> list[WebhookRecord]:
         """Register (``api_url`` given) or renew (the recorded URLs) every webhook; record the results."""
@@ -271,7 +277,7 @@ class WebhookManager:
             self._api.delete(int(w["id"]))
         notes = [f"deleted {len(removed)} suspended or duplicate webhook(s)"] if removed else []
         if keeper is None:
-            keeper = self._api.create(spec, url, now + WEBHOOK_LIFETIME)
+            keeper = self._create(spec, url, now)
             action: Action = "recreated" if (had_one or removed) else "created"
         else:
             action = "unchanged"
@@ -300,6 +306,16 @@ class WebhookManager:
             message="; ".join(n for n in notes if n),
             checked_at=now,
         )
+
+    def _create(self, spec: WebhookSpec, url: str, now: datetime) -> dict[str, Any]:
+        """Create a webhook, telling the receiver first that its handshake is coming (Clio may
+        send it before the create call returns), then which webhook id it is for."""
+        if self._activations is not None:
+            self._activations.expect_activation(self._cid, spec.model)
+        created = self._api.create(spec, url, now + WEBHOOK_LIFETIME)
+        if self._activations is not None and created.get("id") is not None:
+            self._activations.expect_webhook_id(self._cid, spec.model, str(created["id"]))
+        return created
 
     def _complete_handshake(self, spec: WebhookSpec, webhook: dict[str, Any]) -> tuple[dict[str, Any], str]:
         webhook_id = int(webhook["id"])

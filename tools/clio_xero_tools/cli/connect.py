@@ -325,6 +325,31 @@ def last_xero_delivery(s3: Any, bucket: str, now: datetime, days: int = LAST_XER
     return None
 
 
+def _awaited_activations(ledger: Any, connection_id: str) -> list[dict[str, Any]]:
+    """Handshakes our registration expects and has not seen yet (store/webhook_secrets.py)."""
+    return [
+        {
+            "connection_id": connection_id,
+            "model": a.model,
+            "webhook_id": a.webhook_id,
+            "accepted_until": a.expires_at.isoformat(),
+            "handshakes_left": a.handshakes_left,
+        }
+        for a in ledger.expected_activations(connection_id)
+        if a.activated_at is None
+    ]
+
+
+def _print_awaited(awaited: list[dict[str, Any]]) -> None:
+    for a in awaited:
+        webhook = a["webhook_id"] or "(being created)"
+        console.print(
+            f"Awaiting activation: {a['connection_id']} {a['model']} webhook {webhook}: its handshake is accepted "
+            f"until {a['accepted_until'][:16]} ({a['handshakes_left']} left); any other handshake is refused",
+            soft_wrap=True,
+        )
+
+
 @webhooks_app.command("status")
 def webhooks_status(
     connection_id: str | None = CONNECTION_OPTION,
@@ -339,11 +364,13 @@ def webhooks_status(
     pieces = _pieces(stack, local)
     now = default_clock().now()
     rows: list[dict[str, Any]] = []
+    awaited: list[dict[str, Any]] = []  # activations our registration expects (store/webhook_secrets.py)
     problems = False
     with errors_to_exit():
         services = pieces.services()
         connections = _pick_connections(pieces, connection_id, only_one=False)
         for connection in connections:
+            awaited += _awaited_activations(services.secrets, connection.connection_id)
             live: dict[str, dict[str, Any]] = {}
             note = ""
             if connection.status is ConnectionStatus.ACTIVE:
@@ -399,7 +426,13 @@ def webhooks_status(
         key = last_xero_delivery(pieces.context.client("s3"), pieces.context.delivery_bucket, now)
     when = delivery_received_at(key) if key else None
     if as_json:
-        print_json({"clio_webhooks": rows, "xero_last_delivery": when.isoformat() if when else None})
+        print_json(
+            {
+                "clio_webhooks": rows,
+                "pending_activations": awaited,
+                "xero_last_delivery": when.isoformat() if when else None,
+            }
+        )
     else:
         table = Table(
             "connection", "state", "model", "webhook", "status", "expires", "days left", "last action", "note"
@@ -412,6 +445,7 @@ def webhooks_status(
                 r["last_action"], r["note"],
             )  # fmt: skip
         console.print(table)
+        _print_awaited(awaited)
         console.print(
             f"Xero: last delivery {_when(when)}"
             if when

@@ -46,9 +46,10 @@ from clio_xero_tools.cli.options import (
     print_json,
     stack_context,
 )
+from clio_xero_tools.cli.tables import print_table
 
 backfill_app = typer.Typer(help="Bulk operations on a connection: link what exists, create the rest.")
-contacts_app = typer.Typer(help="Contacts that need a person: review, link, unlink.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Contacts that need a person: review, link, create, unlink.", no_args_is_help=True)
 
 PLAN_ROWS_SHOWN = 200  # the dry-run table; --json always has every decision
 
@@ -194,7 +195,7 @@ def _print_plan(plan: BackfillPlan) -> None:
         xero = d.xero_id or (d.name if d.action is Action.CREATE else ", ".join(d.candidates))
         table.add_row(d.clio_id, str(record.get("name") or ""), d.action.value, xero, d.reason)
     if shown:
-        console.print(table)
+        print_table(console, table)
     if len(shown) > PLAN_ROWS_SHOWN:
         console.print(f"... and {len(shown) - PLAN_ROWS_SHOWN} more (--json lists all).")
 
@@ -284,7 +285,7 @@ def _print_report(report: BackfillReport) -> None:
         table = Table("Clio id", "Xero said")
         for clio_id, error in report.errors:
             table.add_row(clio_id, error)
-        console.print(table)
+        print_table(console, table)
     if c["review"]:
         console.print("Settle the rest with [bold]clio-xero contacts review[/].")
 
@@ -340,8 +341,11 @@ def review(
         for m in waiting:
             candidates = "\n".join(f"{c}  {details.get(c.lower(), '')}".rstrip() for c in m.candidates)
             table.add_row(m.clio_id, candidates or "-", m.last_error or "", m.error_hint or "")
-        console.print(table)
-        console.print("Link with [bold]clio-xero contacts link CLIO_ID XERO_ID[/].")
+        print_table(console, table)
+        console.print(
+            "Link with [bold]clio-xero contacts link CLIO_ID XERO_ID[/], or create a new Xero contact "
+            "with [bold]clio-xero contacts create CLIO_ID[/]."
+        )
     if waiting:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -375,7 +379,7 @@ def conflicts(
             c.winner,
             c.reason,
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @contacts_app.command("link")
@@ -406,14 +410,7 @@ def link(
     if problem:
         err_console.print(f"[red]{problem}[/]")
         raise typer.Exit(EXIT_PROBLEMS)
-    syncer = ContactSyncer(
-        connection_id=conn,
-        clio=ClioContacts(tools.clio),
-        xero=XeroContacts(tools.xero),
-        mappings=mappings,
-        settings=tools.settings,
-        clock=tools.clock,
-    )
+    syncer = _syncer(tools)
     try:
         xero = tools.xero.get_contact(xero_id)
         if xero is None or tools.clio.get_contact(clio_id) is None:
@@ -423,11 +420,8 @@ def link(
         if current is None or not current.xero_id:
             _write_link(tools, current, clio_id, str(xero["ContactID"]))
         result = syncer.sync_from_clio(clio_id)
-    except LinkTakenError:
-        err_console.print("[red]linked by someone else meanwhile: run `contacts review` again[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    except SyncError as exc:
-        raise _fail(exc) from None
+    except SyncError as exc:  # LinkTakenError included
+        raise _settle_failed(exc) from None
     summary = {
         "clio_id": clio_id,
         "xero_id": result.xero_id or xero_id,
@@ -445,10 +439,92 @@ def link(
         )
 
 
-def _write_link(tools: ConnectionTools, current: Mapping | None, clio_id: str, xero_id: str) -> None:
+@contacts_app.command("create")
+def create(
+    clio_id: str = typer.Argument(..., help="The Clio contact id (one waiting in `contacts review`)."),
+    connection: str | None = CONNECTION_OPTION,
+    stack: str | None = STACK_OPTION,
+    local: bool = LOCAL_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a new Xero contact for a Clio contact instead of linking it to an existing one.
+
+    An unlinked Xero contact already holds the name, so the new one is created under the
+    documented disambiguation, ``Name [C-<clio id>]`` (docs/mapping-contacts.md, *Same names*),
+    with our ContactNumber; then the pair is linked and synced once. Safe to run again: a contact
+    an interrupted run created is found by its ContactNumber, never created twice.
+    """
+    from clio_xero.sync.contacts.engine import idempotency_key
+    from clio_xero.sync.contacts.projection import contact_number, disambiguated_name, from_clio, to_xero_payload
+
+    if not clio_id.isdigit():
+        err_console.print(f"[red]not a Clio id: {clio_id!r}[/]")
+        raise typer.Exit(2)
+    tools = _tools(stack, local, connection)
+    conn, mappings = tools.connection_id, tools.mappings
+    current = mappings.get(conn, RECORD_TYPE, clio_id)
+    if current is not None and current.xero_id:
+        linked = f"Clio contact {clio_id} is linked to Xero contact {current.xero_id}"
+        err_console.print(f"[red]{linked}: `contacts unlink {clio_id}` first[/]")
+        raise typer.Exit(EXIT_PROBLEMS)
+    try:
+        record = tools.clio.get_contact(clio_id)
+        if record is None:
+            err_console.print(f"[red]Clio contact {clio_id} does not exist[/]")
+            raise typer.Exit(EXIT_PROBLEMS)
+        contact = from_clio(record)
+        name = disambiguated_name(contact.name, clio_id)
+        existing = tools.xero.find_contact_by_number(contact_number(clio_id))
+        if existing is not None:
+            created, name = existing, str(existing.get("Name") or name)
+        else:
+            key = idempotency_key(conn, "contact-create", clio_id, f"{contact.digest()}|{name}")
+            payload = to_xero_payload(contact, clio_id=clio_id, name=name)
+            [outcome] = XeroContacts(tools.xero).save_contacts([payload], idempotency_key=key, create=True)
+            if not outcome.ok or outcome.record is None:
+                err_console.print(f"[red]Xero refused the new contact {name!r}:[/]")
+                for message in outcome.errors:
+                    err_console.print(f"  {message}")
+                raise typer.Exit(EXIT_PROBLEMS)
+            created = outcome.record
+        xero_id = str(created["ContactID"])
+        _write_link(tools, current, clio_id, xero_id, xero_name=name)
+        result = _syncer(tools).sync_from_clio(clio_id)
+    except SyncError as exc:  # LinkTakenError included
+        raise _settle_failed(exc) from None
+    summary = {"clio_id": clio_id, "xero_id": xero_id, "xero_name": name, "outcome": result.outcome.value}
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(f"Created Xero contact {name!r} ({xero_id}) for Clio {clio_id} and linked them.")
+
+
+def _settle_failed(exc: SyncError) -> typer.Exit:
+    """How `link` and `create` end when Clio, Xero or a concurrent link gets in the way."""
+    if isinstance(exc, LinkTakenError):
+        err_console.print("[red]linked by someone else meanwhile: run `contacts review` again[/]")
+        return typer.Exit(EXIT_PROBLEMS)
+    return _fail(exc)
+
+
+def _syncer(tools: ConnectionTools) -> ContactSyncer:
+    return ContactSyncer(
+        connection_id=tools.connection_id,
+        clio=ClioContacts(tools.clio),
+        xero=XeroContacts(tools.xero),
+        mappings=tools.mappings,
+        settings=tools.settings,
+        clock=tools.clock,
+    )
+
+
+def _write_link(
+    tools: ConnectionTools, current: Mapping | None, clio_id: str, xero_id: str, *, xero_name: str | None = None
+) -> None:
     """The link without a base: the sync that follows does the first-link merge and records it."""
     now = tools.clock.now()
     values: dict[str, Any] = {
+        "xero_name": xero_name,
         "xero_id": xero_id,
         "status": MappingStatus.OK,
         "synced": None,

@@ -21,6 +21,11 @@ DEFAULT_STACK = "clio-xero"
 LOCAL_STATE = Path(".cache/local/stack.json")
 
 
+def local_state_path() -> Path:
+    """The local state file: ``$CLIO_XERO_LOCAL_STATE``, else ``.cache/local/stack.json``."""
+    return Path(os.environ.get("CLIO_XERO_LOCAL_STATE") or LOCAL_STATE)
+
+
 @dataclass
 class LocalState:
     stack_name: str
@@ -99,7 +104,7 @@ class StackContext:
         ``.cache/local/stack.json`` (tests and several local stacks point elsewhere).
         """
         if state_path is None:
-            state_path = Path(os.environ.get("CLIO_XERO_LOCAL_STATE") or LOCAL_STATE)
+            state_path = local_state_path()
         if local is None:
             local = os.environ.get("CLIO_XERO_LOCAL", "") not in ("", "0", "false")
         state = LocalState.read(state_path) if local else None

@@ -1,6 +1,6 @@
 """``clio-xero status``, ``errors``, ``retry``, ``replay``, ``dlq ...``, ``settings ...`` (issue 5).
 
-Parsing options and printing only; what each command does lives in :mod:`clio_xero_tools.ops`.
+Parsing options and printing only; what each command does lives in :mod:`clio_xero.admin` and :mod:`clio_xero_tools.ops`.
 Exit codes: 0 all well, 1 the command ran and found problems (errors listed, messages in the
 DLQ, records not found), 2 bad input (an invalid setting, a malformed record), 3 configuration
 (no such stack or connection).
@@ -28,6 +28,7 @@ from clio_xero_tools.cli.options import (
     print_json,
     stack_context,
 )
+from clio_xero_tools.cli.tables import print_table
 
 EXIT_USAGE = 2
 
@@ -107,7 +108,7 @@ def status(
             table.add_row(
                 "records",
                 f"{n['synced']} synced, {q['visible'] + q['in_flight']} pending (whole queue), "
-                f"{n['failed']} failed, {n['needs_review']} need review",
+                f"{n['failed']} failed, {n['dead_lettered']} dead-lettered, {n['needs_review']} need review",
             )
             for provider, budget in c.budgets.items():
                 b = budget.as_dict()
@@ -115,7 +116,7 @@ def status(
                 table.add_row(
                     f"{provider} API budget left", f"{b['minute_left']}/{budget.limit_minute} this minute{day}"
                 )
-            console.print(table)
+            print_table(console, table)
     if not report.healthy:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -156,7 +157,7 @@ def errors(
                 e.hint or "-",
                 _when(e.updated_at),
             )
-        console.print(table)
+        print_table(console, table)
         console.print("Fix the cause, then `clio-xero retry RECORD` (or `--all-errors`, or `dlq redrive --all`).")
     if found:
         raise typer.Exit(EXIT_PROBLEMS)
@@ -269,7 +270,7 @@ def dlq_list(
         console.print("[green]The dead-letter queue is empty.[/]")
     else:
         table = Table(title=f"{len(letters)} message(s) in the dead-letter queue")
-        for column in ("id", "connection", "record", "reason", "attempts", "first failure", "last failure"):
+        for column in ("id", "connection", "record", "reason", "attempts", "hint", "first failure", "last failure"):
             table.add_column(column, overflow="fold")
         for m in letters:
             s = m.summary()
@@ -279,10 +280,11 @@ def dlq_list(
                 s["record"] or "-",
                 f"{s['failure_kind']}: {s['failure_reason'] or '-'}",
                 str(s["attempts"] or "-"),
+                s["hint"] or "-",
                 _when(s["first_failure"]),
                 _when(s["last_failure"]),
             )
-        console.print(table)
+        print_table(console, table)
     if letters:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -309,7 +311,7 @@ def dlq_show(
     for name, value in details.items():
         if name != "attributes":
             table.add_row(name, "-" if value is None else str(value))
-    console.print(table)
+    print_table(console, table)
 
 
 @dlq_app.command("redrive")
@@ -362,8 +364,12 @@ def dlq_purge(
     local: bool = LOCAL_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Delete every parked message (asks first). Their records stay in `errors` until retried."""
+    """Delete every parked message (asks first). Their records stay in `errors` until retried.
+
+    SQS allows one purge a minute: a second one within 60 seconds says when it can run (exit 1).
+    """
     from clio_xero.admin.dlq import DeadLetterQueue
+    from clio_xero.admin.errorlist import only_in_the_dlq
 
     with errors_to_exit():
         queue = DeadLetterQueue(_ops(stack, local))
@@ -371,7 +377,8 @@ def dlq_purge(
         if not yes and not typer.confirm(f"Delete all {depth} message(s) in the dead-letter queue?", default=False):
             err_console.print("Nothing deleted.")
             raise typer.Exit(EXIT_PROBLEMS)
-        purged = queue.purge()
+        ops = queue.stack
+        purged = queue.purge(keep_in_errors=lambda letters: only_in_the_dlq(ops, letters))
     if as_json:
         print_json({"purged": purged})
     else:
@@ -429,7 +436,7 @@ def _print_settings(connection_id: str, current: Any, as_json: bool) -> None:
         table.add_column(column)
     for name, accepts in describe_fields().items():
         table.add_row(name, str(values.get(name)), accepts)
-    console.print(table)
+    print_table(console, table)
     if values.get("updated_at"):
         console.print(f"last changed {values['updated_at']}")
 

@@ -15,6 +15,7 @@ from clio_xero_tools.local.cfn_yaml import load_template
 from clio_xero_tools.local.functions import REGION, LocalFunction
 from clio_xero_tools.local.http_api import BoundRoute, HttpApiApp
 from clio_xero_tools.local.scheduler import Scheduler
+from clio_xero_tools.local.sqs_fidelity import advance_queue_time, fifo_deduplication
 from clio_xero_tools.local.sqs_poller import SqsPoller
 from clio_xero_tools.local.stack import DeployedStack, create_table_args, deploy
 from clio_xero_tools.local.template import SamTemplate
@@ -68,6 +69,7 @@ class LocalRuntime:
         self._ddb_local: DynamoDBLocal | None = None
         self._saved_env: dict[str, str | None] = {}
         self._clock_scope: contextlib.AbstractContextManager[Clock] | None = None
+        self._sqs_rules: contextlib.ExitStack | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalRuntime:
@@ -96,6 +98,8 @@ class LocalRuntime:
         self._clock_scope.__enter__()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
         self._moto.start()
+        self._sqs_rules = contextlib.ExitStack()
+        self._sqs_rules.enter_context(fifo_deduplication())  # SQS FIFO's 5-minute window (sqs_fidelity.py)
         self._set_env({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint})
         try:
             self._deploy()
@@ -212,6 +216,9 @@ class LocalRuntime:
                 httpx.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10)
             self._moto.stop()
             self._moto = None
+        if self._sqs_rules is not None:
+            self._sqs_rules.close()
+            self._sqs_rules = None
         if self._clock_scope is not None:
             self._clock_scope.__exit__(None, None, None)
             self._clock_scope = None
@@ -241,6 +248,27 @@ class LocalRuntime:
     def queue_url(self, logical_id: str) -> str:
         name = self.physical_id(logical_id).rstrip("/").rsplit("/", 1)[-1]
         return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+    def advance_queue_time(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the queues (visibility timeouts, delays, the FIFO dedup window):
+        what a test on a ManualClock does after ``clock.advance`` so SQS sees the same time pass."""
+        advance_queue_time(seconds)
+
+    def expect_clio_activation(self, connection_id: str, model: str, webhook_id: str | None = None) -> None:
+        """Record what `clio-xero webhooks register` records before it creates a Clio webhook, so
+        the receiver accepts that webhook's handshake (the demo and tests send it by hand)."""
+        from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
+
+        ledger = KmsDynamoWebhookSecrets(
+            self.physical_id("Table"),
+            self.client("dynamodb"),
+            self.client("kms"),
+            self.physical_id("DataKey"),
+            self.clock,
+        )
+        ledger.expect_activation(connection_id, model)
+        if webhook_id is not None:
+            ledger.expect_webhook_id(connection_id, model, webhook_id)
 
     def describe(self) -> list[str]:
         """Human-readable lines: what is served where."""

@@ -5,9 +5,15 @@
   a malformed response (unknown id) fails the whole batch, as Lambda does.
 * Without it: a normal return deletes the batch.
 * A raised exception deletes nothing.
-* Records left undeleted come back after the queue's visibility timeout (or ``failed_visibility``
-  seconds, if set, for quick local retries); the queue's redrive policy moves a record to the
-  DLQ after ``maxReceiveCount`` receives. That part is SQS's own (moto's) behaviour.
+* Records left undeleted come back after the queue's visibility timeout, or after
+  ``failed_visibility`` seconds if set (quick local retries): that is the visibility timeout the
+  poller *receives* with, as a shorter queue timeout would be, and the poller never touches a
+  message's visibility afterwards. So a function that sets a record's visibility itself (the
+  worker delays a throttled record by the provider's ``Retry-After``) is honoured, as on AWS.
+  Receiving with a short timeout is safe here because one poller, under a lock, is the only
+  consumer of its queue and invokes the function synchronously.
+* The queue's redrive policy moves a record to the DLQ after ``maxReceiveCount`` receives. That
+  part is SQS's own (moto's) behaviour.
 """
 
 from __future__ import annotations
@@ -93,14 +99,24 @@ class SqsPoller:
         self.failed_visibility = failed_visibility
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The background thread and a test's drain() may poll the same queue: one batch at a time.
+        self._lock = threading.Lock()
 
     def poll_once(self, wait_seconds: int = 0) -> PollResult:
+        with self._lock:
+            return self._poll_once(wait_seconds)
+
+    def _poll_once(self, wait_seconds: int) -> PollResult:
+        receive: dict[str, Any] = {}
+        if self.failed_visibility is not None:
+            receive["VisibilityTimeout"] = self.failed_visibility
         received = self._sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
+            **receive,
         )
         messages = received.get("Messages", [])
         if not messages:
@@ -120,14 +136,6 @@ class SqsPoller:
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        if failed and self.failed_visibility is not None:
-            for m in messages:
-                if m["MessageId"] in failed:
-                    self._sqs.change_message_visibility(
-                        QueueUrl=self.queue_url,
-                        ReceiptHandle=m["ReceiptHandle"],
-                        VisibilityTimeout=self.failed_visibility,
-                    )
         return PollResult(len(messages), len(done), len(failed))
 
     def drain(self, max_batches: int = 1000) -> list[PollResult]:

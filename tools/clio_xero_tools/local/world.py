@@ -23,6 +23,7 @@ from clio_xero.clients.ratelimit import UnlimitedBudget
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 from clio_xero.sync.mapping import DynamoMappingStore
 from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
 from clio_xero.webhooks.registration import (
@@ -95,7 +96,16 @@ def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecor
             connection_id=world.connection_id,
             api=ClioClientWebhooks(clio),
             records=DynamoWebhookRecords(runtime.physical_id("Table"), runtime.client("dynamodb")),
+            # No secrets: the receiver, not registration, must answer the handshakes here; it accepts
+            # them because registration records which activations it expects.
             secrets=None,
+            activations=KmsDynamoWebhookSecrets(
+                runtime.physical_id("Table"),
+                runtime.client("dynamodb"),
+                runtime.client("kms"),
+                runtime.physical_id("DataKey"),
+                clock,
+            ),
         )
         return manager.ensure(clock.now(), api_url=runtime.api_url)
     finally:
@@ -147,13 +157,19 @@ def local_world(
     background: bool = False,
     clock: Clock | None = None,
     api_timeout_seconds: int = 10,
+    clio_port: int = 0,
+    xero_port: int = 0,
+    dynamodb_local: bool = False,
+    failed_visibility: int = 0,
 ) -> Iterator[LocalWorld]:
     """Start sandboxes and the runtime wired to them; ``background`` runs pollers and schedules.
 
     ``clock`` (a ManualClock in tests) is shared by the sandboxes and every hosted function, so a
     test moves time for the whole system at once.
     """
-    with serve_sandboxes(seed=seed, clock=clock, deliver_every=1.0 if background else None) as sandboxes:
+    with serve_sandboxes(
+        seed=seed, clock=clock, deliver_every=1.0 if background else None, clio_port=clio_port, xero_port=xero_port
+    ) as sandboxes:
         xero_url = sandboxes.xero_server.url
         options = RuntimeOptions(
             template=template,
@@ -161,7 +177,8 @@ def local_world(
             aws_port=aws_port,
             poll=background,
             schedule=background,
-            failed_visibility=0,
+            failed_visibility=failed_visibility,  # 0: quick local retries (a worker's own delay still holds)
+            dynamodb_local=dynamodb_local,
             function_output=function_output,
             parameters={
                 "ClioBaseUrl": sandboxes.clio_server.url,
