@@ -9,7 +9,6 @@ each page at laptop and phone widths land in .cache/artefacts/console/.
 from __future__ import annotations
 
 import io
-import json
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -25,8 +24,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope, DynamoSettingsStore
 from clio_xero_tools.local.world import LocalWorld, local_world
-from clio_xero_tools.sandbox.clio.store import Record
 from tests.integration.browser import chromium, require_browser, screenshot
+from tests.integration.test_connect_e2e import tamper
+from tests.integration.test_ops_e2e import create_clio_contact
 
 pytestmark = [
     pytest.mark.integration,
@@ -86,13 +86,6 @@ def settings_now(world: LocalWorld) -> ConnectionSettings:
     )
 
 
-def create_clio_contact(world: LocalWorld, name: str, email: str | None = None) -> Record:
-    body: dict[str, Any] = {"type": "Company", "name": name}
-    if email:
-        body["email_addresses"] = [{"address": email, "name": "Work", "primary": True}]
-    return world.sandboxes.clio.act_create("contacts", body)
-
-
 def go(browser: WebDriver, world: LocalWorld, path: str) -> None:
     browser.get(world.runtime.api_url + path)
 
@@ -139,12 +132,7 @@ def test_a_reused_or_tampered_link_is_refused(world: LocalWorld, cli: Any, brows
     assert "already been used" in browser.find_element(By.TAG_NAME, "main").text
     assert browser.get_cookie("clio_xero_console") is None
 
-    parts = urllib.parse.urlsplit(sign_in_url(cli, "Sam"))
-    version, payload, mac = urllib.parse.parse_qs(parts.query)["link"][0].split(".")
-    claims = json.loads(_unb64(payload))
-    claims["l"] = "Someone Else"
-    forged = ".".join([version, _b64(json.dumps(claims, separators=(",", ":"))), mac])
-    browser.get(urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode({"link": forged}))))
+    browser.get(tamper(sign_in_url(cli, "Sam")))  # the claims changed, the signature kept
     assert heading(browser) == "Sign-in link refused"
     assert "not issued by this installation" in browser.find_element(By.TAG_NAME, "main").text
     screenshot(browser, "refused")
@@ -292,15 +280,3 @@ def test_requests_without_a_session_or_with_a_bad_csrf_token_change_nothing(
     assert heading(browser) == "Signed out"
     with httpx.Client(timeout=10, cookies={"clio_xero_console": cookie["value"]}) as after:
         assert after.get(f"{api}/console").status_code == 401
-
-
-def _b64(text: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> str:
-    import base64
-
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
