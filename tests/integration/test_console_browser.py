@@ -21,6 +21,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from clio_xero.store.connections import DynamoConnectionStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope, DynamoSettingsStore
 from clio_xero_tools.local.world import LocalWorld, local_world
@@ -280,3 +281,47 @@ def test_requests_without_a_session_or_with_a_bad_csrf_token_change_nothing(
     assert heading(browser) == "Signed out"
     with httpx.Client(timeout=10, cookies={"clio_xero_console": cookie["value"]}) as after:
         assert after.get(f"{api}/console").status_code == 401
+
+
+# ------------------------------------------------- connect and disconnect (last: it ends the connection)
+
+
+def test_reconnect_links_work_and_disconnect_keeps_the_record_links(
+    world: LocalWorld, cli: Any, browser: WebDriver
+) -> None:
+    sign_in(browser, sign_in_url(cli))
+    go(browser, world, "/console/connection")
+    submit(browser, "/console/connection/links")
+    clio_link = browser.find_element(By.LINK_TEXT, "Connect Clio")
+    assert "/connect/clio?link=v1." in (clio_link.get_attribute("href") or "")
+    screenshot(browser, "connection-links")
+    clio_link.click()  # the sandbox's consent screen approves at once and calls back
+    WebDriverWait(browser, 15).until(lambda d: "Clio connected" in d.find_element(By.TAG_NAME, "h1").text)
+    assert "Clio is connected as" in browser.find_element(By.TAG_NAME, "body").text
+
+    linked = [m for m in world.mappings.list(world.connection_id, "contact") if m.xero_id]
+    assert linked
+    go(browser, world, "/console/connection")
+    browser.find_element(By.ID, "m-keep").click()
+    submit(browser, "/console/connection/disconnect")  # not confirmed: refused, nothing done
+    assert "nothing was disconnected" in browser.find_element(By.ID, "disconnect-error").text
+    assert connection_status(world) == "active"
+    browser.find_element(By.ID, "confirm").click()
+    submit(browser, "/console/connection/disconnect")
+    outcome = browser.find_element(By.CSS_SELECTOR, "[aria-labelledby=h-outcome]").text
+    assert "tokens deleted" in outcome and "mappings kept for a later reconnect" in outcome
+    assert connection_status(world) == "disconnected"
+    assert [m.clio_id for m in world.mappings.list(world.connection_id, "contact") if m.xero_id] == [
+        m.clio_id for m in linked
+    ]
+    changes = browser.find_element(By.ID, "changes").find_element(By.XPATH, "following-sibling::div").text
+    assert "disconnected record links kept" in changes.replace("\n", " ")
+    screenshot(browser, "disconnected")
+
+
+def connection_status(world: LocalWorld) -> str:
+    found = DynamoConnectionStore(world.runtime.physical_id("Table"), world.runtime.client("dynamodb")).get(
+        world.connection_id
+    )
+    assert found is not None
+    return found.status.value

@@ -97,6 +97,7 @@ class StackBackend:
         credentials: Any,
         endpoints: ProviderEndpoints,
         read_chart: ChartReader,
+        remove_clio_webhooks: Callable[[Connection, str], list[str]] | None = None,
         link_ttl: timedelta = timedelta(minutes=30),
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -105,6 +106,7 @@ class StackBackend:
         self._credentials = credentials
         self._endpoints = endpoints
         self._read_chart = read_chart
+        self._remove_clio_webhooks = remove_clio_webhooks
         self._link_ttl = link_ttl
         self._transport = transport
 
@@ -169,6 +171,7 @@ class StackBackend:
             endpoints=self._endpoints,
             clock=stack.clock,
             transport=self._transport,
+            remove_clio_webhooks=self._remove_clio_webhooks if connection.xero_tenant_id else None,
         )
         return disconnector.disconnect(connection, purge=purge)
 

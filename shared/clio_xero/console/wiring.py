@@ -10,8 +10,7 @@ import httpx
 
 from clio_xero.admin.stack import OpsStack
 from clio_xero.billing.xero_models import OrgChart
-from clio_xero.clients.ratelimit import DynamoRateBudget
-from clio_xero.clients.tokens import DynamoTokenStore
+from clio_xero.clients.endpoints import XeroEndpoints
 from clio_xero.clock import Clock, default_clock
 from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.store import DynamoConnectStore, LinkKey
@@ -22,8 +21,9 @@ from clio_xero.console.backend import StackBackend
 from clio_xero.console.sessions import DynamoSessionStore
 from clio_xero.intake.http import request_from_apigw
 from clio_xero.intake.observe import Log
-from clio_xero.store.connections import Connection, DynamoConnectionStore
-from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
+from clio_xero.store.connections import Connection
+from clio_xero.sync.wiring import AppCredentials, WorkerSettings
+from clio_xero.webhooks.renewal import build_services
 
 # The chart is read on every Settings view; a cap keeps a huge organisation from slowing the page.
 MAX_ROWS = 2000
@@ -41,14 +41,14 @@ def build_console(
     import boto3
 
     clock = clock or default_clock()  # the wall clock in Lambda; the local runtime lends its own
-    dynamodb, ssm = boto3.client("dynamodb"), boto3.client("ssm")
-    clients: dict[str, Any] = {"dynamodb": dynamodb, "ssm": ssm}
+    clients: dict[str, Any] = {}
 
     def client(service: str) -> Any:
         if service not in clients:
             clients[service] = boto3.client(service)  # type: ignore[call-overload]
         return clients[service]
 
+    dynamodb, ssm = client("dynamodb"), client("ssm")
     stack = OpsStack(
         table_name=settings.table_name,
         queue_url=settings.queue_url,
@@ -59,19 +59,29 @@ def build_console(
         clock=clock,
         receive_wait_seconds=0,  # a page must answer quickly; the DLQ view may miss a message briefly
     )
-    credentials = AppCredentials(settings.config_path, ssm)
-    connection_clients = ConnectionClients(
-        settings=settings,
-        connections=DynamoConnectionStore(settings.table_name, dynamodb),
-        tokens=DynamoTokenStore(settings.table_name, dynamodb, client("kms"), settings.kms_key_id, clock),
-        budget=DynamoRateBudget(settings.table_name, dynamodb, clock),
-        credentials=credentials,
+    endpoints = {
+        "clio_base_url": settings.clio_base_url,
+        "xero_api_url": settings.xero_api_url,
+        "xero_identity_url": settings.xero_identity_url,
+        "xero_login_url": settings.xero_login_url,
+    }
+    # The renewal function's services: the connections' API clients and the Clio webhook manager,
+    # the same pieces `clio-xero disconnect` uses.
+    services = build_services(
+        table_name=settings.table_name,
+        kms_key_id=settings.kms_key_id,
+        config_path=settings.config_path,
+        endpoints=endpoints,
+        dynamodb=dynamodb,
+        kms=client("kms"),
+        ssm=ssm,
         clock=clock,
         transport=transport,
+        log=log,
     )
 
     def read_chart(connection: Connection, full: bool) -> OrgChart:
-        _, xero = connection_clients.for_connection(connection.connection_id)
+        _, xero = services.clients.for_connection(connection.connection_id)
 
         def rows(path: str, key: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
             return list(xero.request("GET", path, params=params).json().get(key) or [])[:MAX_ROWS]
@@ -87,16 +97,24 @@ def build_console(
             base_currency=organisation[0].get("BaseCurrency") if organisation else None,
         )
 
+    def remove_clio_webhooks(connection: Connection, _token: str) -> list[str]:
+        return list(services.manager(connection.connection_id).remove_all(clock.now()))
+
     link_key = LinkKey(settings.config_path, ssm).get
     backend = StackBackend(
         stack,
         link_key=link_key,
-        credentials=credentials,
+        credentials=AppCredentials(settings.config_path, ssm),
         endpoints=ProviderEndpoints(
             clio_base_url=settings.clio_base_url,
-            xero=connection_clients_endpoints(settings),
+            xero=XeroEndpoints(
+                api_url=settings.xero_api_url,
+                identity_url=settings.xero_identity_url,
+                login_url=settings.xero_login_url,
+            ),
         ),
         read_chart=read_chart,
+        remove_clio_webhooks=remove_clio_webhooks,
         transport=transport,
     )
     return Console(
@@ -108,14 +126,6 @@ def build_console(
         clock=clock,
         log=log,
         session_ttl=timedelta(minutes=settings.session_minutes),
-    )
-
-
-def connection_clients_endpoints(settings: WorkerSettings) -> Any:
-    from clio_xero.clients.endpoints import XeroEndpoints
-
-    return XeroEndpoints(
-        api_url=settings.xero_api_url, identity_url=settings.xero_identity_url, login_url=settings.xero_login_url
     )
 
 

@@ -1,6 +1,7 @@
 """``clio-xero status``, ``errors``, ``retry``, ``replay``, ``dlq ...``, ``settings ...`` (issue 5).
 
-Parsing options and printing only; what each command does lives in :mod:`clio_xero.admin` and :mod:`clio_xero_tools.ops`.
+Parsing options and printing only; what each command does lives in :mod:`clio_xero.admin`
+(shared with the console) and :mod:`clio_xero_tools.ops`.
 Exit codes: 0 all well, 1 the command ran and found problems (errors listed, messages in the
 DLQ, records not found), 2 bad input (an invalid setting, a malformed record), 3 configuration
 (no such stack or connection).
