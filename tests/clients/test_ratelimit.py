@@ -24,7 +24,7 @@ def test_retry_after_forms(clock: ManualClock) -> None:
     assert parse_retry_after({"Retry-After": "12"}, now) == 12
     assert parse_retry_after({"retry-after": "3.5"}, now) == 3.5
     assert parse_retry_after({"Retry-After": format_datetime(now + timedelta(seconds=90), usegmt=True)}, now) == 90
-    assert parse_retry_after({"Retry-At": "30"}, now) == 30  # Clio's older name (clio-api.md §3)
+    assert parse_retry_after({"Retry-At": "30"}, now) == 30  # Clio's older name (docs/facts-clio.md#rest)
     assert parse_retry_after({"Retry-After": "soon"}, now) is None
     assert parse_retry_after({}, now) is None
 

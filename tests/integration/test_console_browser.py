@@ -22,8 +22,9 @@ from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from clio_xero.store.connections import DynamoConnectionStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.mapping import MappingStatus
-from clio_xero.sync.settings import ConnectionSettings, ContactScope, DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.local.world import LocalWorld, local_world
 from tests.integration.browser import chromium, require_browser, screenshot
 from tests.integration.test_connect_e2e import tamper

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from clio_xero.admin.settings import InvalidSettingsError
+from clio_xero.admin.settings import SettingsRefused
 from clio_xero.admin.status import StackReport
 from clio_xero.billing.settings import BillingSettings
 from clio_xero.billing.xero_models import OrgChart, XeroAccount
@@ -93,6 +93,7 @@ def test_without_a_chart_account_codes_are_typed() -> None:
 def test_read_form_turns_a_post_into_updates_the_model_accepts() -> None:
     sections = build_sections(Sectioned(), accounts=ACCOUNTS)
     form = {
+        "checkboxes": ["sync_contacts", "sync_bills"],
         "contact_scope": ["all"],
         "sync_bills": ["true"],
         "time_account_code": ["260"],
@@ -102,6 +103,7 @@ def test_read_form_turns_a_post_into_updates_the_model_accepts() -> None:
     }
     updates = read_form(sections, form)
     assert updates["sync_contacts"] == "false"  # an unticked box is sent as nothing
+    assert "sync_interest" not in updates  # a box the form did not show is left alone
     assert updates["sync_bills"] == "true" and updates["activity_category_codes"] == {"Research": "260"}
     billing = BillingSettings.model_validate({k: v for k, v in updates.items() if k in BillingSettings.model_fields})
     assert billing.time_account_code == "260" and str(billing.bills_issued_from) == "2026-07-01"
@@ -157,7 +159,7 @@ class FakeBackend:
         try:
             self.stored = ConnectionSettings.model_validate({**self.stored.model_dump(), **updates, "updated_at": now})
         except ValidationError as exc:
-            raise InvalidSettingsError("bad", {str(e["loc"][-1]): e["msg"] for e in exc.errors()}) from None
+            raise SettingsRefused("bad", {str(e["loc"][-1]): e["msg"] for e in exc.errors()}) from None
         return self.stored
 
     def chart(self, connection_id: str, *, full: bool = False) -> Chart:

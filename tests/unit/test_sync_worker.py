@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,9 @@ from clio_xero.errors import (
     ValidationFailedError,
 )
 from clio_xero.events import Action, RecordType, Source, SyncEvent
-from clio_xero.sync.contacts.engine import ContactSyncer, Outcome
+from clio_xero.sync.contacts.engine import Outcome
+from clio_xero.sync.contacts.plugin import ContactPlugin
+from clio_xero.sync.core import Registry, SyncContext, SyncEngine
 from clio_xero.sync.mapping import InMemoryMappingStore, MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero.sync.worker import Disposition, SyncWorker
@@ -31,6 +34,10 @@ class FakeDeadLetters:
         self.sent.append((event_body, reason))
 
 
+def unused_apis() -> Any:
+    raise AssertionError("the fakes stand in for the API clients")
+
+
 class Harness:
     def __init__(self, failure: Exception | None = None) -> None:
         self.clio, self.xero = FakeClio(), FakeXero()
@@ -40,8 +47,9 @@ class Harness:
         self.reconnect: list[tuple[str, str]] = []
         self.count = Counts()
         self.failure = failure
+        plugin = ContactPlugin(ports=lambda ctx: (self.clio, self.xero))
         self.worker = SyncWorker(
-            syncer_for=self.syncer,
+            engine=SyncEngine(registry=Registry([plugin]), contexts=self.context),
             mappings=self.mappings,
             dead_letters=self.dead,
             requeue=self.requeued,
@@ -52,16 +60,15 @@ class Harness:
             max_receive_count=5,
         )
 
-    def syncer(self, connection_id: str) -> ContactSyncer:
+    def context(self, connection_id: str) -> SyncContext:
         if self.failure is not None:
             raise self.failure
-        return ContactSyncer(
+        return SyncContext(
             connection_id=connection_id,
-            clio=self.clio,
-            xero=self.xero,
             mappings=self.mappings,
             settings=ConnectionSettings(contact_scope=ContactScope.ALL),
             clock=ManualClock(),
+            apis=unused_apis,
         )
 
 

@@ -298,6 +298,24 @@ def _console_link(world: LocalWorld, out: Console) -> bool:
     return signed_in.status_code == 303 and status.status_code == 200 and "<h1>Status</h1>" in status.text
 
 
+def run_trust_demo(out: Console) -> bool:
+    """Part 3: the trust reconciliation of a sample January, once balanced, once not (docs/trust-report.md)."""
+    from clio_xero_tools.cli.trust import print_table
+    from clio_xero_tools.trust_samples import sample_reports
+
+    out.rule("part 3 - trust three-way reconciliation (sample January; `clio-xero trust report`)")
+    balanced, unbalanced = sample_reports()
+    for report in (balanced, unbalanced):
+        print_table(report, out)
+    checks = [
+        ("balanced January: exit 0", balanced.exit_code == 0),
+        ("unbalanced January: exit 1, every difference explained", unbalanced.exit_code == 1),
+    ]
+    for name, ok in checks:
+        out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
+    return all(ok for _, ok in checks)
+
+
 def run_demo(template: Path, console: Console | None = None) -> bool:
     out = console or Console()
     log_path = Path(".cache/demo/functions.log")
@@ -306,6 +324,6 @@ def run_demo(template: Path, console: Console | None = None) -> bool:
         out.print(f"Function logs and metrics (JSON lines): {log_path}")
         intake_ok = run_intake_demo(template, out, function_log)
         sync_ok = run_sync_demo(template, out, function_log)
-    ok = intake_ok and sync_ok
+    ok = intake_ok and sync_ok and run_trust_demo(out)
     out.print("[bold green]Demo passed.[/]" if ok else "[bold red]Demo failed: see the lines marked above.[/]")
     return ok

@@ -9,10 +9,11 @@ from typing import Any
 
 from clio_xero.admin.dlq import MOVED_BY_SQS, DeadLetter, DeadLetterQueue, PurgedRecords, kind_hint
 from clio_xero.admin.stack import OpsStack
-from clio_xero.events import RecordType
-from clio_xero.sync.mapping import DynamoMappingStore, Mapping, MappingStatus
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.sync.mapping import Mapping, MappingStatus
+from clio_xero.sync.record_types import default_registry
 
-PROBLEM_STATUSES = (MappingStatus.ERROR, MappingStatus.NEEDS_REVIEW)
+PROBLEM_STATUSES = (MappingStatus.ERROR, MappingStatus.NEEDS_REVIEW, MappingStatus.WAITING)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class RecordError:
 def problem_mappings(stack: OpsStack, connection_id: str) -> list[Mapping]:
     store = DynamoMappingStore(stack.table_name, stack.dynamodb)
     out: list[Mapping] = []
-    for record_type in RecordType:
-        out.extend(m for m in store.list(connection_id, record_type.value) if m.status in PROBLEM_STATUSES)
+    for record_type in default_registry().names():
+        out.extend(m for m in store.list(connection_id, record_type) if m.status in PROBLEM_STATUSES)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clio_xero.events import RecordType, Source, record_id_for
+from clio_xero.sync.record_types import default_registry
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ class RecordRef:
         if len(parts) != 3 or not parts[2]:
             raise ValueError(f"{value!r} is not a record: write SOURCE:TYPE:ID, e.g. clio:contact:123")
         source, record_type, record_id = parts
-        try:
-            ref = cls(Source(source.lower()), RecordType(record_type.lower()), record_id)
-        except ValueError:
+        plugin = default_registry().find(record_type.lower())
+        if source.lower() not in {s.value for s in Source} or plugin is None:
             sources = "|".join(s.value for s in Source)
-            types = "|".join(t.value for t in RecordType)
-            raise ValueError(f"{value!r} is not a record: SOURCE is {sources}, TYPE is {types}") from None
+            types = "|".join(default_registry().names())
+            raise ValueError(f"{value!r} is not a record: SOURCE is {sources}, TYPE is {types}")
+        source_value = Source(source.lower())
         try:
-            return cls(ref.source, ref.record_type, record_id_for(ref.source, record_id))
+            return cls(source_value, plugin.record_type, record_id_for(source_value, record_id))
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a record: {exc}") from None

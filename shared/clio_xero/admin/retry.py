@@ -38,12 +38,12 @@ def retry_records(stack: OpsStack, connection_id: str, records: Sequence[RecordR
 
 
 def error_records(stack: OpsStack, connection_id: str) -> list[RecordRef]:
-    """Every record in error (``--all-errors``): mappings in error, named by their Clio side, and
-    records kept in `errors` after their DLQ message was purged."""
+    """Every record whose mapping is in error or waiting for its parent (``--all-errors``), named
+    by its Clio side, and records kept in `errors` after their DLQ message was purged."""
     refs = [
         RecordRef(Source.CLIO, RecordType(m.record_type), m.clio_id)
         for m in problem_mappings(stack, connection_id)
-        if m.status is MappingStatus.ERROR
+        if m.status in {MappingStatus.ERROR, MappingStatus.WAITING}
     ]
     for purged in PurgedRecords(stack).list(connection_id):
         try:

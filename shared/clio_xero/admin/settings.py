@@ -1,28 +1,38 @@
-"""``settings show|set`` and the console's Settings page: a connection's knobs, validated by
-:class:`ConnectionSettings` before storing. One path for both: :func:`updated_settings`."""
+"""``settings show|set`` and the console's Settings page: a connection's knobs (in sections, see
+clio_xero.sync.settings), validated by :class:`ConnectionSettings` before storing. One path for
+both: :func:`updated_settings`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from pydantic import ValidationError
 
 from clio_xero.admin.stack import OpsStack
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.errors import InvalidSettingsError
+from clio_xero.store.settings import DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings, describe_keys, setting_keys
 
-READ_ONLY = frozenset({"updated_at"})
+__all__ = [
+    "InvalidSettingsError",
+    "SettingsRefused",
+    "apply",
+    "describe_fields",
+    "parse_assignments",
+    "show",
+    "updated_settings",
+]
 
 
-class InvalidSettingsError(ValueError):
-    """What was wrong, one line per problem, in words a person can act on; ``problems`` keys them
-    by setting name ("" for a rule across several keys), for a form to show next to each field."""
+class SettingsRefused(InvalidSettingsError):
+    """:class:`InvalidSettingsError` with the problems keyed by setting name ("" for a rule across
+    several keys), so a form can show each next to its field."""
 
-    def __init__(self, message: str, problems: Mapping[str, str] | None = None) -> None:
+    def __init__(self, message: str, problems: Mapping[str, str]) -> None:
         super().__init__(message)
-        self.problems = dict(problems or {})
+        self.problems = dict(problems)
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
@@ -37,46 +47,47 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
 
 def describe_fields() -> dict[str, str]:
     """Each settable key and what it accepts (for error messages and `settings show`)."""
-    out: dict[str, str] = {}
-    for name, info in ConnectionSettings.model_fields.items():
-        if name in READ_ONLY:
-            continue
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, Enum):
-            out[name] = " | ".join(str(m.value) for m in annotation)
-        elif annotation is bool:
-            out[name] = "true | false"
-        else:
-            out[name] = getattr(annotation, "__name__", str(annotation))
-    return out
+    return describe_keys()
+
+
+def _bare(name: str) -> str:
+    """``contacts.contact_scope`` → ``contact_scope`` when the section is the key's own."""
+    section, dot, rest = name.partition(".")
+    return rest if dot and setting_keys().get(rest) == section else name
 
 
 def updated_settings(current: ConnectionSettings, updates: Mapping[str, Any], now: datetime) -> ConnectionSettings:
     """``current`` with ``updates`` applied and validated, all or nothing (pure).
 
-    Values are what a person typed (``"true"``, ``"all"``, ``"2026-01-01"``); raises
-    :class:`InvalidSettingsError` naming every bad key with what it accepts."""
+    Keys are settings' names, bare or with their section (``contacts.contact_scope``); values are
+    what a person typed (``"true"``, ``"all"``, ``"2026-01-01"``). Raises :class:`SettingsRefused`
+    naming every bad key with what it accepts."""
+    updates = {_bare(k): v for k, v in updates.items()}
     known = describe_fields()
     unknown = [k for k in updates if k not in known]
     if unknown:
         listed = ", ".join(f"{k} ({v})" for k, v in known.items())
-        raise InvalidSettingsError(
-            f"unknown setting(s) {', '.join(unknown)}; settings are: {listed}",
-            dict.fromkeys(unknown, "not a setting"),
+        raise SettingsRefused(
+            f"unknown setting(s) {', '.join(unknown)}; settings are: {listed}", dict.fromkeys(unknown, "not a setting")
         )
-    merged: dict[str, Any] = {**current.model_dump(), **updates, "updated_at": now}
+    merged: dict[str, Any] = current.model_dump()
+    for name, value in updates.items():
+        merged[setting_keys()[name]][name] = value
+    merged["updated_at"] = now
     try:
         return ConnectionSettings.model_validate(merged)
     except ValidationError as exc:
         problems: dict[str, str] = {}
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][-1]) if error["loc"] else ""
+            loc = [str(p) for p in error["loc"]]
+            # A key's own error ends with its name; a rule across a section's keys ends with the section.
+            name = loc[-1] if loc and loc[-1] in known else (loc[0] if loc else "")
             message = str(error["msg"]).removeprefix("Value error, ")
             accepts = known.get(name)
             problems[name] = f"{message} (accepts {accepts})" if accepts else message
-            lines.append(f"{name}={updates.get(name, '')!r}: {problems[name]}" if name else message)
-        raise InvalidSettingsError("; ".join(lines), problems) from None
+            lines.append(f"{name}={updates.get(name, '')!r}: {problems[name]}" if name in known else message)
+        raise SettingsRefused("; ".join(lines), problems) from None
 
 
 def show(stack: OpsStack, connection_id: str) -> ConnectionSettings:

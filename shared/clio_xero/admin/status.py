@@ -12,9 +12,10 @@ from clio_xero.admin.stack import OpsStack
 from clio_xero.clients.ratelimit import DEFAULT_LIMITS, DynamoRateBudget
 from clio_xero.clients.tokens import DynamoTokenStore, Provider
 from clio_xero.errors import SyncError
-from clio_xero.events import RecordType
 from clio_xero.store.connections import Connection, ConnectionStatus
-from clio_xero.sync.mapping import DynamoMappingStore, MappingStatus
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.sync.mapping import MappingStatus
+from clio_xero.sync.record_types import default_registry
 
 PROVIDERS: tuple[Provider, ...] = ("clio", "xero")
 
@@ -131,25 +132,34 @@ def _budgets(stack: OpsStack, connection: Connection) -> dict[str, Budget]:
     return out
 
 
+_COUNT_PROBLEMS = (
+    ("failed", "failed: `clio-xero errors`"),
+    ("dead_lettered", "dead-lettered: `clio-xero errors`"),
+    ("waiting", "wait for a parent record: `clio-xero errors`"),
+    ("needs_review", "need review: `clio-xero contacts review`"),
+)
+
+
 def connection_report(
     stack: OpsStack, connection: Connection, dead_letters: list[DeadLetter] | None = None
 ) -> ConnectionReport:
     mappings = DynamoMappingStore(stack.table_name, stack.dynamodb)
-    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0, "dead_lettered": 0}
+    counts = {"synced": 0, "failed": 0, "needs_review": 0, "tombstoned": 0, "waiting": 0, "dead_lettered": 0}
     last_sync: dict[str, datetime] = {}
     status_key = {
         MappingStatus.OK: "synced",
         MappingStatus.ERROR: "failed",
         MappingStatus.NEEDS_REVIEW: "needs_review",
         MappingStatus.TOMBSTONED: "tombstoned",
+        MappingStatus.WAITING: "waiting",
     }
-    for record_type in RecordType:
-        for mapping in mappings.list(connection.connection_id, record_type.value):
+    for record_type in default_registry().names():
+        for mapping in mappings.list(connection.connection_id, record_type):
             counts[status_key[mapping.status]] += 1
             if mapping.status is MappingStatus.OK:
-                newest = last_sync.get(record_type.value)
+                newest = last_sync.get(record_type)
                 if newest is None or mapping.updated_at > newest:
-                    last_sync[record_type.value] = mapping.updated_at
+                    last_sync[record_type] = mapping.updated_at
     # What `errors` lists as dead-lettered (no mapping in error): the same join, so the two agree.
     counts["dead_lettered"] = sum(
         1
@@ -175,12 +185,9 @@ def _problems(report: ConnectionReport) -> list[str]:
     for provider, token in report.tokens.items():
         if token.problem:
             problems.append(f"{provider} token: {token.problem}")
-    if counts["failed"]:
-        problems.append(f"{counts['failed']} record(s) failed: `clio-xero errors`")
-    if counts["dead_lettered"]:
-        problems.append(f"{counts['dead_lettered']} record(s) dead-lettered: `clio-xero errors`")
-    if counts["needs_review"]:
-        problems.append(f"{counts['needs_review']} record(s) need review: `clio-xero contacts review`")
+    for key, what in _COUNT_PROBLEMS:
+        if counts[key]:
+            problems.append(f"{counts[key]} record(s) {what}")
     for provider, b in report.budgets.items():
         if b.limit_day is not None and b.used_day >= b.limit_day:
             problems.append(f"{provider} daily API budget spent (resets at midnight UTC)")

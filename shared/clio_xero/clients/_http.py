@@ -17,7 +17,7 @@ Xero 400 / Clio 400, 422              ``ValidationFailedError`` with the provide
                                       for a missing record ask for the 404 instead)
 Xero 403 (AuthenticationUnsuccessful) ``NeedsReconnectError``
 Clio 403                              ``ConfigurationError`` (permission or the user's
-                                      role, clio-api.md §3; reconnecting may not help)
+                                      role, docs/facts-clio.md#rest; reconnecting may not help)
 Clio 412 (stale ``If-Match``)         ``PreconditionFailedError`` (retryable)
 Clio 410 (bad API version)            ``ConfigurationError``
 401, twice                            ``NeedsReconnectError``
@@ -47,7 +47,7 @@ from clio_xero.errors import (
     ConfigurationError,
     NeedsReconnectError,
     NotFoundError,
-    RetryableError,
+    PreconditionFailedError,
     SyncError,
     ThrottledError,
     UpstreamUnavailableError,
@@ -69,10 +69,6 @@ class RecordPage:
 
     rows: list[dict[str, Any]]
     next: str | None
-
-
-class PreconditionFailedError(RetryableError):
-    """Clio answered 412: the record changed since its etag was read. Re-fetch, re-map, retry."""
 
 
 def _json(response: httpx.Response) -> Any:

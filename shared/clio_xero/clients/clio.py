@@ -1,4 +1,4 @@
-"""Clio Manage API v4 client (clio-api.md §3-§4): any resource by id or by cursor pages, etags, who_am_i.
+"""Clio Manage API v4 client (docs/facts-clio.md#rest): any resource by id or by cursor pages, etags, who_am_i.
 
 Example (sandbox, in-process)::
 
@@ -30,7 +30,7 @@ __all__ = ["CONTACT_FIELDS", "ClioClient", "PreconditionFailedError", "RecordPag
 
 #: What the contact sync reads. Every field and sub-field checked against the official spec
 #: (Contact, EmailAddress_base, PhoneNumber_base, Address_base, Contact_base, Currency_base) and the
-#: sandbox; one nesting level only, as Clio allows (clio-api.md §3).
+#: sandbox; one nesting level only, as Clio allows (docs/facts-clio.md#rest).
 CONTACT_FIELDS = (
     "id,etag,name,first_name,middle_name,last_name,prefix,title,type,updated_at,created_at,is_client,"
     "email_addresses{id,address,name,primary},"

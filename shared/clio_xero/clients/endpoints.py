@@ -1,4 +1,4 @@
-"""Where each provider lives: Clio per region (clio-api.md §1), Xero's three hosts (xero-api.md §1).
+"""Where each provider lives: Clio per region (docs/facts-clio.md#oauth), Xero's three hosts (docs/facts-xero.md#oauth).
 
 Both sandboxes serve every path on one base URL, so ``ClioEndpoints(base_url=sandbox.url)`` and
 ``XeroEndpoints.sandbox(sandbox.url)`` point a client at them without any other change.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 __all__ = ["CLIO_REGIONS", "ClioEndpoints", "XeroEndpoints"]
 
 #: Clio Manage hosts per region. A token only works on its own region's host, and nothing tells
-#: us the region, so it is a per-connection setting (clio-api.md §1; discovery UNCONFIRMED).
+#: us the region, so it is a per-connection setting (docs/facts-clio.md#regions; discovery UNCONFIRMED).
 CLIO_REGIONS: dict[str, str] = {
     "us": "https://app.clio.com",
     "ca": "https://ca.app.clio.com",
@@ -52,7 +52,7 @@ class ClioEndpoints:
 
     @property
     def deauthorize_url(self) -> str:
-        # UNCONFIRMED in Clio's own text; consistent across public clients (clio-api.md §1).
+        # UNCONFIRMED in Clio's own text; consistent across public clients (docs/facts-clio.md#oauth).
         return f"{self.base_url}/oauth/deauthorize"
 
 

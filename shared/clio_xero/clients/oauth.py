@@ -1,7 +1,7 @@
 """Access tokens for API clients, with refresh serialised per connection across all workers.
 
 Why: Xero rotates the refresh token on every use and the used one dies 30 minutes later
-(xero-api.md §1, §9.1). Two workers refreshing with the same token both succeed at first, but the
+(docs/facts-xero.md#oauth, #pitfalls). Two workers refreshing with the same token both succeed at first, but the
 one whose rotated token is not stored loses the connection half an hour later. So:
 
 1. read the stored token; if it is not within ``leeway_seconds`` of expiry, use it;
@@ -35,6 +35,7 @@ from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import (
     ConfigurationError,
     NeedsReconnectError,
+    RefreshInProgressError,
     ThrottledError,
     UpstreamUnavailableError,
 )
@@ -66,10 +67,6 @@ log = logging.getLogger(__name__)
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 #: Xero authenticates the client with HTTP Basic; Clio takes id and secret in the form.
 DEFAULT_AUTH_METHOD: dict[str, AuthMethod] = {"xero": "client_secret_basic", "clio": "client_secret_post"}
-
-
-class RefreshInProgressError(ThrottledError):
-    """Another worker holds the refresh lease for longer than we may wait; retry after ``retry_after``."""
 
 
 class AccessTokenSource(Protocol):
@@ -203,7 +200,7 @@ class TokenManager:
             self._reconnect_needed("refresh token expired or revoked")
         self.refreshes += 1
         if new.refresh_token is None:
-            # Clio Manage does not rotate refresh tokens (clio-api.md §1): keep the one we have.
+            # Clio Manage does not rotate refresh tokens (docs/facts-clio.md#oauth): keep the one we have.
             new = new.model_copy(update={"refresh_token": refresh_token})
         try:
             # Persist the (rotated) refresh token before anyone uses the new access token.

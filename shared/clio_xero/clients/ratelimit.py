@@ -1,4 +1,5 @@
-"""Rate budgets shared by every Lambda working for one connection (xero-api.md §3, clio-api.md §3).
+"""Rate budgets shared by every Lambda working for one connection (docs/facts-xero.md#rate-limits,
+docs/facts-clio.md#rate-limits).
 
 Each API call does ``acquire`` → HTTP → ``observe`` → ``release``. ``acquire`` never sleeps: when
 the budget is spent it raises :class:`~clio_xero.errors.ThrottledError` with ``retry_after``, and
@@ -13,7 +14,7 @@ What is counted, per (provider, key) (key = Xero tenant id / Clio connection):
 * **blocked until**: set by ``observe`` from a 429's ``Retry-After`` (or a ``...-Remaining: 0``
   header), so every other Lambda backs off too instead of spending its own 429.
 
-Our windows are aligned to the UTC clock; Xero's start at each tenant's first call (xero-api.md §3),
+Our windows are aligned to the UTC clock; Xero's start at each tenant's first call (docs/facts-xero.md#rate-limits),
 so the two drift apart by up to a window. That is why the provider's own signals (429 +
 Retry-After, remaining-headers) override our counters through ``blocked until``.
 """
@@ -54,7 +55,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-#: When a 429 carries no usable Retry-After (Xero's app-wide minute limit, xero-api.md §3 [S]).
+#: When a 429 carries no usable Retry-After (Xero's app-wide minute limit, docs/facts-xero.md#rate-limits).
 DEFAULT_BACKOFF_SECONDS = 30.0
 
 
@@ -69,9 +70,9 @@ class RateLimits:
 
 
 XERO_LIMITS = RateLimits(per_minute=60, per_day=5000, concurrent=5)
-#: Starter tier from March 2026 (xero-api.md §1, [S]): 1,000 calls per day per org.
+#: Starter tier from March 2026 (docs/facts-xero.md#tiers): 1,000 calls per day per org.
 XERO_STARTER_LIMITS = RateLimits(per_minute=60, per_day=1000, concurrent=5)
-#: Clio: ~50/min per token at peak, higher off-peak (clio-api.md §3); we budget for peak always.
+#: Clio: ~50/min per token at peak, higher off-peak (docs/facts-clio.md#rest); we budget for peak always.
 CLIO_LIMITS = RateLimits(per_minute=50)
 DEFAULT_LIMITS: Mapping[str, RateLimits] = {"xero": XERO_LIMITS, "clio": CLIO_LIMITS}
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clio_xero.aws.errors import aws_errors, error_code, is_condition_failure, translate
 from clio_xero.clock import Clock, SystemClock
-from clio_xero.errors import NeedsReconnectError, RetryableError
+from clio_xero.errors import NeedsReconnectError, StaleTokenError
 from clio_xero.store.dynamo import connection_pk, from_item, key
 
 if TYPE_CHECKING:
@@ -51,10 +51,6 @@ __all__ = [
 
 Provider = Literal["clio", "xero"]
 PROVIDER_NAMES: dict[str, str] = {"clio": "Clio", "xero": "Xero"}
-
-
-class StaleTokenError(RetryableError):
-    """The stored token moved on (another worker saved a newer version) since it was read."""
 
 
 class TokenSet(BaseModel):

@@ -1,4 +1,4 @@
-"""Xero Accounting API client (xero-api.md §3-§7) for one tenant: any collection (read by id, by ids,
+"""Xero Accounting API client (docs/facts-xero.md) for one tenant: any collection (read by id, by ids,
 by pages; batched saves) and ``/connections``.
 
 Example (sandbox, in-process)::
@@ -30,19 +30,19 @@ from clio_xero.errors import UpstreamUnavailableError
 
 __all__ = ["IDS_PER_REQUEST", "MAX_IDEMPOTENCY_KEY", "ElementResult", "XeroClient", "check_idempotency_key"]
 
-#: ``IDs=`` is limited by URL length: ~52 GUIDs worked, 53 gave 404 (xero-api.md §5).
+#: ``IDs=`` is limited by URL length: ~52 GUIDs worked, 53 gave 404 (docs/facts-xero.md#batching).
 IDS_PER_REQUEST = 50
-MAX_IDEMPOTENCY_KEY = 128  # xero-api.md §4 [P]
+MAX_IDEMPOTENCY_KEY = 128  # docs/facts-xero.md#idempotency
 MAX_PAGE_SIZE = 1000
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SAFE_NUMBER = re.compile(r"^[A-Za-z0-9._~-]+$")
 _RESOURCE = re.compile(r"^[A-Z][A-Za-z]*(/[A-Za-z0-9-]+)*$")
-#: Collections whose archived records Xero leaves out unless asked (xero-api.md §5).
+#: Collections whose archived records Xero leaves out unless asked (docs/facts-xero.md#batching).
 _ARCHIVED: dict[str, dict[str, str]] = {"Contacts": {"includeArchived": "true"}}
 
 
 class ElementResult(BaseModel):
-    """One element of a batch write with ``summarizeErrors=false`` (xero-api.md §5)."""
+    """One element of a batch write with ``summarizeErrors=false`` (docs/facts-xero.md#batching)."""
 
     index: int
     ok: bool
@@ -210,7 +210,7 @@ class XeroClient:
 
         One result per element, in order, with Xero's ValidationErrors messages verbatim. Never
         send a batch without summarizeErrors=false: a 400 would hide that the valid elements were
-        created (xero-api.md §5, §9.4). Keep batches at ~50 (Xero's recommendation)."""
+        created (docs/facts-xero.md#batching). Keep batches at ~50 (Xero's recommendation)."""
         check_idempotency_key(idempotency_key)
         if not records:
             return []
@@ -239,7 +239,7 @@ class XeroClient:
     def find_contact_by_number(self, number: str) -> dict[str, Any] | None:
         """The contact with this ``ContactNumber`` (archived ones too: the number stays taken)."""
         if _SAFE_NUMBER.match(number) and not _GUID.match(number):
-            # Xero's direct lookup by external key (xero-api.md §5); a GUID-shaped value would be
+            # Xero's direct lookup by external key (docs/facts-xero.md#batching); a GUID-shaped value would be
             # read as a ContactID, hence the where-filter for those.
             return self.get_record("Contacts", "Contacts", number)
         escaped = number.replace("\\", "\\\\").replace('"', '\\"')

@@ -50,7 +50,7 @@ from clio_xero.connect.state import (
 from clio_xero.connect.store import ConnectStore
 from clio_xero.errors import NeedsReconnectError, SyncError
 from clio_xero.intake.http import HttpRequest, HttpResponse
-from clio_xero.intake.observe import Counter, Log
+from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus
 
 Provider = Literal["clio", "xero"]

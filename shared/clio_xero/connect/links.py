@@ -18,10 +18,11 @@ import hmac
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from clio_xero.errors import LinkRefusal, LinkRefused
 
 __all__ = [
     "DEFAULT_LINK_TTL",
@@ -40,38 +41,6 @@ MIN_KEY_BYTES = 32
 
 # "console": a sign-in link for the settings and status page (clio_xero.console), same machinery.
 Provider = Literal["clio", "xero", "console"]
-
-
-class LinkRefusal(StrEnum):
-    """Why a link is refused; each has a sentence a person can act on (see :attr:`LinkRefused.explanation`)."""
-
-    MISSING = "missing"
-    MALFORMED = "malformed"
-    FORGED = "forged"
-    WRONG_PROVIDER = "wrong_provider"
-    EXPIRED = "expired"
-    USED = "used"
-
-
-_EXPLANATIONS = {
-    LinkRefusal.MISSING: "This page needs a connect link. Run `clio-xero connect` to get one.",
-    LinkRefusal.MALFORMED: "This connect link is damaged (perhaps cut off when it was copied). Copy the whole link.",
-    LinkRefusal.FORGED: "This connect link was not issued by this installation (its signature does not match).",
-    LinkRefusal.WRONG_PROVIDER: "This connect link is for the other provider. Use the link printed for this one.",
-    LinkRefusal.EXPIRED: "This connect link has expired. Run `clio-xero connect --connection <id>` for a new one.",
-    LinkRefusal.USED: "This connect link has already been used. Run `clio-xero connect --connection <id>` "
-    "for a new one.",
-}
-
-
-class LinkRefused(Exception):
-    def __init__(self, reason: LinkRefusal, detail: str = "") -> None:
-        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
-        self.reason = reason
-
-    @property
-    def explanation(self) -> str:
-        return _EXPLANATIONS[self.reason]
 
 
 class ConnectLink(BaseModel):

@@ -1,9 +1,9 @@
 """The provider calls of connecting and disconnecting: authorize URLs, Xero's tenants, Clio's user.
 
-Xero (xero-api.md §1): the access token is a JWT carrying ``authentication_event_id``;
+Xero (docs/facts-xero.md#oauth): the access token is a JWT carrying ``authentication_event_id``;
 ``GET /connections?authEventId=`` lists exactly the organisations this consent connected;
 ``DELETE /connections/{id}`` takes the *connection* id, not the tenant id.
-Clio (clio-api.md §1): ``/users/who_am_i`` names the user; ``POST /oauth/deauthorize`` with the
+Clio (docs/facts-clio.md#oauth): ``/users/who_am_i`` names the user; ``POST /oauth/deauthorize`` with the
 access token revokes the grant (UNCONFIRMED in Clio's own text).
 """
 
@@ -36,7 +36,7 @@ __all__ = [
     "xero_auth_event_id",
 ]
 
-#: Granular scopes (apps created after 2 Mar 2026 get no others; xero-api.md §1). ``offline_access``
+#: Granular scopes (apps created after 2 Mar 2026 get no others; docs/facts-xero.md#oauth). ``offline_access``
 #: brings the refresh token; settings are read only (accounts, tax rates).
 XERO_SCOPES = "offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings.read"
 

@@ -6,7 +6,7 @@ the browser that started the flow: the start sets a cookie whose hash the record
 callback refuses a ``state`` arriving without that cookie (someone cannot send a victim a callback
 URL carrying the attacker's own code). The record carries the PKCE ``code_verifier`` (RFC 7636,
 S256) for providers that support it: Xero does; Clio Manage documents no PKCE parameters
-(clio-api.md §1), so none are sent to it.
+(docs/facts-clio.md#oauth), so none are sent to it.
 """
 
 from __future__ import annotations

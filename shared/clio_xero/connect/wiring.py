@@ -7,39 +7,28 @@ from typing import Any
 
 import httpx
 
-from clio_xero.clients.endpoints import XeroEndpoints
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import default_clock
-from clio_xero.config import EnvSettings
 from clio_xero.connect.flow import ConnectFlow, ProviderEndpoints
 from clio_xero.connect.store import DynamoConnectStore, LinkKey
 from clio_xero.intake.http import request_from_apigw
-from clio_xero.intake.observe import Counter, Log
+from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import DynamoConnectionStore
-from clio_xero.sync.wiring import AppCredentials
+from clio_xero.wiring import AppCredentials, ProviderUrls
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
-class ConnectSettings(EnvSettings):
+class ConnectSettings(ProviderUrls):
     """Environment of ``ConnectFunction`` (set by template.yaml)."""
 
     table_name: str
     kms_key_id: str
     config_path: str
-    clio_base_url: str = ""
-    xero_api_url: str = "https://api.xero.com"
-    xero_identity_url: str = "https://identity.xero.com"
-    xero_login_url: str = "https://login.xero.com/identity"
 
     @property
     def endpoints(self) -> ProviderEndpoints:
-        return ProviderEndpoints(
-            clio_base_url=self.clio_base_url,
-            xero=XeroEndpoints(
-                api_url=self.xero_api_url, identity_url=self.xero_identity_url, login_url=self.xero_login_url
-            ),
-        )
+        return ProviderEndpoints(clio_base_url=self.clio_base_url, xero=self.xero_endpoints())
 
 
 def build_connect_flow(

@@ -397,7 +397,9 @@ class Console:
         try:
             after = self._backend.save_settings(cid, updates, self._clock.now())
         except InvalidSettingsError as exc:
-            return self._settings_page(400, session, submitted=updates, problems=exc.problems or {"": str(exc)})
+            return self._settings_page(
+                400, session, submitted=updates, problems=getattr(exc, "problems", None) or {"": exc.message}
+            )
         changed = _changes(before, after)
         self._record(session, "settings changed", "; ".join(changed) or "saved unchanged")
         findings = self._backend.preflight(cid, after, self._backend.chart(cid, full=True))

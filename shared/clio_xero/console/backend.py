@@ -30,7 +30,8 @@ from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.operator import ConnectLinks, Disconnector, DisconnectReport, issue_links
 from clio_xero.errors import SyncError
 from clio_xero.store.connections import Connection
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.store.settings import DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import DynamoWebhookRecords, WebhookRecord
 
 

@@ -29,6 +29,8 @@ READ_ONLY = frozenset({"updated_at"})
 EMPTY_ROWS = 2  # blank name → value rows offered for new entries in a mapping table
 MAX_ROWS = 200  # a mapping table never grows past this from one form post
 
+SHOWN_CHECKBOXES = "checkboxes"  # hidden fields naming each checkbox the form showed
+
 Kind = Literal["checkbox", "select", "date", "text", "mapping"]
 
 
@@ -194,13 +196,19 @@ def build_sections(
 def read_form(sections: Sequence[FormSection], form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The updates a submitted form asks for, keyed by setting name.
 
-    A checkbox that is absent was unticked ("false"); a mapping table becomes a dict of its
-    non-empty rows (a row with a name and no value is kept, so validation can say what is missing)."""
+    A checkbox that is absent was unticked ("false") when the form listed it as shown; a mapping
+    table becomes a dict of its non-empty rows (a row with a name and no value is kept, so
+    validation can say what is missing)."""
     updates: dict[str, Any] = {}
+    shown = set(form.get(SHOWN_CHECKBOXES, []))
     for section in sections:
         for f in section.fields:
             if f.kind == "checkbox":
-                updates[f.name] = "true" if form.get(f.name) else "false"
+                # An unticked box sends nothing: it counts as "false" only if the form showed it.
+                if form.get(f.name):
+                    updates[f.name] = "true"
+                elif f.name in shown:
+                    updates[f.name] = "false"
             elif f.kind == "mapping":
                 names = list(form.get(f"{f.name}.name", []))[:MAX_ROWS]
                 values = list(form.get(f"{f.name}.value", []))[:MAX_ROWS]

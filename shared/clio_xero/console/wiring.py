@@ -10,7 +10,6 @@ import httpx
 
 from clio_xero.admin.stack import OpsStack
 from clio_xero.billing.xero_models import OrgChart
-from clio_xero.clients.endpoints import XeroEndpoints
 from clio_xero.clock import Clock, default_clock
 from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.store import DynamoConnectStore, LinkKey
@@ -22,8 +21,9 @@ from clio_xero.console.sessions import DynamoSessionStore
 from clio_xero.intake.http import request_from_apigw
 from clio_xero.intake.observe import Log
 from clio_xero.store.connections import Connection
-from clio_xero.sync.wiring import AppCredentials, WorkerSettings
+from clio_xero.sync.wiring import WorkerSettings
 from clio_xero.webhooks.renewal import build_services
+from clio_xero.wiring import AppCredentials
 
 # The chart is read on every Settings view; a cap keeps a huge organisation from slowing the page.
 MAX_ROWS = 2000
@@ -59,19 +59,13 @@ def build_console(
         clock=clock,
         receive_wait_seconds=0,  # a page must answer quickly; the DLQ view may miss a message briefly
     )
-    endpoints = {
-        "clio_base_url": settings.clio_base_url,
-        "xero_api_url": settings.xero_api_url,
-        "xero_identity_url": settings.xero_identity_url,
-        "xero_login_url": settings.xero_login_url,
-    }
     # The renewal function's services: the connections' API clients and the Clio webhook manager,
     # the same pieces `clio-xero disconnect` uses.
     services = build_services(
         table_name=settings.table_name,
         kms_key_id=settings.kms_key_id,
         config_path=settings.config_path,
-        endpoints=endpoints,
+        urls=settings.only(),
         dynamodb=dynamodb,
         kms=client("kms"),
         ssm=ssm,
@@ -105,14 +99,7 @@ def build_console(
         stack,
         link_key=link_key,
         credentials=AppCredentials(settings.config_path, ssm),
-        endpoints=ProviderEndpoints(
-            clio_base_url=settings.clio_base_url,
-            xero=XeroEndpoints(
-                api_url=settings.xero_api_url,
-                identity_url=settings.xero_identity_url,
-                login_url=settings.xero_login_url,
-            ),
-        ),
+        endpoints=ProviderEndpoints(clio_base_url=settings.clio_base_url, xero=settings.xero_endpoints()),
         read_chart=read_chart,
         remove_clio_webhooks=remove_clio_webhooks,
         transport=transport,

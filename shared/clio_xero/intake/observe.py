@@ -1,19 +1,8 @@
-"""What intake needs from logging and metrics, as protocols (Powertools in Lambda, fakes in tests)."""
+"""Logging and metrics protocols, kept importable here for intake's modules; they live in
+:mod:`clio_xero.observe`, the one observability module."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from clio_xero.observe import Counter, Log
 
-
-class Log(Protocol):
-    def info(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
-    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
-    def error(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
-
-
-class Counter(Protocol):
-    """Counts a named event (Powertools ``Metrics.add_metric`` with unit Count in Lambda)."""
-
-    def __call__(self, name: str, value: int = 1) -> None: ...
+__all__ = ["Counter", "Log"]

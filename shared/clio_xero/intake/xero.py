@@ -1,6 +1,6 @@
 """The Xero receiver: ``POST /webhooks/xero``.
 
-Xero's rules (../shared/reference/xero-api.md §2): answer within 5 seconds; a correctly signed
+Xero's rules (docs/facts-xero.md#webhooks): answer within 5 seconds; a correctly signed
 request gets 200 with an empty body, a wrongly signed or unsigned one gets 401, always (that is
 the whole intent-to-receive check). One delivery may batch events for several tenants.
 

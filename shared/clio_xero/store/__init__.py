@@ -1,4 +1,5 @@
-"""The DynamoDB single-table store: connections, Clio webhook secrets (and, later, mappings and tokens).
+"""The DynamoDB single-table store and its adapters: connections, Clio webhook secrets, mappings,
+settings, sweep cursors and backfill checkpoints.
 
 Key design (one table, ``pk``/``sk`` + GSI ``gsi1``; see docs/architecture.md):
 

@@ -15,9 +15,9 @@ and carry the table's TTL attribute.
 
 First writer wins: a handshake for a webhook id that already has a *different* secret is refused,
 so someone who learns a connection URL cannot replace a live webhook's secret. Clio's handshake
-body is believed to carry ``data.webhook_id`` (UNCONFIRMED, docs/threat-model.md); if it does not,
-the secret is kept as *pending* until the expectation expires and bound to the first webhook id
-whose delivery it verifies.
+body is believed to carry ``data.webhook_id`` (UNCONFIRMED: docs/facts-clio.md#webhooks,
+docs/threat-model.md); if it does not, the secret is kept as *pending* until the expectation
+expires and bound to the first webhook id whose delivery it verifies.
 """
 
 from __future__ import annotations

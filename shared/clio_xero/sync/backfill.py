@@ -36,17 +36,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from clio_xero.aws.errors import aws_errors
 from clio_xero.clients import RecordPage
 from clio_xero.clients.clio import CONTACT_FIELDS, ClioClient
 from clio_xero.clients.xero import MAX_PAGE_SIZE, XeroClient
 from clio_xero.clock import Clock
-from clio_xero.errors import PermanentError, RetryableError, ThrottledError, UpstreamUnavailableError
-from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
+from clio_xero.errors import LinkTakenError, PermanentError, RetryableError, ThrottledError, UpstreamUnavailableError
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ElementOutcome, is_duplicate_name
 from clio_xero.sync.contacts.merge import merge, parse_iso, parse_xero_date
 from clio_xero.sync.contacts.projection import (
@@ -59,14 +57,11 @@ from clio_xero.sync.contacts.projection import (
     to_clio_patch,
     to_xero_payload,
 )
-from clio_xero.sync.mapping import LinkTakenError, Mapping, MappingStatus, MappingStore
+from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore
 from clio_xero.sync.matching import Action, ClioEntry, Decision, XeroEntry, plan_matches, xero_name_key
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-BATCH_SIZE = 50  # Xero's recommended batch size (xero-api.md §5)
+BATCH_SIZE = 50  # Xero's recommended batch size (docs/facts-xero.md#batching)
 CHECKPOINT_SK = f"#CHECKPOINT#backfill#{RECORD_TYPE}"
 PHASES = ("review", "link", "create", "done")
 T = TypeVar("T")
@@ -85,36 +80,6 @@ class CheckpointStore(Protocol):
     def get(self, connection_id: str) -> Checkpoint | None: ...
 
     def put(self, connection_id: str, checkpoint: Checkpoint) -> None: ...
-
-
-class DynamoCheckpointStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def get(self, connection_id: str) -> Checkpoint | None:
-        with aws_errors("read backfill checkpoint"):
-            item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), CHECKPOINT_SK), ConsistentRead=True
-            ).get("Item")
-        if not item:
-            return None
-        values = from_item(item)
-        return Checkpoint.model_validate(
-            {
-                "phase": values["phase"],
-                "last_clio_id": int(values["last_clio_id"]) if values.get("last_clio_id") is not None else None,
-                "counts": json.loads(values.get("counts") or "{}"),
-                "started_at": values["started_at"],
-                "updated_at": values["updated_at"],
-            }
-        )
-
-    def put(self, connection_id: str, checkpoint: Checkpoint) -> None:
-        values = checkpoint.model_dump(mode="json")
-        values.update(pk=connection_pk(connection_id), sk=CHECKPOINT_SK, counts=json.dumps(checkpoint.counts))
-        with aws_errors("write backfill checkpoint"):
-            self._ddb.put_item(TableName=self._table, Item=to_item(values))
 
 
 class InMemoryCheckpointStore:
@@ -351,7 +316,7 @@ class ContactBackfill:
         return BackfillPlan(decisions, clio, xero, existing, xero_total=len(xero))
 
     def _in_scope(self, record: dict[str, Any]) -> bool:
-        scope = self.settings.contact_scope
+        scope = self.settings.contacts.contact_scope
         if scope is ContactScope.ALL:
             return True
         if scope is ContactScope.CLIENTS:
@@ -431,7 +396,7 @@ class ContactBackfill:
             "clio_version": record.get("etag"),
             "clio_updated_at": record.get("updated_at"),
             "xero_updated_at": xero.get("UpdatedDateUTC"),
-            "xero_name": xero.get("Name"),
+            "xero_label": xero.get("Name"),
             "last_error": error,
             "error_hint": "fix the contact, then `clio-xero retry`" if error else None,
             "attempts": 1 if error else 0,

@@ -4,32 +4,28 @@ It is the product's memory. For each linked pair it keeps the last synced shared
 its hash (echo suppression and three-way conflict detection), the versions last seen on each side,
 status (ok / error / needs_review / tombstoned), the last error and attempts, conflicts, timestamps.
 
-Items (single table):
+Every record type uses the same item layout; ``<type>`` is the registered record type
+(:mod:`clio_xero.sync.core`). Items (single table):
 
-* ``pk=CONN#<c>``, ``sk=MAP#<type>#clio#<clio id>``: the mapping itself;
+* ``pk=CONN#<c>``, ``sk=MAP#<type>#clio#<clio id>``: the mapping itself (with ``depends_on`` and
+  ``belongs_to`` where the type has a parent or an owner);
 * ``pk=CONN#<c>``, ``sk=MAP#<type>#xero#<xero id>``: the reverse index, holding the Clio id.
 
-Creating a link writes both items in one transaction, each conditional on not existing, so two
+The DynamoDB adapter is :class:`clio_xero.store.mappings.DynamoMappingStore`. Creating a link
+writes both items in one transaction, each conditional on not existing, so two
 workers can never both link the same Clio record, nor link one Xero record twice. Updates are
 conditional on the record's ``version`` (optimistic locking).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from clio_xero.aws.errors import aws_errors, translate
-from clio_xero.errors import RetryableError
-from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from clio_xero.errors import LinkTakenError, StaleMappingError
 
 MAX_CONFLICTS_KEPT = 10
 
@@ -39,14 +35,7 @@ class MappingStatus(StrEnum):
     ERROR = "error"
     NEEDS_REVIEW = "needs_review"
     TOMBSTONED = "tombstoned"
-
-
-class LinkTakenError(RetryableError):
-    """The Clio record or the Xero record is already linked (another worker won the race)."""
-
-
-class StaleMappingError(RetryableError):
-    """The mapping changed since it was read; re-read and try again."""
+    WAITING = "waiting"  # its parent is not linked yet (DependencyPendingError); retried by itself
 
 
 class Conflict(BaseModel):
@@ -62,20 +51,34 @@ class Conflict(BaseModel):
     reason: str
 
 
+def record_ref(record_type: str, clio_id: str) -> str:
+    """How a mapping names another record: ``"<record type>:<clio id>"``, e.g. ``"contact:42"``."""
+    return f"{record_type}:{clio_id}"
+
+
 class Mapping(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """One Clio record and its Xero counterpart. Fields a record type does not use stay empty."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     connection_id: str
-    record_type: str
+    record_type: str  # a registered record type (clio_xero.sync.core), e.g. "contact", "bill"
     clio_id: str
     xero_id: str | None = None
+    # The record it depends on, which must be linked before this one is written (an invoice's
+    # contact, a payment's invoice), and the record it belongs to, whose Xero document holds it
+    # (a time entry's bill). Both as record_ref(); None where the type has none.
+    depends_on: str | None = None
+    belongs_to: str | None = None
     status: MappingStatus = MappingStatus.OK
     synced: dict[str, Any] | None = None  # the shared projection both sides held at the last sync
     synced_hash: str | None = None
     clio_version: str | None = None  # Clio etag last seen
     clio_updated_at: str | None = None
     xero_updated_at: str | None = None  # Xero UpdatedDateUTC last seen (as Xero writes it)
-    xero_name: str | None = None  # the Name we gave the contact in Xero (may be disambiguated)
+    # What we named the record in Xero: a contact's Name (may be disambiguated), an invoice's
+    # number. Stored as ``xero_name`` before record types were generalised; both are read.
+    xero_label: str | None = Field(default=None, validation_alias=AliasChoices("xero_label", "xero_name"))
     last_error: str | None = None
     error_hint: str | None = None
     attempts: int = 0
@@ -87,14 +90,6 @@ class Mapping(BaseModel):
 
     def with_conflicts(self, new: list[Conflict]) -> list[Conflict]:
         return (self.conflicts + new)[-MAX_CONFLICTS_KEPT:]
-
-
-def mapping_sk(record_type: str, clio_id: str) -> str:
-    return f"MAP#{record_type}#clio#{clio_id}"
-
-
-def reverse_sk(record_type: str, xero_id: str) -> str:
-    return f"MAP#{record_type}#xero#{xero_id.lower()}"
 
 
 class MappingStore(Protocol):
@@ -109,192 +104,6 @@ class MappingStore(Protocol):
     def delete(self, mapping: Mapping) -> None: ...
 
     def list(self, connection_id: str, record_type: str) -> list[Mapping]: ...
-
-
-def _serialise(mapping: Mapping) -> dict[str, Any]:
-    values = mapping.model_dump(mode="json", exclude={"synced", "conflicts", "candidates"})
-    values["synced"] = json.dumps(mapping.synced) if mapping.synced is not None else None
-    values["conflicts"] = json.dumps([c.model_dump(mode="json") for c in mapping.conflicts])
-    values["candidates"] = json.dumps(mapping.candidates)
-    return values
-
-
-def _deserialise(item: dict[str, Any]) -> Mapping:
-    values = from_item(item)
-    values["synced"] = json.loads(values["synced"]) if values.get("synced") else None
-    values["conflicts"] = json.loads(values.get("conflicts") or "[]")
-    values["candidates"] = json.loads(values.get("candidates") or "[]")
-    values["version"] = int(values.get("version", 0))
-    values["attempts"] = int(values.get("attempts", 0))
-    return Mapping.model_validate(values)
-
-
-class DynamoMappingStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def get(self, connection_id: str, record_type: str, clio_id: str) -> Mapping | None:
-        with aws_errors("read mapping"):
-            result = self._ddb.get_item(
-                TableName=self._table,
-                Key=key(connection_pk(connection_id), mapping_sk(record_type, clio_id)),
-                ConsistentRead=True,
-            )
-        item = result.get("Item")
-        return _deserialise(item) if item else None
-
-    def clio_id_for(self, connection_id: str, record_type: str, xero_id: str) -> str | None:
-        with aws_errors("read reverse mapping"):
-            result = self._ddb.get_item(
-                TableName=self._table,
-                Key=key(connection_pk(connection_id), reverse_sk(record_type, xero_id)),
-                ConsistentRead=True,
-            )
-        item = result.get("Item")
-        return str(from_item(item)["clio_id"]) if item else None
-
-    def _primary(self, mapping: Mapping) -> dict[str, Any]:
-        values = _serialise(mapping)
-        values.update(pk=connection_pk(mapping.connection_id), sk=mapping_sk(mapping.record_type, mapping.clio_id))
-        return to_item(values)
-
-    def _reverse(self, mapping: Mapping, xero_id: str) -> dict[str, Any]:
-        return to_item(
-            {
-                "pk": connection_pk(mapping.connection_id),
-                "sk": reverse_sk(mapping.record_type, xero_id),
-                "clio_id": mapping.clio_id,
-                "xero_id": xero_id,
-            }
-        )
-
-    def _transact(self, what: str, items: list[Any]) -> None:
-        try:
-            self._ddb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                raise (
-                    LinkTakenError(f"{what}: already linked ({reasons})")
-                    if "ConditionalCheckFailed" in reasons
-                    else StaleMappingError(f"{what}: transaction cancelled ({reasons})")
-                ) from exc
-            raise translate(what, exc) from exc
-        except BotoCoreError as exc:
-            raise translate(what, exc) from exc
-
-    def create(self, mapping: Mapping) -> Mapping:
-        """Create the mapping (and its reverse item when linked); fails if either exists."""
-        mapping = mapping.model_copy(update={"version": 1})
-        items: list[Any] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": self._primary(mapping),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        if mapping.xero_id:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": self._reverse(mapping, mapping.xero_id),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-        self._transact("create mapping", items)
-        return mapping
-
-    def update(self, mapping: Mapping, *, previous_xero_id: str | None) -> Mapping:
-        """Write ``mapping`` if nobody changed it since it was read (``version``).
-
-        When its Xero id differs from ``previous_xero_id`` (first link, or a merge re-pointed it)
-        the new reverse item is created and the old one deleted in the same transaction.
-        """
-        expected = mapping.version
-        updated = mapping.model_copy(update={"version": expected + 1})
-        items: list[Any] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": self._primary(updated),
-                    "ConditionExpression": "#v = :v",
-                    "ExpressionAttributeNames": {"#v": "version"},
-                    "ExpressionAttributeValues": {":v": {"N": str(expected)}},
-                }
-            }
-        ]
-        if updated.xero_id and updated.xero_id != previous_xero_id:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": self._reverse(updated, updated.xero_id),
-                        "ConditionExpression": "attribute_not_exists(pk) OR clio_id = :c",
-                        "ExpressionAttributeValues": {":c": {"S": updated.clio_id}},
-                    }
-                }
-            )
-        if previous_xero_id and previous_xero_id != updated.xero_id:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": key(
-                            connection_pk(mapping.connection_id), reverse_sk(mapping.record_type, previous_xero_id)
-                        ),
-                    }
-                }
-            )
-        self._transact("update mapping", items)
-        return updated
-
-    def delete(self, mapping: Mapping) -> None:
-        items: list[Any] = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": key(connection_pk(mapping.connection_id), mapping_sk(mapping.record_type, mapping.clio_id)),
-                }
-            }
-        ]
-        if mapping.xero_id:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": key(
-                            connection_pk(mapping.connection_id), reverse_sk(mapping.record_type, mapping.xero_id)
-                        ),
-                    }
-                }
-            )
-        self._transact("delete mapping", items)
-
-    def list(self, connection_id: str, record_type: str) -> list[Mapping]:
-        out: list[Mapping] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-                "ExpressionAttributeValues": {
-                    ":pk": {"S": connection_pk(connection_id)},
-                    ":prefix": {"S": f"MAP#{record_type}#clio#"},
-                },
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            with aws_errors("list mappings"):
-                page = self._ddb.query(**kwargs)
-            out.extend(_deserialise(i) for i in page.get("Items", []))
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return out
 
 
 class InMemoryMappingStore:

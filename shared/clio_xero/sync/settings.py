@@ -1,20 +1,32 @@
-"""Per-connection settings: the knobs a firm turns (validated; defaults documented in README)."""
+"""Per-connection settings, in sections: the knobs a firm turns (validated; defaults in README).
+
+:class:`ConnectionSettings` holds one model per section (``contacts``, ``billing``, ``trust``).
+Adding a section is one line: a field on :class:`ConnectionSettings` whose type is a
+:class:`SettingsSection` model. Every key is named once across all sections, so an operator may
+write it bare (``contact_scope=all``, as always) or with its section (``contacts.contact_scope=all``);
+:func:`setting_keys` says where each lives and :func:`describe_keys` what it accepts.
+
+Stored by :class:`clio_xero.store.settings.DynamoSettingsStore`: one item, ``pk=CONN#<id>``,
+``sk=#SETTINGS``, one map attribute per section plus
+``updated_at``. Items written before sections existed hold the keys flat (``contact_scope``,
+``sync_contacts``, ...); :meth:`ConnectionSettings.model_validate` reads both shapes, so nothing
+needs migrating, and the next ``settings set`` writes the sectioned shape.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from enum import Enum, StrEnum
+from functools import cache
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from clio_xero.aws.errors import aws_errors
-from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+class SettingsSection(BaseModel):
+    """One section of a connection's settings; unknown keys are refused."""
 
-SETTINGS_SK = "#SETTINGS"
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class ContactScope(StrEnum):
@@ -25,46 +37,137 @@ class ContactScope(StrEnum):
     BILLED = "billed"  # only contacts that have at least one bill
 
 
-class ConnectionSettings(BaseModel):
-    """Defaults are what a firm gets without touching anything."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
+class ContactSettings(SettingsSection):
     # Law firms keep courts, opposing counsel and experts in Clio; they do not belong in the
     # books. Clients do. (Clio's own integration also sends clients only.)
     contact_scope: ContactScope = ContactScope.CLIENTS
     # Contacts created in Xero (suppliers, say) stay out of Clio unless the firm asks.
     import_xero_only_contacts: bool = False
     sync_contacts: bool = True
+
+
+class BillingSwitches(SettingsSection):
+    """Which billing records sync. Nothing billing-related is written to Xero until a firm turns
+    ``sync_bills`` on (it needs its account codes set up first, and an unwanted invoice in the books
+    is worse than a late one). The line switches say how much detail an invoice carries once bills
+    sync; like Clio's own integration they default to itemised lines (docs/facts-clio.md#clio-own-xero-sync)."""
+
+    sync_bills: bool = False
+    sync_time_entries: bool = True
+    sync_expenses: bool = True
+    sync_interest: bool = True
+    sync_payments: bool = False
+    sync_credit_notes: bool = False
+
+
+class TrustSettings(SettingsSection):
+    """Reserved for the trust report's knobs. Empty on purpose: nothing trust-related is built in
+    the engine, and a placeholder switch nobody reads would be a setting that does nothing. The
+    section exists so stored settings and the CLI already have its place."""
+
+
+class ConnectionSettings(BaseModel):
+    """Defaults are what a firm gets without touching anything."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    contacts: ContactSettings = Field(default_factory=ContactSettings)
+    billing: BillingSwitches = Field(default_factory=BillingSwitches)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
     updated_at: datetime | None = None
+
+    def __init__(self, **values: Any) -> None:
+        # Declared so that type checkers accept a key outside its section, as the validator does.
+        super().__init__(**values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_flat_keys(cls, data: Any) -> Any:
+        """Accept keys outside their section (stored items from before sections, ``contact_scope=``
+        in code and tests) by moving each into the section that declares it."""
+        if not isinstance(data, dict):
+            return data
+        where = setting_keys()
+        out: dict[str, Any] = {}
+        loose: dict[str, dict[str, Any]] = {}
+        for name, value in data.items():
+            if name in where:
+                loose.setdefault(where[name], {})[name] = value
+            else:
+                out[name] = value
+        for section, values in loose.items():
+            given = out.get(section)
+            base = given.model_dump() if isinstance(given, BaseModel) else dict(given or {})
+            out[section] = {**base, **values}
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        # Read a key without naming its section (``settings.contact_scope``), as before sections.
+        section = setting_keys().get(name)
+        if section is not None:
+            return getattr(getattr(self, section), name)
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def changed(self, **values: Any) -> ConnectionSettings:
+        """A validated copy with some keys changed (bare or as sections), e.g. ``changed(sync_bills=True)``."""
+        current = self.model_dump()
+        for name, value in values.items():
+            section = setting_keys().get(name)
+            if section is None:
+                current[name] = value
+            else:
+                current[section][name] = value
+        return ConnectionSettings.model_validate(current)
+
+    def flat(self) -> dict[str, Any]:
+        """Every key with its value (JSON-ready), sections flattened: what `settings show` prints."""
+        out: dict[str, Any] = {}
+        for section in section_names():
+            out.update(getattr(self, section).model_dump(mode="json"))
+        out["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
+        return out
+
+
+def section_names() -> list[str]:
+    """The sections, in declaration order."""
+    return [
+        name
+        for name, info in ConnectionSettings.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, SettingsSection)
+    ]
+
+
+def section_model(section: str) -> type[SettingsSection]:
+    annotation = ConnectionSettings.model_fields[section].annotation
+    if not (isinstance(annotation, type) and issubclass(annotation, SettingsSection)):
+        raise KeyError(f"{section!r} is not a settings section")
+    return annotation
+
+
+@cache
+def setting_keys() -> dict[str, str]:
+    """Every settable key → its section. Keys are unique across sections (a test holds it so)."""
+    return {name: section for section in section_names() for name in section_model(section).model_fields}
+
+
+def describe_keys() -> dict[str, str]:
+    """Each settable key and what it accepts, e.g. ``{"contact_scope": "all | clients | billed"}``."""
+    out: dict[str, str] = {}
+    for name, section in setting_keys().items():
+        annotation = section_model(section).model_fields[name].annotation
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            out[name] = " | ".join(str(m.value) for m in annotation)
+        elif annotation is bool:
+            out[name] = "true | false"
+        else:
+            out[name] = getattr(annotation, "__name__", str(annotation))
+    return out
 
 
 class SettingsStore(Protocol):
     def get(self, connection_id: str) -> ConnectionSettings: ...
 
     def put(self, connection_id: str, settings: ConnectionSettings) -> None: ...
-
-
-class DynamoSettingsStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
-        self._table = table_name
-        self._ddb = dynamodb
-
-    def get(self, connection_id: str) -> ConnectionSettings:
-        with aws_errors("read settings"):
-            item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), SETTINGS_SK), ConsistentRead=True
-            ).get("Item")
-        if not item:
-            return ConnectionSettings()
-        values = {k: v for k, v in from_item(item).items() if k in ConnectionSettings.model_fields}
-        return ConnectionSettings.model_validate(values)
-
-    def put(self, connection_id: str, settings: ConnectionSettings) -> None:
-        values = settings.model_dump(mode="json")
-        values.update(pk=connection_pk(connection_id), sk=SETTINGS_SK)
-        with aws_errors("write settings"):
-            self._ddb.put_item(TableName=self._table, Item=to_item(values))
 
 
 class InMemorySettingsStore:

@@ -1,24 +1,24 @@
-"""The sync worker: one :class:`~clio_xero.events.SyncEvent` in, the other side upserted.
+"""The sync worker: one :class:`~clio_xero.events.SyncEvent` in, its record type's plug-in run.
 
-What happens to a record, by the exception it ends in (``clio_xero.errors``):
+The worker only dispatches (to :class:`~clio_xero.sync.core.engine.SyncEngine`, which finds the
+plug-in in the registry) and applies the one disposition
+:func:`~clio_xero.sync.core.disposition.decide` chooses:
 
-* nothing raised → done (the message is deleted);
-* :class:`ThrottledError` → raised; the Lambda entry delays the message by ``retry_after``
-  (its visibility) so no Lambda time is slept away; near the receive limit a fresh copy is queued
-  instead, so waiting for a rate limit never lands a record in the DLQ;
-* other :class:`RetryableError` → raised for SQS to redeliver; on the last allowed receive the
-  worker dead-letters it itself, **with the reason attached**;
-* :class:`PermanentError`, :class:`NeedsReconnectError` → recorded on the mapping (the error list
-  `clio-xero errors` shows) and dead-lettered at once with the reason: retrying the same input
-  cannot help until a person acts (fix a setting, reconnect), after which `dlq redrive` or
-  `retry` re-runs it.
+* done → the message is deleted;
+* retry later → the error is raised for SQS to redeliver (the Lambda entry delays a throttled
+  message by ``retry_after``); near the receive limit a throttled record is queued afresh
+  instead, so waiting for a rate limit never lands it in the DLQ; a record waiting for its parent
+  is shown on its mapping (status ``waiting``) meanwhile;
+* park → recorded on the mapping by the record type's plug-in (the error list `clio-xero errors`
+  shows) and dead-lettered **with the reason attached**; `dlq redrive` or `retry` re-runs it once
+  a person has acted (fixed a setting, reconnected).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,18 +26,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 from clio_xero.aws.queue import EventPublisher
 from clio_xero.clock import Clock
 from clio_xero.errors import (
+    DependencyPendingError,
     NeedsReconnectError,
-    PermanentError,
-    RetryableError,
     SyncError,
     ThrottledError,
     ValidationFailedError,
 )
-from clio_xero.events import RecordType, Source, SyncEvent, dedupe_key
-from clio_xero.intake.observe import Counter, Log
-from clio_xero.sync.contacts.engine import ContactSyncer, SyncResult
+from clio_xero.events import SyncEvent, dedupe_key
+from clio_xero.observe import Counter, Log
+from clio_xero.sync.core.disposition import Verdict, decide
+from clio_xero.sync.core.engine import Handled, Skip, SyncEngine
+from clio_xero.sync.core.plugin import SyncedRecord
 from clio_xero.sync.hints import hint_for
-from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore
+from clio_xero.sync.mapping import MappingStatus, MappingStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -74,7 +75,7 @@ class SqsDeadLetters:
 class Disposition:
     """What became of one queue message."""
 
-    result: SyncResult | None = None
+    result: SyncedRecord | None = None
     dead_lettered: bool = False
     reason: str | None = None
 
@@ -83,7 +84,7 @@ class SyncWorker:
     def __init__(
         self,
         *,
-        syncer_for: Callable[[str], ContactSyncer],
+        engine: SyncEngine,
         mappings: MappingStore,
         dead_letters: DeadLetters,
         clock: Clock,
@@ -93,9 +94,9 @@ class SyncWorker:
         on_needs_reconnect: Callable[[str, str], None] | None = None,
         max_receive_count: int = 5,
     ) -> None:
+        self._engine = engine
         self._requeue = requeue
         self._on_needs_reconnect = on_needs_reconnect
-        self._syncer_for = syncer_for
         self._mappings = mappings
         self._dead_letters = dead_letters
         self._clock = clock
@@ -105,64 +106,127 @@ class SyncWorker:
 
     def handle_body(self, body: str, *, receive_count: int, first_received: datetime | None = None) -> Disposition:
         """Process one message body; raises only when the message should come back later."""
-        try:
-            event = SyncEvent.model_validate_json(body)
-        except ValueError as exc:
-            reason = {"failure_kind": "invalid_message", "failure_reason": f"not a SyncEvent: {str(exc)[:300]}"}
-            self._dead_letters.send(
-                body, group_id="invalid", dedupe_id=hashlib.sha256(body.encode()).hexdigest(), reason=reason
-            )
-            self._count("DeadLettered")
-            return Disposition(dead_lettered=True, reason=reason["failure_reason"])
+        event = self._parse(body)
+        if isinstance(event, str):
+            return self._invalid(body, event)
         return self.handle(event, body=body, receive_count=receive_count, first_received=first_received)
 
     def handle(
         self, event: SyncEvent, *, body: str, receive_count: int, first_received: datetime | None = None
     ) -> Disposition:
         try:
-            result = self._dispatch(event)
-        except ThrottledError:
+            handled: Handled | SyncError = self._engine.sync(event)
+        except SyncError as exc:
+            handled = exc
+        return self._apply(event, handled, body=body, receive_count=receive_count, first_received=first_received)
+
+    def handle_batch(self, messages: Sequence[Message]) -> list[Disposition | SyncError]:
+        """Several messages at once (one SQS batch): events of one type and connection reach their
+        plug-in together, so it can coalesce them (bulk reads, batched Xero writes). One entry per
+        message, in order: a :class:`Disposition`, or the error to raise for that message (retry
+        later), exactly as :meth:`handle_body` would have raised it."""
+        out: list[Disposition | SyncError | None] = [None] * len(messages)
+        events: list[tuple[int, SyncEvent]] = []
+        for index, message in enumerate(messages):
+            event = self._parse(message.body)
+            if isinstance(event, str):
+                out[index] = self._invalid(message.body, event)
+            else:
+                events.append((index, event))
+        results = self._engine.sync_batch([e for _, e in events]) if events else []
+        for (index, event), handled in zip(events, results, strict=True):
+            message = messages[index]
+            try:
+                out[index] = self._apply(
+                    event,
+                    handled,
+                    body=message.body,
+                    receive_count=message.receive_count,
+                    first_received=message.first_received,
+                )
+            except SyncError as exc:
+                out[index] = exc
+        return [o for o in out if o is not None]
+
+    def coalesces(self, body: str) -> bool:
+        """Should this message go through :meth:`handle_batch` (its record type coalesces bursts)?"""
+        event = self._parse(body)
+        if isinstance(event, str):
+            return False
+        plugin = self._engine.plugin_for(event)
+        return plugin is not None and plugin.coalesces
+
+    # ------------------------------------------------------------------ dispositions
+    @staticmethod
+    def _parse(body: str) -> SyncEvent | str:
+        """The event, or what is wrong with the body."""
+        try:
+            return SyncEvent.model_validate_json(body)
+        except ValueError as exc:
+            return str(exc)[:300]
+
+    def _invalid(self, body: str, problem: str) -> Disposition:
+        reason = {"failure_kind": "invalid_message", "failure_reason": f"not a SyncEvent: {problem}"}
+        self._dead_letters.send(
+            body, group_id="invalid", dedupe_id=hashlib.sha256(body.encode()).hexdigest(), reason=reason
+        )
+        self._count("DeadLettered")
+        return Disposition(dead_lettered=True, reason=reason["failure_reason"])
+
+    def _apply(
+        self,
+        event: SyncEvent,
+        handled: Handled | SyncError,
+        *,
+        body: str,
+        receive_count: int,
+        first_received: datetime | None,
+    ) -> Disposition:
+        """Apply the one disposition :func:`decide` chooses; raises ``handled`` to retry later."""
+        error = handled if isinstance(handled, SyncError) else None
+        decision = decide(
+            error,
+            receive_count=receive_count,
+            max_receive_count=self._max_receive_count,
+            can_requeue=self._requeue is not None,
+        )
+        if error is None:
+            assert isinstance(handled, Handled)
+            return self._done(event, handled)
+        if isinstance(error, ThrottledError):
             self._count("Throttled")
-            if self._requeue is not None and receive_count >= self._max_receive_count - 1:
-                # Waiting for a rate limit is not a failure: rather than let SQS count this
-                # receive towards the DLQ, queue a fresh copy (receive count 1) and let this go.
-                fresh = dedupe_key("requeue", event.dedupe_key, receive_count, self._clock.now().isoformat())
-                self._requeue.publish([event.model_copy(update={"dedupe_key": fresh})])
-                self._count("RequeuedAfterThrottle")
-                return Disposition(reason="throttled: requeued")
-            raise
-        except RetryableError as exc:
-            if receive_count < self._max_receive_count:
-                self._log.warning("sync will be retried", extra={"reason": exc.message, "attempt": receive_count})
-                raise
-            return self._park(event, body, exc, receive_count, first_received)
-        except NeedsReconnectError as exc:
+        if isinstance(error, NeedsReconnectError) and self._on_needs_reconnect is not None:
             # Dead tokens or an organisation disconnected in Xero (403): show it on the connection
             # at once, so `status` says "reconnect" rather than a pile of failed records.
-            if self._on_needs_reconnect is not None:
-                self._on_needs_reconnect(event.connection_id, exc.message)
-            if receive_count < self._max_receive_count:
-                raise
-            return self._park(event, body, exc, receive_count, first_received)
-        except PermanentError as exc:
-            return self._park(event, body, exc, receive_count, first_received)
-        if result is not None:
-            self._count("Synced")
-            self._count(f"Outcome_{result.outcome.value}")
-        return Disposition(result=result)
+            self._on_needs_reconnect(event.connection_id, error.message)
+        if decision.verdict is Verdict.REQUEUE:
+            assert self._requeue is not None
+            # Waiting for a rate limit is not a failure: rather than let SQS count this receive
+            # towards the DLQ, queue a fresh copy (receive count 1) and let this one go.
+            fresh = dedupe_key("requeue", event.dedupe_key, receive_count, self._clock.now().isoformat())
+            self._requeue.publish([event.model_copy(update={"dedupe_key": fresh})])
+            self._count("RequeuedAfterThrottle")
+            return Disposition(reason="throttled: requeued")
+        if decision.verdict is Verdict.RETRY_LATER:
+            if isinstance(error, DependencyPendingError):
+                self._record(event, error, hint=f"it syncs by itself once {error.parent} is linked",
+                             status=MappingStatus.WAITING)  # fmt: skip
+            if not isinstance(error, ThrottledError | NeedsReconnectError):
+                self._log.warning("sync will be retried", extra={"reason": error.message, "attempt": receive_count})
+            raise error
+        return self._park(event, body, error, receive_count, first_received)
 
-    def _dispatch(self, event: SyncEvent) -> SyncResult | None:
-        if event.record_type is not RecordType.CONTACT:
-            # Billing records are a later issue: acknowledge, count, do not lose silently.
+    def _done(self, event: SyncEvent, handled: Handled) -> Disposition:
+        if handled.skipped is Skip.UNHANDLED:
+            # A record type with no plug-in yet: acknowledge, count, do not lose silently.
             self._log.info("record type not synced yet", extra={"record_type": event.record_type.value})
             self._count("Unhandled")
-            return None
-        syncer = self._syncer_for(event.connection_id)
-        if not syncer.settings.sync_contacts:
-            return None
-        if event.source is Source.CLIO:
-            return syncer.sync_from_clio(event.record_id)
-        return syncer.sync_from_xero(event.record_id)
+            return Disposition()
+        if handled.result is None:
+            return Disposition()
+        self._count("Synced")
+        self._count(f"Outcome_{handled.result.outcome.value}")
+        return Disposition(result=handled.result)
 
     def _park(
         self, event: SyncEvent, body: str, exc: SyncError, receive_count: int, first_received: datetime | None
@@ -171,7 +235,7 @@ class SyncWorker:
         reason_text = exc.message + (": " + "; ".join(messages) if messages else "")
         hint = hint_for(exc, messages)
         now = self._clock.now()
-        self._record_on_mapping(event, reason_text, hint)
+        self._record(event, exc, hint=hint, reason=reason_text)
         reason = {
             "failure_kind": type(exc).__name__,
             "failure_reason": reason_text,
@@ -189,42 +253,41 @@ class SyncWorker:
         self._count("DeadLettered")
         return Disposition(dead_lettered=True, reason=reason_text)
 
-    def _record_on_mapping(self, event: SyncEvent, reason: str, hint: str | None) -> None:
-        """Put the failure in the per-record error list (the mapping), creating it if needed."""
-        if event.record_type is not RecordType.CONTACT:
+    def _record(
+        self,
+        event: SyncEvent,
+        exc: SyncError,
+        *,
+        hint: str | None,
+        reason: str | None = None,
+        status: MappingStatus = MappingStatus.ERROR,
+    ) -> None:
+        """Put the failure in the per-record error list, the way the record type's plug-in keeps it."""
+        plugin = self._engine.plugin_for(event)
+        if plugin is None:
             return
-        clio_id = (
-            event.record_id
-            if event.source is Source.CLIO
-            else self._mappings.clio_id_for(event.connection_id, "contact", event.record_id)
-        )
-        if clio_id is None:
-            return
-        now = self._clock.now()
-        mapping = self._mappings.get(event.connection_id, "contact", clio_id)
-        values: dict[str, Any] = {
-            "status": MappingStatus.ERROR,
-            "last_error": reason,
-            "error_hint": hint,
-            "updated_at": now,
-        }
+        depends_on = exc.parent if isinstance(exc, DependencyPendingError) else None
         try:
-            if mapping is None:
-                self._mappings.create(
-                    Mapping(
-                        connection_id=event.connection_id,
-                        record_type="contact",
-                        clio_id=clio_id,
-                        created_at=now,
-                        attempts=1,
-                        **values,
-                    )
-                )
-            else:
-                values["attempts"] = mapping.attempts + 1
-                self._mappings.update(mapping.model_copy(update=values), previous_xero_id=mapping.xero_id)
-        except SyncError as exc:  # the DLQ still carries the reason
-            self._log.warning("could not record the error on the mapping", extra={"reason": exc.message})
+            plugin.record_failure(
+                self._mappings,
+                event,
+                reason=reason or exc.message,
+                hint=hint,
+                now=self._clock.now(),
+                status=status,
+                depends_on=depends_on,
+            )
+        except SyncError as failure:  # the DLQ still carries the reason
+            self._log.warning("could not record the error on the mapping", extra={"reason": failure.message})
+
+
+@dataclass(frozen=True)
+class Message:
+    """One queue message as :meth:`SyncWorker.handle_batch` takes it."""
+
+    body: str
+    receive_count: int
+    first_received: datetime | None = None
 
 
 def event_json(event: SyncEvent) -> str:

@@ -1,7 +1,7 @@
 """Clio webhooks the sync needs: create, keep alive, recreate; and what we recorded about each.
 
 One webhook per (connection, model), at ``<ApiUrl>/webhooks/clio/<connection_id>?model=<model>``
-with the ``fields`` the sync reads and every event (clio-api.md §2). :meth:`WebhookManager.ensure`
+with the ``fields`` the sync reads and every event (docs/facts-clio.md#webhooks). :meth:`WebhookManager.ensure`
 is idempotent: it matches existing webhooks by URL and model, keeps one (enabled before pending,
 latest expiry first), deletes duplicates and suspended ones, creates what is missing, and extends
 ``expires_at`` to 30 days out when fewer than 7 remain (Clio allows 31 at most; the default is 3).
@@ -31,6 +31,9 @@ from clio_xero.aws.errors import aws_errors
 from clio_xero.errors import SyncError
 from clio_xero.store.dynamo import connection_pk, from_item, to_item
 from clio_xero.store.webhook_secrets import ActivationLedger, ClioWebhookSecrets
+from clio_xero.sync.core.registry import Registry
+from clio_xero.sync.record_types import default_registry
+from clio_xero.sync.settings import ConnectionSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,6 +49,7 @@ __all__ = [
     "WebhookManager",
     "WebhookRecord",
     "WebhookSpec",
+    "webhook_specs",
     "webhook_url",
 ]
 
@@ -61,10 +65,14 @@ class WebhookSpec:
     events: tuple[str, ...] = ("created", "updated", "deleted")
 
 
-#: What the sync subscribes to. ``fields`` is also Clio's watch list for ``updated``: the contact
-#: sync re-reads the record, so the payload only needs to say which one changed (and its etag for
-#: de-duplication); ``name`` makes a rename fire.
-CLIO_WEBHOOKS: tuple[WebhookSpec, ...] = (WebhookSpec("contact", "id,etag,updated_at,name"),)
+def webhook_specs(registry: Registry, settings: ConnectionSettings | None = None) -> tuple[WebhookSpec, ...]:
+    """The webhooks the registered record types need (only the types ``settings`` switch on, when
+    given). Each plug-in names its Clio model and the ``fields`` Clio watches and sends."""
+    return tuple(WebhookSpec(hook.model, hook.fields) for hook in registry.clio_webhooks(settings))
+
+
+#: What the sync subscribes to, every registered record type (``webhooks status`` lists these).
+CLIO_WEBHOOKS: tuple[WebhookSpec, ...] = webhook_specs(default_registry())
 
 
 def webhook_url(api_url: str, connection_id: str, model: str) -> str:
@@ -222,14 +230,15 @@ class WebhookManager:
         api: ClioWebhookApi,
         records: WebhookRecords,
         secrets: ClioWebhookSecrets | None,
-        specs: tuple[WebhookSpec, ...] = CLIO_WEBHOOKS,
+        specs: tuple[WebhookSpec, ...] | None = None,
         activations: ActivationLedger | None = None,
     ) -> None:
         self._cid = connection_id
         self._api = api
         self._records = records
         self._secrets = secrets
-        self._specs = specs
+        # Default: what every registered record type needs, read when the manager is built.
+        self._specs = specs if specs is not None else webhook_specs(default_registry())
         # Where the receiver learns which handshakes to accept (the secrets store by default).
         self._activations = activations or secrets
 

@@ -14,37 +14,38 @@ runtime's clock when hosted there (tests move it together with the sandboxes').
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from clio_xero.clients.ratelimit import DynamoRateBudget
-from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
-from clio_xero.config import EnvSettings
 from clio_xero.errors import NeedsReconnectError, SyncError
-from clio_xero.intake.observe import Counter, Log
+from clio_xero.observe import Counter, Log
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
-from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
-from clio_xero.webhooks.registration import ClioClientWebhooks, DynamoWebhookRecords, WebhookManager, WebhookRecord
+from clio_xero.sync.record_types import default_registry
+from clio_xero.sync.settings import SettingsStore
+from clio_xero.webhooks.registration import (
+    ClioClientWebhooks,
+    DynamoWebhookRecords,
+    WebhookManager,
+    WebhookRecord,
+    webhook_specs,
+)
+from clio_xero.wiring import ConnectionClients, ProviderUrls, connection_clients
 
 XERO_TENANT_GONE = "xero: the organisation was disconnected from this app in Xero"
 
 
-class RenewalSettings(EnvSettings):
+class RenewalSettings(ProviderUrls):
     """Environment of ``WebhookRenewalFunction`` (set by template.yaml)."""
 
     table_name: str
     kms_key_id: str
     config_path: str
-    clio_base_url: str = ""
-    xero_api_url: str = "https://api.xero.com"
-    xero_identity_url: str = "https://identity.xero.com"
-    xero_login_url: str = "https://login.xero.com/identity"
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Services:
     clients: ConnectionClients
     records: DynamoWebhookRecords
     secrets: KmsDynamoWebhookSecrets
+    settings: SettingsStore
 
     def manager(self, connection_id: str) -> WebhookManager:
         clio, _ = self.clients.for_connection(connection_id)
@@ -71,6 +73,8 @@ class Services:
             api=ClioClientWebhooks(clio),
             records=self.records,
             secrets=self.secrets,
+            # The models the record types switched on for this connection need.
+            specs=webhook_specs(default_registry(), self.settings.get(connection_id)),
         )
 
 
@@ -79,7 +83,7 @@ def build_services(
     table_name: str,
     kms_key_id: str,
     config_path: str,
-    endpoints: Mapping[str, str],
+    urls: ProviderUrls,
     dynamodb: Any,
     kms: Any,
     ssm: Any,
@@ -87,38 +91,29 @@ def build_services(
     transport: httpx.BaseTransport | None = None,
     log: Log | None = None,
 ) -> Services:
-    connections = DynamoConnectionStore(table_name, dynamodb)
-
     def reconnect_needed(connection_id: str, provider: str) -> None:
         if log is not None:
             log.error("connection needs reconnecting", extra={"connection_id": connection_id, "provider": provider})
-        connections.set_status(connection_id, ConnectionStatus.NEEDS_RECONNECT, f"{provider} refresh failed")
 
-    # ConnectionClients reads only the provider endpoints from the worker's settings; the queue
-    # names do not apply here.
-    settings = WorkerSettings(
+    clients = connection_clients(
         table_name=table_name,
-        queue_url="",
-        dead_letter_queue_url="",
         kms_key_id=kms_key_id,
         config_path=config_path,
-        **{k: v for k, v in endpoints.items() if v or k == "clio_base_url"},
-    )
-    clients = ConnectionClients(
-        settings=settings,
-        connections=connections,
-        tokens=DynamoTokenStore(table_name, dynamodb, kms, kms_key_id, clock),
-        budget=DynamoRateBudget(table_name, dynamodb, clock),
-        credentials=AppCredentials(config_path, ssm),
+        urls=urls,
+        dynamodb=dynamodb,
+        kms=kms,
+        ssm=ssm,
         clock=clock,
         transport=transport,
         on_reconnect_needed=reconnect_needed,
     )
+    connections = DynamoConnectionStore(table_name, dynamodb)
     return Services(
         connections=connections,
         clients=clients,
         records=DynamoWebhookRecords(table_name, dynamodb),
         secrets=KmsDynamoWebhookSecrets(table_name, dynamodb, kms, kms_key_id, clock),
+        settings=DynamoSettingsStore(table_name, dynamodb),
     )
 
 
@@ -171,12 +166,7 @@ def build_renewal(settings: RenewalSettings, *, log: Log, clock: Clock | None = 
         table_name=settings.table_name,
         kms_key_id=settings.kms_key_id,
         config_path=settings.config_path,
-        endpoints={
-            "clio_base_url": settings.clio_base_url,
-            "xero_api_url": settings.xero_api_url,
-            "xero_identity_url": settings.xero_identity_url,
-            "xero_login_url": settings.xero_login_url,
-        },
+        urls=settings.only(),
         dynamodb=boto3.client("dynamodb"),
         kms=boto3.client("kms"),
         ssm=boto3.client("ssm"),

@@ -6,7 +6,7 @@ events in ``events/`` and the tests sign with the very same code (the svix / str
 * Xero: ``x-xero-signature`` = base64(HMAC-SHA256(webhook key, raw body)).
 * Clio: ``X-Hook-Signature`` = HMAC-SHA256(shared secret, raw body). Clio does not document the
   encoding; production code seen in the wild compares lowercase hex (UNCONFIRMED, see
-  ../shared/reference/clio-api.md §2), so we sign hex and accept base64 as well.
+  docs/facts-clio.md#webhooks), so we sign hex and accept base64 as well.
 """
 
 from __future__ import annotations

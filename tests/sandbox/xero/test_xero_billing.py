@@ -110,7 +110,7 @@ def test_invoice_number_in_use_is_refused_never_renumbered(api: httpx.Client, cl
         clash = method("Invoices", json={"Invoices": [body(client, line(50), InvoiceNumber="B-1001")]})
         assert clash.status_code == 400
         assert messages(clash) == ["Invoice # must be unique."]
-    # Voided invoices keep their number (xero-api.md §6.3).
+    # Voided invoices keep their number (docs/facts-xero.md#invoice).
     api.post(f"Invoices/{first['InvoiceID']}", json={"Invoices": [{"Status": "VOIDED"}]})
     again = api.put("Invoices", json={"Invoices": [body(client, line(), InvoiceNumber="B-1001")]})
     assert messages(again) == ["Invoice # must be unique."]

@@ -58,7 +58,7 @@ def test_payment_batch_without_summarize_errors_still_creates_the_good_ones(
     r = api.put("Payments", json={"Payments": [payment(inv["InvoiceID"], 10), payment(inv["InvoiceID"], 500)]})
     assert r.status_code == 400
     assert messages(r) == ["Payment amount exceeds the amount outstanding on this document"]
-    # The trap (xero-api.md §5): the valid element was created although the answer is a 400.
+    # The trap (docs/facts-xero.md#batching): the valid element was created although the answer is a 400.
     after = get(api, "Invoices", inv["InvoiceID"])
     assert (after["AmountPaid"], after["AmountDue"]) == (10.0, 100.0)
 

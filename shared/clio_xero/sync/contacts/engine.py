@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from clio_xero.clock import Clock
-from clio_xero.errors import NotFoundError, ValidationFailedError
+from clio_xero.errors import NeedsReviewError, NotFoundError, ValidationFailedError
 from clio_xero.sync.contacts.merge import merge, parse_iso, parse_xero_date
 from clio_xero.sync.contacts.projection import (
     SharedContact,
@@ -174,7 +174,7 @@ class ContactSyncer:
         )
 
     def _in_scope(self, record: dict[str, Any]) -> bool:
-        scope = self.settings.contact_scope
+        scope = self.settings.contacts.contact_scope
         if scope is ContactScope.ALL:
             return True
         if scope is ContactScope.CLIENTS:
@@ -186,8 +186,8 @@ class ContactSyncer:
 
     def _xero_name(self, contact: SharedContact, mapping: Mapping | None) -> str:
         """Keep a disambiguated Name as long as the underlying name is unchanged."""
-        if mapping and mapping.xero_name and strip_disambiguation(mapping.xero_name) == contact.name:
-            return mapping.xero_name
+        if mapping and mapping.xero_label and strip_disambiguation(mapping.xero_label) == contact.name:
+            return mapping.xero_label
         return contact.name
 
     def _save_to_xero(self, contact: SharedContact, *, clio_id: str, xero_id: str | None, name: str) -> dict[str, Any]:
@@ -212,7 +212,7 @@ class ContactSyncer:
                 if self.mappings.clio_id_for(self.connection_id, RECORD_TYPE, str(c["ContactID"])) is None
             ]
             if unlinked:
-                raise _NeedsReviewSignal([str(c["ContactID"]) for c in unlinked])
+                raise NeedsReviewError([str(c["ContactID"]) for c in unlinked])
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     def _link_or_create(self, record: dict[str, Any], mapping: Mapping | None) -> SyncResult:
@@ -228,7 +228,7 @@ class ContactSyncer:
         contact = from_clio(record)
         try:
             created = self._save_to_xero(contact, clio_id=clio_id, xero_id=None, name=contact.name)
-        except _NeedsReviewSignal as signal:
+        except NeedsReviewError as signal:
             self._mark_review(record, mapping, signal.candidates)
             return SyncResult(Outcome.NEEDS_REVIEW, clio_id=clio_id)
         self._create_mapping(record, created, synced=contact, prior=mapping)
@@ -246,7 +246,7 @@ class ContactSyncer:
             "clio_version": record.get("etag"),
             "clio_updated_at": record.get("updated_at"),
             "xero_updated_at": xero.get("UpdatedDateUTC"),
-            "xero_name": xero.get("Name"),
+            "xero_label": xero.get("Name"),
             "last_error": None,
             "error_hint": None,
             "attempts": 0,
@@ -319,7 +319,7 @@ class ContactSyncer:
                     "clio_version": record.get("etag"),
                     "clio_updated_at": record.get("updated_at"),
                     "xero_updated_at": xero.get("UpdatedDateUTC"),
-                    "xero_name": xero.get("Name"),
+                    "xero_label": xero.get("Name"),
                     "last_error": None,
                     "error_hint": None,
                     "attempts": 0,
@@ -372,7 +372,7 @@ class ContactSyncer:
     def _release_contact_number(self, xero_id: str, contact: dict[str, Any], clio_id: str) -> None:
         """Free our ContactNumber from a merged-away contact so the survivor can carry it.
 
-        Xero keeps ContactNumber unique even among archived contacts (xero-api.md §5). That an
+        Xero keeps ContactNumber unique even among archived contacts (docs/facts-xero.md#batching). That an
         archived contact's ContactNumber can be cleared through the API is UNCONFIRMED; if Xero
         refuses, a person is told exactly what to clear.
         """
@@ -419,7 +419,7 @@ class ContactSyncer:
 
     def _xero_only(self, xero: dict[str, Any]) -> SyncResult:
         xero_id = str(xero["ContactID"])
-        if not self.settings.import_xero_only_contacts or xero.get("ContactStatus", "ACTIVE") != "ACTIVE":
+        if not self.settings.contacts.import_xero_only_contacts or xero.get("ContactStatus", "ACTIVE") != "ACTIVE":
             return SyncResult(Outcome.XERO_ONLY_IGNORED, xero_id=xero_id)
         contact = from_xero(xero)
         record = self.clio.create_contact(to_clio_patch(contact, None))
@@ -430,9 +430,3 @@ class ContactSyncer:
         result.wrote_clio = True
         result.clio_id = clio_id
         return result
-
-
-class _NeedsReviewSignal(Exception):
-    def __init__(self, candidates: list[str]) -> None:
-        super().__init__("needs review")
-        self.candidates = candidates

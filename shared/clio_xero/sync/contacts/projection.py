@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-# Xero field limits (xero-api.md §6.2).
+# Xero field limits (docs/facts-xero.md#contact).
 NAME_MAX = 255
 EMAIL_MAX = 255
 PHONE_MAX = 50

@@ -2,7 +2,7 @@
 
 UNCONFIRMED: the ``type`` strings. Clio documents the body shape but not a list of type names;
 these are the names seen in public client code and error reports (``ArgumentError`` for the
-offset cap is in clio-api.md §3). Clients should branch on the HTTP status, not on ``type``.
+offset cap is in docs/facts-clio.md#rest). Clients should branch on the HTTP status, not on ``type``.
 """
 
 from __future__ import annotations

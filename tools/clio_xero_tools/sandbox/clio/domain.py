@@ -808,7 +808,7 @@ def delete_bill(store: Store, bill: Record) -> Record:
         for act in by_link(store, "activities", "bill", bill.id):
             act.links["bill"] = None
             store.touch(act)
-    # UNCONFIRMED whether Clio fires "deleted" or "updated" here (clio-api.md §2). The bill stays
+    # UNCONFIRMED whether Clio fires "deleted" or "updated" here (docs/facts-clio.md#webhooks). The bill stays
     # listable with state deleted/void, so it is a change of state: "updated".
     return store.update(bill, {"state": target})
 

@@ -1,7 +1,7 @@
 """The ``fields`` query parameter: parse, validate against a resource, project a record.
 
 Pure functions, shared by the REST handlers and by webhook payloads (Clio uses the same syntax
-for a webhook's ``fields``). Rules from clio-api.md §3 [FIELDS]:
+for a webhook's ``fields``). Rules from docs/facts-clio.md#fields:
 
 * no ``fields`` → ``id`` and ``etag`` only;
 * ``a,b,rel{x,y}`` selects scalars and one nesting level;

@@ -1,4 +1,4 @@
-"""OAuth 2.0 authorization-code flow as Clio Manage runs it (clio-api.md §1).
+"""OAuth 2.0 authorization-code flow as Clio Manage runs it (docs/facts-clio.md#oauth).
 
 * ``/oauth/authorize`` auto-approves (or shows a one-click page with ``prompt=consent``) and
   redirects to ``redirect_uri`` with ``code`` and ``state``;

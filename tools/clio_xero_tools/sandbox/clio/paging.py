@@ -1,6 +1,6 @@
 """Cursor and offset paging, as pure functions over an ordered list of ids.
 
-clio-api.md §3 [PAGING]: ``limit`` 1-200 (default 200); cursor paging (``order=id(asc)``, no
+docs/facts-clio.md#paging: ``limit`` 1-200 (default 200); cursor paging (``order=id(asc)``, no
 ``offset``) follows ``meta.paging.next`` which carries ``page_token``; offset paging caps at
 10,000 records and answers 422 beyond.
 """

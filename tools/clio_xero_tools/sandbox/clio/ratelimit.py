@@ -1,4 +1,4 @@
-"""Per-access-token rate limiting over a sliding 60-second window (clio-api.md §3 [RATE]).
+"""Per-access-token rate limiting over a sliding 60-second window (docs/facts-clio.md#rate-limits).
 
 Every API response carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
 ``X-RateLimit-Reset`` (unix seconds when the oldest counted call leaves the window); over the

@@ -150,7 +150,7 @@ def _activity_computed(store: Store, rec: Record) -> dict[str, Any]:
     state = bill.attrs.get("state") if bill else None
     out: dict[str, Any] = {"billed": state in BILLED_STATES, "on_bill": state in ON_BILL_STATES}
     if a.get("type") == "TimeEntry":
-        # quantity is seconds since 4.0.4 (clio-api.md "Ten things" #1); rounding to 6 minutes
+        # quantity is seconds since 4.0.4 (docs/facts-clio.md#activity-quantity); rounding to 6 minutes
         # mirrors Clio's default billing rounding (BillingSetting.rounding = 6).
         rounded = float(-(-int(qty) // 360) * 360)
         total = 0.0 if a.get("flat_rate") else rounded / 3600 * float(a.get("price", 0.0))
@@ -1137,7 +1137,7 @@ def render(
     """The JSON object for ``rec`` showing exactly ``selection`` (already validated)."""
     computed = rdef.computed(store, rec) if rdef.computed else {}
     if rdef.name == "activities" and api_version < (4, 0, 4) and rec.attrs.get("type") == "TimeEntry":
-        # Before 4.0.4 Activity.quantity was in hours (clio-api.md §3 minor versions).
+        # Before 4.0.4 Activity.quantity was in hours (docs/facts-clio.md#versions).
         computed = {**computed, "quantity": computed.get("quantity_in_hours")}
     out: dict[str, Any] = {}
     for name, subs in selection.items():

@@ -1,7 +1,7 @@
 """Clio's Webhooks: subscriptions, the activation handshake, watch lists, signed deliveries,
 retries with backoff, suspension.
 
-Rules (clio-api.md §2, and the Webhooks tag of the official spec):
+Rules (docs/facts-clio.md#webhooks, and the Webhooks tag of the official spec):
 
 * create → status ``pending`` and a handshake POST carrying ``X-Hook-Secret`` and, in the body,
   ``{"data":{"webhook_id": id}}`` (body shape UNCONFIRMED: taken from public code). Echoing the

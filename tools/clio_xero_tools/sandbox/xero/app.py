@@ -8,7 +8,7 @@ Request pipeline for ``/api.xro/2.0/...`` (the order matters and mirrors what cl
 4. Rate limits (per tenant 5 concurrent / 60 per minute / N per day, app 10,000 per minute) →
    429 with ``Retry-After`` and ``X-Rate-Limit-Problem``; the remaining-quota headers go on every
    tenant response.
-5. ``Idempotency-Key`` replay / conflict (after the limits: replays still count, xero-api.md §4).
+5. ``Idempotency-Key`` replay / conflict (after the limits: replays still count, docs/facts-xero.md#idempotency).
 6. The resource handler, under the store lock; changes queue webhook events.
 7. Timeout fault: the work is done but the client gets ``httpx.ReadTimeout`` (in-process) or no
    answer within its timeout (served), the nastiest case for retries.
@@ -53,7 +53,7 @@ DEFAULT_SCOPE = (
     "openid profile email offline_access accounting.contacts accounting.invoices accounting.payments "
     "accounting.banktransactions accounting.settings accounting.reports.banksummary.read"
 )
-# Resource -> scopes that grant it (xero-api.md §1: granular 2026 scopes, or the legacy broad one).
+# Resource -> scopes that grant it (docs/facts-xero.md#scopes: granular 2026 scopes, or the legacy broad one).
 _SCOPES: dict[str, tuple[str, ...]] = {
     "contacts": ("accounting.contacts",),
     "invoices": ("accounting.invoices", "accounting.transactions"),
@@ -67,7 +67,7 @@ _SCOPES: dict[str, tuple[str, ...]] = {
     "currencies": ("accounting.settings",),
     "organisation": ("accounting.settings",),
     "trackingcategories": ("accounting.settings",),
-    # The broad report scope, or the 2026 granular one for the one report modelled (xero-api.md §1).
+    # The broad report scope, or the 2026 granular one for the one report modelled (docs/facts-xero.md#scopes).
     "reports": ("accounting.reports.read", "accounting.reports.banksummary.read"),
 }
 
@@ -349,7 +349,7 @@ class XeroSandbox:
             if plan.roll(plan.error_rate):
                 status = plan.rng.choice(plan.status_codes)
                 if status == 503:
-                    # Xero's "Organisation offline" answer is plain text (xero-api.md §7).
+                    # Xero's "Organisation offline" answer is plain text (docs/facts-xero.md#errors).
                     return Reply(503, "Organisation offline")
                 return Reply(status, {"Title": "An error occurred", "Status": status, "Detail": "Internal error"})
             return None
@@ -371,7 +371,7 @@ class XeroSandbox:
                     body = json.loads(body)
                 return Reply(found.status, body)
             reply = self._handle(request, tenant)
-            # Errors are cached too (xero-api.md §4): a retry with the same key gets the same error.
+            # Errors are cached too (docs/facts-xero.md#idempotency): a retry with the same key gets the same error.
             self.idempotency.remember(key, fp, StoredResponse(reply.status, reply.encode(), reply.content_type))
             return reply
 
@@ -505,7 +505,7 @@ _IDENTITY_ROUTER = Router(
 
 
 def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Reply:
-    """RFC 7807-style body Xero uses for 401/403/429 (xero-api.md §7)."""
+    """RFC 7807-style body Xero uses for 401/403/429 (docs/facts-xero.md#errors)."""
     return Reply(
         status,
         {"Type": None, "Title": title, "Status": status, "Detail": detail, "Instance": new_guid(), "Extensions": {}},

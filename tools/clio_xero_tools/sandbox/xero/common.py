@@ -1,7 +1,7 @@
 """Request context and the response conventions every accounting resource shares.
 
 * Envelope ``{"Id","Status":"OK","ProviderName","DateTimeUTC", "<Resource>": [...]}``.
-* Batch writes (xero-api.md §5): elements are processed in order and each valid one is committed;
+* Batch writes (docs/facts-xero.md#batching): elements are processed in order and each valid one is committed;
   with ``summarizeErrors=false`` the answer is 200 with a status per element, otherwise any bad
   element turns the answer into a 400 ``ValidationException`` that lists only the failed elements
   while the good ones stay created (their IDs are not returned: the classic duplicate trap).
@@ -154,7 +154,7 @@ def post_data_invalid(message: str) -> Reply:
 
 
 def not_found() -> Reply:
-    # Xero answers unknown resources with a plain-text 404 (xero-api.md §7: check the status first).
+    # Xero answers unknown resources with a plain-text 404 (docs/facts-xero.md#errors: check the status first).
     return Reply(404, "The resource you're looking for cannot be found")
 
 

@@ -1,4 +1,4 @@
-"""``/Contacts``: the uniqueness rules that bite (xero-api.md §6.2, §9.6).
+"""``/Contacts``: the uniqueness rules that bite (docs/facts-xero.md#contact).
 
 * ``Name`` is unique among ACTIVE contacts; an archived contact's name can be reused.
 * ``ContactNumber`` is unique across all contacts, archived ones included.
@@ -122,7 +122,7 @@ def _persons(value: Any) -> list[Json]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise ElementError("ContactPersons must be an array")
     if len(value) > 5:
-        raise ElementError("A contact can have a maximum of 5 contact persons")  # xero-api.md §6.2 [S]
+        raise ElementError("A contact can have a maximum of 5 contact persons")  # docs/facts-xero.md#contact
     for p in value:
         _check_email(p.get("EmailAddress"), "ContactPersons.EmailAddress")
     return [dict(p) for p in value]

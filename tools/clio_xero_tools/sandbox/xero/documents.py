@@ -1,4 +1,5 @@
-"""``/Invoices`` and ``/CreditNotes`` (same shape, xero-api.md §6.3 and §6.4) and credit-note Allocations.
+"""``/Invoices`` and ``/CreditNotes`` (same shape, docs/facts-xero.md#invoice and #credit-note) and
+credit-note Allocations.
 
 Rules enforced: legal status transitions only (see :mod:`rules`), ACCREC ``InvoiceNumber`` unique
 per org (voided and deleted ones keep theirs), line totals and tax per line at 2 dp, every
@@ -233,7 +234,7 @@ _APPLIES_TO = {
 
 def _tax_rate(org: Org, tax_type: str, account: Account | None = None) -> Decimal:
     """The rate of an ACTIVE ``tax_type`` that may be used on ``account``'s class (a sales tax on a
-    revenue account, not on an expense one: TaxRate ``CanApplyTo*``, xero-api.md §6.7)."""
+    revenue account, not on an expense one: TaxRate ``CanApplyTo*``, docs/sandbox-xero.md)."""
     rate = org.tax_rates.get(tax_type)
     fits = rate is not None and (account is None or getattr(rate, _APPLIES_TO[account.account_class]))
     if rate is None or rate.status != "ACTIVE" or not fits:

@@ -26,8 +26,8 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
-# UNCONFIRMED: Xero does not document its midpoint rule. It rounds "per line to 2 dp" (xero-api.md
-# §8); we use half-up (commercial rounding, what the Xero UI shows for .005 cases we know of).
+# UNCONFIRMED: Xero does not document its midpoint rule. It rounds "per line to 2 dp"
+# (docs/facts-xero.md#guidance); we use half-up (commercial rounding, what the Xero UI shows for .005 cases we know of).
 # Change it here only: every total in the sandbox goes through round2().
 ROUNDING = ROUND_HALF_UP
 

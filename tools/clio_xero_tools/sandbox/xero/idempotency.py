@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` handling (xero-api.md §4).
+"""``Idempotency-Key`` handling (docs/facts-xero.md#idempotency).
 
 Per app; honoured on POST/PUT/PATCH; keys up to 128 characters; remembered 6 minutes from the
 first call by the sandbox clock. The same key with an identical request replays the stored

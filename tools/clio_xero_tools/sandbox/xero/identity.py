@@ -1,6 +1,6 @@
 """Xero identity: OAuth 2.0 authorisation-code flow, rotating refresh tokens, ``/connections``.
 
-Facts modelled (xero-api.md §1): 30-minute access tokens; every refresh returns a new refresh
+Facts modelled (docs/facts-xero.md#oauth): 30-minute access tokens; every refresh returns a new refresh
 token and the used one stays valid for a 30-minute grace (by the sandbox clock) so a lost response
 can be retried, then answers ``invalid_grant``; refresh tokens die after 60 days unused; auth codes
 live 5 minutes and are single use; ``/connections`` lists the orgs the user connected to this app,
@@ -149,7 +149,7 @@ class Identity:
         if not scopes:
             raise OAuthError(400, "invalid_scope", "scope is required")
         if self.granular_only and BROAD_SCOPES & set(scopes):
-            # Apps created on/after 2 Mar 2026 get granular scopes only (xero-api.md §1).
+            # Apps created on/after 2 Mar 2026 get granular scopes only (docs/facts-xero.md#oauth).
             raise OAuthError(400, "invalid_scope", "accounting.transactions is not available to this app")
         with self._lock:
             event = self.connect(user_id, tenants)

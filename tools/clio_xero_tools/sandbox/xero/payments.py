@@ -1,4 +1,4 @@
-"""``/Payments`` (xero-api.md §6.5).
+"""``/Payments`` (docs/facts-xero.md#payment).
 
 Create with PUT (a batch) or POST (one); never edit: the only update is ``Status: DELETED`` through
 ``POST /Payments/{PaymentID}``. A payment needs an AUTHORISED invoice or credit note, an amount no

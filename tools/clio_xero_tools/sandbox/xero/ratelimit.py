@@ -1,4 +1,4 @@
-"""Xero's API limits (xero-api.md §3): per tenant 5 concurrent, 60/min, 5,000/day; 10,000/min app-wide.
+"""Xero's API limits (docs/facts-xero.md#rate-limits): per tenant 5 concurrent, 60/min, 5,000/day; 10,000/min app-wide.
 
 Windows are fixed and start at the first call after the previous window ended, so they reset at
 different moments for each tenant, as Xero describes ("use Retry-After rather than clock maths").
@@ -87,7 +87,7 @@ class RateLimiter:
             problem: str | None = None
             retry: int | None = None
             if self._app.count >= lim.app_per_minute:
-                problem = "appminute"  # reportedly without Retry-After (xero-api.md §3 [S])
+                problem = "appminute"  # reportedly without Retry-After (docs/facts-xero.md#rate-limits)
             elif t.day.count >= lim.per_day:
                 problem, retry = "day", t.day.retry_after(now)
             elif t.minute.count >= lim.per_minute:

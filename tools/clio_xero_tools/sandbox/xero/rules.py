@@ -23,7 +23,7 @@ CREATE_STATUSES = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED"})
 NOT_VALID_FOR_MODIFICATION = "Invoice not of valid status for modification"
 
 # Legal status changes an API client (or a user) may request; PAID is only ever reached through
-# payments/allocations and left again when they are removed (xero-api.md §6.3).
+# payments/allocations and left again when they are removed (docs/facts-xero.md#invoice).
 # UNCONFIRMED: SUBMITTED -> DRAFT. Xero's UI can return an awaiting-approval invoice to draft; we
 # allow it, since nothing suggests the API forbids it.
 _TRANSITIONS: dict[str, frozenset[str]] = {
@@ -43,7 +43,7 @@ def invoice_transition_error(current: str, wanted: str, *, has_payments: bool) -
     if wanted not in _TRANSITIONS.get(current, frozenset()):
         return NOT_VALID_FOR_MODIFICATION
     if wanted == "VOIDED" and has_payments:
-        # Void only without payments or allocations: remove those first (xero-api.md §6.3).
+        # Void only without payments or allocations: remove those first (docs/facts-xero.md#invoice).
         return (
             "This document cannot be voided as it has a payment or credit note allocated to it. "
             "Remove the payments and allocations first."
@@ -71,7 +71,7 @@ def compute_line(
     tax_amount: Decimal | None,
 ) -> LineMath:
     """One line's amount and tax, each rounded to 2 dp on its own (Xero computes tax per line and
-    then sums, xero-api.md §8). ``tax_rate`` is a percentage. Raises ``ValueError`` with Xero's
+    then sums, docs/facts-xero.md#guidance). ``tax_rate`` is a percentage. Raises ``ValueError`` with Xero's
     complaint when the given ``LineAmount`` contradicts Quantity x UnitAmount."""
     if quantity is None and unit_amount is None and line_amount is None:
         quantity_out, unit_out, amount = None, None, Decimal(0)  # a description-only line

@@ -1,7 +1,7 @@
 """Reference data: ``/Accounts``, ``/TaxRates``, ``/Currencies``, ``/Organisation``, ``/Items``,
 plus ``/BankTransactions`` (the trust/operating bank movements the sync may read).
 
-Accounts and TaxRates take one element per write (xero-api.md §5); Accounts have no paging.
+Accounts and TaxRates take one element per write (docs/facts-xero.md#batching); Accounts have no paging.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _one(ctx: Ctx, key: str) -> Json:
     if items is None:
         return data
     if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
-        # Accounts and TaxRates accept one element per request (xero-api.md §5).
+        # Accounts and TaxRates accept one element per request (docs/facts-xero.md#batching).
         raise ApiError(simple_validation_error(f"Only one {key[:-1]} can be created or updated per request"))
     return items[0]
 

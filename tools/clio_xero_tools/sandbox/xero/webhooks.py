@@ -1,4 +1,4 @@
-"""Xero webhooks as Xero runs them (xero-api.md §2).
+"""Xero webhooks as Xero runs them (docs/facts-xero.md#webhooks).
 
 One delivery URL and webhook key per app. Configuring it (or re-enabling, or changing the URL)
 starts *intent to receive*: a series of ``{"events":[],"firstEventSequence":0,...}`` POSTs, some

@@ -1,6 +1,6 @@
 """A useful subset of Xero's ``where`` filter, parsed into a predicate over response JSON.
 
-Supported (what integrations actually send, per xero-api.md §5 and the SDK examples)::
+Supported (what integrations actually send, per docs/facts-xero.md#batching and the SDK examples)::
 
     Status=="AUTHORISED" AND Type=="ACCREC"
     Contact.ContactID==Guid("...")         ContactID=guid("...")   (a single = is accepted too)

@@ -1,0 +1,79 @@
+"""Contacts as a record-type plug-in: both ways, Clio Person/Company <-> Xero Contact.
+
+The behaviour is :class:`~clio_xero.sync.contacts.engine.ContactSyncer`'s (docs/mapping-contacts.md);
+this module tells the engine how to reach it and what contacts need around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from clio_xero.events import RecordType, Source, SyncEvent
+from clio_xero.sync.contacts.engine import ClioContactsPort, ContactSyncer, SyncResult, XeroContactsPort
+from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
+from clio_xero.sync.core.plugin import ClioWebhook, RecordTypePlugin, SyncContext
+from clio_xero.sync.settings import ContactScope
+
+if TYPE_CHECKING:
+    from clio_xero.clients.clio import ClioClient
+    from clio_xero.clients.xero import XeroClient
+
+#: What the sweep reads of a changed Clio contact: enough to name it and de-duplicate the hint.
+SWEEP_FIELDS = "id,etag,updated_at"
+
+Ports = Callable[[SyncContext], tuple[ClioContactsPort, XeroContactsPort]]
+
+
+def client_ports(ctx: SyncContext) -> tuple[ClioContactsPort, XeroContactsPort]:
+    return ClioContacts(ctx.clio), XeroContacts(ctx.xero)
+
+
+class ContactPlugin(RecordTypePlugin):
+    record_type = RecordType.CONTACT
+    switch = "sync_contacts"
+    # ``fields`` is also Clio's watch list for ``updated``: the contact sync re-reads the record,
+    # so the payload only needs to say which one changed (and its etag for de-duplication);
+    # ``name`` makes a rename fire (docs/facts-clio.md#webhooks).
+    clio_webhooks = (ClioWebhook("contact", "id,etag,updated_at,name"),)
+    sweep_sources = (Source.CLIO, Source.XERO)
+    backfill_phase = 10
+
+    def __init__(self, ports: Ports = client_ports) -> None:
+        self._ports = ports
+
+    def syncer(self, ctx: SyncContext) -> ContactSyncer:
+        clio, xero = self._ports(ctx)
+        return ContactSyncer(
+            connection_id=ctx.connection_id,
+            clio=clio,
+            xero=xero,
+            mappings=ctx.mappings,
+            settings=ctx.settings,
+            clock=ctx.clock,
+        )
+
+    def sync(self, ctx: SyncContext, event: SyncEvent) -> SyncResult:
+        syncer = self.syncer(ctx)
+        if event.source is Source.CLIO:
+            return syncer.sync_from_clio(event.record_id)
+        return syncer.sync_from_xero(event.record_id)
+
+    def sync_parent(self, ctx: SyncContext, event: SyncEvent) -> SyncResult:
+        # A bill's client goes to Xero whatever the contact scope (as in Clio's own integration).
+        everyone = ctx.settings.model_copy(
+            update={"contacts": ctx.settings.contacts.model_copy(update={"contact_scope": ContactScope.ALL})}
+        )
+        scoped = ctx.derive(settings=everyone)
+        return self.sync(scoped, event)
+
+    def changed_since(
+        self, clio: ClioClient, xero: XeroClient, source: Source, since: datetime
+    ) -> Iterator[tuple[str, object]]:
+        if source is Source.CLIO:
+            for record in clio.iter_contacts(updated_since=since, fields=SWEEP_FIELDS):
+                yield str(record["id"]), record.get("etag")
+        else:
+            for contact in xero.iter_contacts(modified_since=since):
+                yield str(contact["ContactID"]), contact.get("UpdatedDateUTC")
