@@ -86,3 +86,15 @@ def test_reregistering_after_a_webhook_vanished_is_activated_by_the_handshake(
     world.pump()  # Clio's handshake reaches the receiver, which expected it
     hooks = world.clio_api().get("/webhooks.json", params={"fields": "id,status"}).json()["data"]
     assert [h["status"] for h in hooks] == ["enabled"]
+
+
+def test_webhooks_status_table_stays_whole_when_piped(
+    world: LocalWorld, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # no terminal and no width: rich would assume 80
+    _, status = cli("webhooks", "status", "--json")
+    [hook] = status["clio_webhooks"]
+    code, text = cli("webhooks", "status")
+    assert code == 0
+    [row] = [line for line in text.splitlines() if str(hook["webhook_id"]) in line and "contact" in line]
+    assert world.connection_id in row and hook["expires_at"][:10] in row

@@ -300,13 +300,13 @@ def _console_link(world: LocalWorld, out: Console) -> bool:
 
 def run_trust_demo(out: Console) -> bool:
     """Part 3: the trust reconciliation of a sample January, once balanced, once not (docs/trust-report.md)."""
-    from clio_xero_tools.cli.trust import print_table
+    from clio_xero_tools.cli.trust import print_report
     from clio_xero_tools.trust_samples import sample_reports
 
     out.rule("part 3 - trust three-way reconciliation (sample January; `clio-xero trust report`)")
     balanced, unbalanced = sample_reports()
     for report in (balanced, unbalanced):
-        print_table(report, out)
+        print_report(report, out)
     checks = [
         ("balanced January: exit 0", balanced.exit_code == 0),
         ("unbalanced January: exit 1, every difference explained", unbalanced.exit_code == 1),

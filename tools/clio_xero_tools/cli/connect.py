@@ -28,6 +28,7 @@ from clio_xero_tools.cli.options import (
     print_json,
     stack_context,
 )
+from clio_xero_tools.cli.tables import print_table
 
 webhooks_app = typer.Typer(help="Clio webhooks (per connection) and Xero delivery health.", no_args_is_help=True)
 
@@ -288,7 +289,7 @@ def webhooks_register(
                     result["connection_id"], w["model"], str(w["webhook_id"]), w["status"],
                     (w["webhook_expires_at"] or "-")[:16], w["action"], w["message"],
                 )  # fmt: skip
-        console.print(table)
+        print_table(console, table)
     if problems:
         raise typer.Exit(EXIT_PROBLEMS)
 
@@ -434,7 +435,7 @@ def webhooks_status(
                 (r["expires_at"] or "-")[:16], "-" if r["days_left"] is None else str(r["days_left"]),
                 r["last_action"], r["note"],
             )  # fmt: skip
-        console.print(table)
+        print_table(console, table)
         _print_awaited(awaited)
         console.print(
             f"Xero: last delivery {_when(when)}"

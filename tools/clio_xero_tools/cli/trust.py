@@ -29,6 +29,7 @@ from clio_xero_tools.cli.options import (
     errors_to_exit,
     stack_context,
 )
+from clio_xero_tools.cli.tables import print_table
 
 EXIT_BAD_INPUT = 2
 FORMATS = ("table", "csv", "json", "html", "pdf")
@@ -121,9 +122,9 @@ def emit(report: TrustReport, fmt: str, output: Path | None) -> None:
             from rich.console import Console
 
             with output.open("w", encoding="utf-8") as fh:
-                print_table(report, Console(file=fh, width=120))
+                print_report(report, Console(file=fh, width=120))
         else:
-            print_table(report, console)
+            print_report(report, console)
         return
     if fmt == "pdf":
         from clio_xero_tools.trust_pdf import to_pdf
@@ -138,7 +139,7 @@ def emit(report: TrustReport, fmt: str, output: Path | None) -> None:
         sys.stdout.write(text)
 
 
-def print_table(report: TrustReport, out: Any) -> None:
+def print_report(report: TrustReport, out: Any) -> None:
     """The terminal view: status, the three balances, then each list that has items."""
     r = report
     colour = "green" if r.status.value == "balanced" else "red"
@@ -153,7 +154,7 @@ def print_table(report: TrustReport, out: Any) -> None:
     figures.add_column("amount", justify="right")
     for label, value in summary_rows(r):
         figures.add_row(label, value)
-    out.print(figures)
+    print_table(out, figures)
     txn_cols = ("date", "client", "matter", "reference", "amount")
     sections: list[tuple[str, tuple[str, ...], Sequence[tuple[str, ...]]]] = [
         (
@@ -228,4 +229,4 @@ def print_table(report: TrustReport, out: Any) -> None:
             table.add_column(col, justify="right" if numeric else "left")
         for row in rows:
             table.add_row(*row)
-        out.print(table)
+        print_table(out, table)
