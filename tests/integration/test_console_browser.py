@@ -25,7 +25,10 @@ from clio_xero.store.connections import DynamoConnectionStore
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
+from clio_xero.trust.monthly import S3Objects
+from clio_xero.trust.render import to_csv, to_html
 from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.trust_samples import sample_reports
 from tests.integration.browser import chromium, require_browser, screenshot
 from tests.integration.test_connect_e2e import tamper
 from tests.integration.test_ops_e2e import create_clio_contact
@@ -282,6 +285,43 @@ def test_requests_without_a_session_or_with_a_bad_csrf_token_change_nothing(
     assert heading(browser) == "Signed out"
     with httpx.Client(timeout=10, cookies={"clio_xero_console": cookie["value"]}) as after:
         assert after.get(f"{api}/console").status_code == 401
+
+
+# ---------------------------------------------------------------------------- reports
+
+
+def test_stored_trust_reports_are_listed_viewed_and_downloaded(world: LocalWorld, cli: Any, browser: WebDriver) -> None:
+    _, unbalanced = sample_reports()  # what the monthly run writes, for this connection and another
+    bucket = S3Objects(world.runtime.physical_id("DeliveryBucket"), world.runtime.client("s3"))
+    for cid in (world.connection_id, "another-firm"):
+        base = f"trust/reports/{cid}/2026-01-31/7"
+        bucket.put(f"{base}.html", to_html(unbalanced).encode(), "text/html; charset=utf-8")
+        bucket.put(f"{base}.csv", to_csv(unbalanced).encode(), "text/csv; charset=utf-8")
+
+    sign_in(browser, sign_in_url(cli))
+    go(browser, world, "/console/reports")
+    row = browser.find_element(By.XPATH, "//tr[td[contains(., '2026-01-31')]]")
+    assert "Trust three-way reconciliation" in row.text
+    listed = browser.find_elements(By.XPATH, "//table[@aria-labelledby='h-reports']/tbody/tr")
+    assert len(listed) == 1  # only this connection's
+    screenshot(browser, "reports")
+    row.find_element(By.LINK_TEXT, "View").click()
+    WebDriverWait(browser, 15).until(lambda d: "Archer & Co (sample)" in d.find_element(By.TAG_NAME, "body").text)
+    screenshot(browser, "report-trust")
+
+    cookie = browser.get_cookie("clio_xero_console")
+    assert cookie is not None
+    api = world.runtime.api_url
+    with httpx.Client(timeout=10, cookies={"clio_xero_console": cookie["value"]}) as session:
+        csv = session.get(
+            f"{api}/console/reports", params={"key": f"trust/reports/{world.connection_id}/2026-01-31/7.csv"}
+        )
+        assert csv.status_code == 200 and csv.text == to_csv(unbalanced)
+        assert csv.headers["content-disposition"] == 'attachment; filename="local-firm-2026-01-31-7.csv"'
+        other = session.get(f"{api}/console/reports", params={"key": "trust/reports/another-firm/2026-01-31/7.csv"})
+        assert other.status_code == 404  # another connection's report is not reachable
+        sneaky = session.get(f"{api}/console/reports", params={"key": "deliveries/clio/x.json"})
+        assert sneaky.status_code == 404
 
 
 # ------------------------------------------------- connect and disconnect (last: it ends the connection)

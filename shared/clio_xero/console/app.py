@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -39,6 +38,7 @@ from clio_xero.connect.links import ConnectLink, LinkRefusal, LinkRefused, verif
 from clio_xero.console.audit import AuditEntry, AuditLog
 from clio_xero.console.backend import ConsoleBackend, Finding
 from clio_xero.console.forms import build_sections, read_form
+from clio_xero.console.reports import NoReports, ReportShelf, filename
 from clio_xero.console.sessions import (
     COOKIE_NAME,
     DEFAULT_SESSION_TTL,
@@ -92,16 +92,6 @@ class UsedLinks(Protocol):
     def use_link(self, link: ConnectLink, now: Any) -> bool: ...
 
 
-@dataclass(frozen=True)
-class Report:
-    """A report the Reports page offers: ``render(connection_id, fmt)`` gives (content type, body)."""
-
-    name: str
-    title: str
-    formats: tuple[str, ...]
-    render: Callable[[str, str], tuple[str, str]]
-
-
 def templates() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -140,7 +130,7 @@ class Console:
         clock: Clock,
         log: Log,
         session_ttl: timedelta = DEFAULT_SESSION_TTL,
-        reports: tuple[Report, ...] = (),
+        reports: ReportShelf | None = None,
     ) -> None:
         self._backend = backend
         self._sessions = sessions
@@ -150,7 +140,7 @@ class Console:
         self._clock = clock
         self._log = log
         self._session_ttl = session_ttl
-        self._reports = {r.name: r for r in reports}
+        self._reports = reports or NoReports()
         self._env = templates()
 
     # ------------------------------------------------------------------ plumbing
@@ -333,15 +323,22 @@ class Console:
         )
 
     def _reports_page(self, request: HttpRequest, session: ConsoleSession) -> HttpResponse:
-        name, fmt = request.query.get("report"), request.query.get("format", "html")
-        report = self._reports.get(name or "")
-        if report is not None and fmt in report.formats:
-            content_type, body = report.render(session.connection_id, fmt)
+        key = request.query.get("key")
+        if key:
+            found = self._reports.get(session.connection_id, key)
+            if found is None:
+                return self._message(404, "No such report", ["This report is not there (any more)."], session=session)
+            content_type, data = found
             headers = {"content-type": content_type, **SECURITY_HEADERS}
-            if request.query.get("download"):
-                headers["content-disposition"] = f'attachment; filename="{report.name}.{fmt}"'
-            return HttpResponse(status=200, body=body, headers=headers)
-        return self._page(200, "reports.html", reports=list(self._reports.values()), **self._common(session, "reports"))
+            if request.query.get("download") or not content_type.startswith("text/html"):
+                headers["content-disposition"] = f'attachment; filename="{filename(key)}"'
+            return HttpResponse(status=200, body=data.decode("utf-8", "replace"), headers=headers)
+        return self._page(
+            200,
+            "reports.html",
+            reports=self._reports.list(session.connection_id),
+            **self._common(session, "reports"),
+        )
 
     # ------------------------------------------------------------------ changes
 

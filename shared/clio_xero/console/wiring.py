@@ -17,11 +17,13 @@ from clio_xero.connect.wiring import base_url_of
 from clio_xero.console.app import Console
 from clio_xero.console.audit import DynamoAuditLog
 from clio_xero.console.backend import StackBackend
+from clio_xero.console.reports import TrustReportShelf
 from clio_xero.console.sessions import DynamoSessionStore
 from clio_xero.intake.http import request_from_apigw
 from clio_xero.intake.observe import Log
 from clio_xero.store.connections import Connection
 from clio_xero.sync.wiring import WorkerSettings
+from clio_xero.trust.monthly import S3Objects
 from clio_xero.webhooks.renewal import build_services
 from clio_xero.wiring import AppCredentials
 
@@ -33,6 +35,7 @@ class ConsoleSettings(WorkerSettings):
     """Environment of ``ConsoleFunction`` (set by template.yaml)."""
 
     session_minutes: int = 120
+    report_bucket: str = ""  # where the scheduled reports are (empty: the Reports page is empty)
 
 
 def build_console(
@@ -113,6 +116,7 @@ def build_console(
         clock=clock,
         log=log,
         session_ttl=timedelta(minutes=settings.session_minutes),
+        reports=TrustReportShelf(S3Objects(settings.report_bucket, client("s3"))) if settings.report_bucket else None,
     )
 
 
