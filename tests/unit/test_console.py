@@ -118,10 +118,16 @@ def test_account_choices_follow_the_preflight_rules() -> None:
 
 def test_the_billing_preflight_runs_over_the_billing_section_only_when_there_is_one() -> None:
     org = OrgChart(accounts=ACCOUNTS)
-    assert billing_preflight(ConnectionSettings(), Chart(org=org)) == []
-    findings = billing_preflight(Sectioned(billing=BillingSettings(interest_account_code="205")), Chart(org=org))
+
+    def no_call() -> Chart:
+        raise AssertionError("no billing section: Xero is not asked")
+
+    assert billing_preflight(ConnectionSettings(), no_call) == []
+    findings = billing_preflight(
+        Sectioned(billing=BillingSettings(interest_account_code="205")), lambda: Chart(org=org)
+    )
     assert any(f.severity == "error" and "205" in f.message and "ARCHIVED" in f.message for f in findings)
-    unread = billing_preflight(Sectioned(), Chart(problem="Xero is not connected"))
+    unread = billing_preflight(Sectioned(), lambda: Chart(problem="Xero is not connected"))
     assert [f.severity for f in unread] == ["notice"]
 
 
@@ -165,7 +171,7 @@ class FakeBackend:
     def chart(self, connection_id: str, *, full: bool = False) -> Chart:
         return Chart(org=OrgChart(accounts=ACCOUNTS))
 
-    def preflight(self, connection_id: str, settings: Any, chart: Chart) -> list[Finding]:
+    def preflight(self, connection_id: str, settings: Any) -> list[Finding]:
         return [Finding("notice", "checked")]
 
     def connect_links(self, connection_id: str, api_url: str, now: datetime) -> ConnectLinks:

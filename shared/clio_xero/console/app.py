@@ -36,8 +36,8 @@ from clio_xero.admin.settings import InvalidSettingsError, describe_fields
 from clio_xero.clock import Clock
 from clio_xero.connect.links import ConnectLink, LinkRefusal, LinkRefused, verify_link
 from clio_xero.console.audit import AuditEntry, AuditLog
-from clio_xero.console.backend import ConsoleBackend, Finding
-from clio_xero.console.forms import build_sections, read_form
+from clio_xero.console.backend import Chart, ConsoleBackend, Finding
+from clio_xero.console.forms import build_sections, is_account_key, read_form
 from clio_xero.console.reports import NoReports, ReportShelf, filename
 from clio_xero.console.sessions import (
     COOKIE_NAME,
@@ -294,10 +294,13 @@ class Console:
         messages: list[str] | None = None,
     ) -> HttpResponse:
         cid = session.connection_id
-        chart = self._backend.chart(cid)
+        settings = self._backend.settings(cid)
+        # The chart costs a Xero call: read it only when the settings name an account.
+        needs_chart = any(is_account_key(f.name) for s in build_sections(settings) for f in s.fields)
+        chart = self._backend.chart(cid) if needs_chart else Chart()
         sections = build_sections(
-            self._backend.settings(cid),
-            accounts=chart.accounts if chart.problem is None else None,
+            settings,
+            accounts=chart.accounts if needs_chart and chart.problem is None else None,
             accepts=describe_fields(),
             submitted=submitted,
             problems=problems,
@@ -399,7 +402,7 @@ class Console:
             )
         changed = _changes(before, after)
         self._record(session, "settings changed", "; ".join(changed) or "saved unchanged")
-        findings = self._backend.preflight(cid, after, self._backend.chart(cid, full=True))
+        findings = self._backend.preflight(cid, after)
         return self._settings_page(
             200, session, findings=findings, messages=["Saved. " + ("; ".join(changed) or "Nothing changed.")]
         )

@@ -74,7 +74,7 @@ class ConsoleBackend(Protocol):
 
     def chart(self, connection_id: str, *, full: bool = False) -> Chart: ...
 
-    def preflight(self, connection_id: str, settings: ConnectionSettings, chart: Chart) -> list[Finding]: ...
+    def preflight(self, connection_id: str, settings: ConnectionSettings) -> list[Finding]: ...
 
     def connect_links(self, connection_id: str, api_url: str, now: datetime) -> ConnectLinks: ...
 
@@ -150,8 +150,8 @@ class StackBackend:
         except SyncError as exc:
             return Chart(problem=f"Xero's chart of accounts could not be read ({exc.message}): type codes by hand.")
 
-    def preflight(self, connection_id: str, settings: ConnectionSettings, chart: Chart) -> list[Finding]:
-        return billing_preflight(settings, chart)
+    def preflight(self, connection_id: str, settings: ConnectionSettings) -> list[Finding]:
+        return billing_preflight(settings, lambda: self.chart(connection_id, full=True))
 
     def connect_links(self, connection_id: str, api_url: str, now: datetime) -> ConnectLinks:
         return issue_links(self._link_key(), connection_id=connection_id, api_url=api_url, now=now, ttl=self._link_ttl)
@@ -177,13 +177,14 @@ class StackBackend:
         return disconnector.disconnect(connection, purge=purge)
 
 
-def billing_preflight(settings: BaseModel, chart: Chart) -> list[Finding]:
+def billing_preflight(settings: BaseModel, read_chart: Callable[[], Chart]) -> list[Finding]:
     """The billing preflight (``clio-xero billing check``) over every section that holds billing
-    settings; nothing when the settings have none (billing not installed in this version)."""
+    settings; nothing (and no Xero call) when the settings have none."""
     sections = [getattr(settings, name) for name in type(settings).model_fields]
     billing = [s for s in sections if isinstance(s, BillingSettings)]
     if not billing:
         return []
+    chart = read_chart()
     if chart.problem:
         return [Finding("notice", f"The billing settings were not checked against Xero: {chart.problem}")]
     findings: list[Finding] = []

@@ -79,8 +79,12 @@ class FormSection:
     error: str | None = None  # a rule across keys of the section (e.g. "x=true needs y")
 
 
+_PROPER = {"xero": "Xero", "clio": "Clio"}
+
+
 def humanise(name: str) -> str:
-    text = name.replace("_", " ").strip()
+    words = [_PROPER.get(w, w) for w in name.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
