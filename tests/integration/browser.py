@@ -67,7 +67,7 @@ def chromium() -> Iterator[object]:
     for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={LAPTOP[0]},{LAPTOP[1]}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(120)
     try:
         yield driver
     finally:

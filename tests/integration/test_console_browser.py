@@ -73,8 +73,8 @@ def click_and_load(browser: WebDriver, element: WebElement) -> None:
     """Click a button that submits a form and wait (bounded) until the next page has loaded."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
-    WebDriverWait(browser, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(browser, 60).until(staleness_of(page))
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def submit(browser: WebDriver, form_action: str) -> None:
@@ -306,7 +306,7 @@ def test_stored_trust_reports_are_listed_viewed_and_downloaded(world: LocalWorld
     assert len(listed) == 1  # only this connection's
     screenshot(browser, "reports")
     row.find_element(By.LINK_TEXT, "View").click()
-    WebDriverWait(browser, 15).until(lambda d: "Archer & Co (sample)" in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(browser, 60).until(lambda d: "Archer & Co (sample)" in d.find_element(By.TAG_NAME, "body").text)
     screenshot(browser, "report-trust")
 
     cookie = browser.get_cookie("clio_xero_console")
@@ -337,7 +337,7 @@ def test_reconnect_links_work_and_disconnect_keeps_the_record_links(
     assert "/connect/clio?link=v1." in (clio_link.get_attribute("href") or "")
     screenshot(browser, "connection-links")
     clio_link.click()  # the sandbox's consent screen approves at once and calls back
-    WebDriverWait(browser, 15).until(lambda d: "Clio connected" in d.find_element(By.TAG_NAME, "h1").text)
+    WebDriverWait(browser, 60).until(lambda d: "Clio connected" in d.find_element(By.TAG_NAME, "h1").text)
     assert "Clio is connected as" in browser.find_element(By.TAG_NAME, "body").text
 
     linked = [m for m in world.mappings.list(world.connection_id, "contact") if m.xero_id]
