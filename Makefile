@@ -7,22 +7,25 @@ SAMVENV := .venv-sam
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
+# `make test` runs pytest on 2 workers (each its own moto and shared local world; one integration
+# module per worker at a time, see tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
 
-.PHONY: help venv tools test lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak browser-tools render-tools
+.PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak render-tools browser-tools
 
 help:
 	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
 	@echo "make test   - ruff, mypy (strict), cfn-lint and the whole pytest suite"
+	@echo "make test-fast - the quick tier: every test outside tests/integration (well under a minute)"
 	@echo "make bench  - benchmarks; results in docs/benchmarks.md"
 	@echo "make soak   - the long intake run (10,000 deliveries; SOAK_DELIVERIES=N to change)"
-	@echo "make build  - sam build (arm64, python3.13) + precompiled .pyc"
+	@echo "make build  - sam build (arm64, python3.13), layer trimmed and checked, precompiled .pyc"
 	@echo "make events - regenerate the sample API Gateway events in events/"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[cli,local,dev]'
 	@touch $@
 
@@ -73,9 +76,16 @@ cfn-lint: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 
 pytest: venv tools dynamodb-local render-tools browser-tools
-	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest $(PYTEST_ARGS)
+	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-test: lint typecheck cfn-lint pytest
+# The two virtualenvs install side by side on a fresh clone (mostly downloads), then the checks run in order.
+test:
+	$(MAKE) --no-print-directory -j2 venv tools
+	$(MAKE) --no-print-directory lint typecheck cfn-lint pytest
+
+# The quick tier: unit, sandbox and client tests, no local world (docs/testing.md).
+test-fast: venv tools
+	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
 demo: venv
 	$(BIN)/clio-xero demo
@@ -97,6 +107,9 @@ $(SAMVENV)/.installed:
 
 build: $(SAMVENV)/.installed
 	SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(PYENV_VERSIONS) $(SAMVENV)/bin/sam build
+	@# The layer ships no boto3/botocore (the runtime's pair serves): drop the botocore aws-xray-sdk
+	@# pulls in and what only it needs, then fail if the layer holds the tooling or an AWS SDK (docs/packaging.md).
+	$(PYTHON) tools/clio_xero_tools/layer.py .aws-sam/build/SharedLayer --requirements shared/requirements.txt
 	@# sam build ships no .pyc: precompile so cold starts do not pay for compiling (docs/benchmarks.md).
 	PYENV_VERSION=$(PYENV_VERSIONS) python3.13 -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 

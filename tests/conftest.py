@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # (clio_xero_tools.sandbox.serve; the sandbox suites set validate_responses=True themselves).
 os.environ.setdefault("CLIO_XERO_SANDBOX_VALIDATE", "1")
 TEMPLATE = ROOT / "template.yaml"
+# pytest-xdist workers (`make test` runs `pytest -n 2`) start with COLUMNS=80 and LINES=24 in their
+# environment, where a serial run has none; the CLI's rich consoles, created at import, would then
+# keep 80 columns although the CLI tests set COLUMNS per test. Give workers a serial run's environment.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 
 
 def tools_python() -> Path | None:
@@ -68,3 +74,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     reason = java_and_jar()
     status = "available" if reason is None else f"SKIPPED: {reason}"
     return [f"DynamoDB Local fidelity tests: {status}", f"python: {sys.version.split()[0]}"]
+
+
+INTEGRATION = ROOT / "tests" / "integration"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Test tiers by folder: everything under tests/integration is ``integration`` (the quick tier,
+    `make test-fast`, leaves it out). Under `-n 2 --dist loadgroup` each integration module stays on
+    one worker (``xdist_group``), so its shared world and module-scoped runtimes boot once, while
+    the many small tests elsewhere spread freely."""
+    for item in items:
+        if INTEGRATION not in item.path.parents:
+            continue
+        item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))

@@ -28,18 +28,19 @@ from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.cli.contacts import ConnectionTools, connection_tools
 from clio_xero_tools.cli.context import LocalState, StackContext
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox.clio import domain
 from clio_xero_tools.sandbox.clio.seed import seed_firm
 from clio_xero_tools.sandbox.xero.seed import seed_org
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 XERO_CONTACTS = "/api.xro/2.0/Contacts"
 
 
 @pytest.fixture
-def world() -> Iterator[LocalWorld]:
-    with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
+def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
+    with shared_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         firm = seed_firm(w.sandboxes.clio, contacts=40, activities=0, bills=0, seed=7)
         matching = [(name, email) for name, email in firm.contact_names[:15] if email]
         seed_org(w.sandboxes.xero, tenant_id=w.tenant_id, matching_contacts=matching, near_matches=4, extra_contacts=8)

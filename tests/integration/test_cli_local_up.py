@@ -17,7 +17,8 @@ import pytest
 from clio_xero_tools.cli.context import LOCAL_STATE, StackContext
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.integration
+# `local up` writes .cache/local/stack.json in the repository: never two at once (pytest -n).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-state-file")]
 
 
 def _reader(stream: object, lines: queue.Queue[str]) -> None:

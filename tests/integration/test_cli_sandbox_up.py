@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.integration
+# `local up` writes .cache/local/stack.json in the repository: never two at once (pytest -n).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-state-file")]
 
 
 class Running:

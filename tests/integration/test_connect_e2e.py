@@ -25,6 +25,7 @@ from clio_xero.sync.settings import ContactScope
 from clio_xero_tools.cli import app
 from clio_xero_tools.cli.context import LocalState
 from clio_xero_tools.local.world import LocalWorld, local_world
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +38,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(function_output=io.StringIO(), clock=clock) as w:
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(function_output=io.StringIO(), clock=clock) as w:
         yield w
 
 

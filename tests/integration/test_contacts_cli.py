@@ -20,18 +20,19 @@ from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.cli import app
 from clio_xero_tools.cli.context import LocalState
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox.clio.seed import seed_firm
 from clio_xero_tools.sandbox.xero.contacts import contact_json
 from clio_xero_tools.sandbox.xero.seed import seed_org
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
-    with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
+def world(shared_world: WorldPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
+    with shared_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         firm = seed_firm(w.sandboxes.clio, contacts=30, activities=0, bills=0, seed=11)
         matching = [(name, email) for name, email in firm.contact_names[:12] if email]
         seed_org(w.sandboxes.xero, tenant_id=w.tenant_id, matching_contacts=matching, near_matches=4, extra_contacts=5)

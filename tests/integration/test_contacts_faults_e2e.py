@@ -20,10 +20,11 @@ from clio_xero.sync.contacts.projection import from_clio, from_xero
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.local.scheduler import scheduled_event
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox._base import FaultPlan
 from clio_xero_tools.sandbox.clio.store import Record
 from clio_xero_tools.sandbox.xero.contacts import contact_json
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +35,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(
         settings=ConnectionSettings(contact_scope=ContactScope.ALL),
         function_output=io.StringIO(),
         clock=clock,

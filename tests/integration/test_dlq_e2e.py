@@ -21,16 +21,17 @@ from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero.sync.worker import SqsDeadLetters
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox._base import FaultPlan
+from tests.integration.conftest import WorldPool
 from tests.integration.test_ops_e2e import create_clio_contact, ops_stack, queued_events, xero_contact_writes
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def world() -> Iterator[LocalWorld]:
-    with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
+def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
+    with shared_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         yield w
 
 

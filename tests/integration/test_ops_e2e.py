@@ -20,8 +20,9 @@ from clio_xero.events import SyncEvent
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox.clio.store import Record
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -29,8 +30,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def world() -> Iterator[LocalWorld]:
-    with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
+def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
+    with shared_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         yield w
 
 

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from clio_xero.clock import ManualClock
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero.webhooks.registration import DynamoWebhookRecords, webhook_url
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +33,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
     settings = ConnectionSettings(contact_scope=ContactScope.ALL)
-    with local_world(function_output=io.StringIO(), clock=clock, settings=settings) as w:
+    with shared_world(function_output=io.StringIO(), clock=clock, settings=settings) as w:
         yield w
 
 
