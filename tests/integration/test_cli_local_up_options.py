@@ -23,7 +23,7 @@ import pytest
 from clio_xero_tools.cli.context import LOCAL_STATE, StackContext
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-state-file")]
 UP = [sys.executable, "-m", "clio_xero_tools.cli", "local", "up", "--port", "0", "--aws-port", "0"]
 
 

@@ -133,3 +133,17 @@ def test_a_delivery_replayed_after_it_was_processed_is_queued_once() -> None:
                 for m in messages:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         assert processed == 5
+
+
+def test_a_queue_deleted_and_created_again_remembers_no_deduplication_ids() -> None:
+    """SQS keeps no deduplication memory for a queue created again under the same name."""
+    options = RuntimeOptions(template=TEMPLATE, poll=False, schedule=False, function_output=io.StringIO())
+    with LocalRuntime(options) as runtime:
+        sqs, url = runtime.client("sqs"), runtime.queue_url("SyncQueue")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["FifoQueue", "DeduplicationScope"])
+        first = sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d-1")
+        sqs.delete_queue(QueueUrl=url)
+        sqs.create_queue(QueueName=url.rsplit("/", 1)[-1], Attributes=attributes["Attributes"])
+        again = sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d-1")
+        assert again["MessageId"] != first["MessageId"]
+        assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])) == 1

@@ -27,6 +27,7 @@ from clio_xero.errors import NeedsReconnectError, UpstreamUnavailableError
 
 __all__ = [
     "XERO_SCOPES",
+    "XERO_TRUST_REPORT_SCOPE",
     "ClioUser",
     "XeroIdentity",
     "XeroTenant",
@@ -36,9 +37,15 @@ __all__ = [
     "xero_auth_event_id",
 ]
 
+#: The one read-only report scope the trust report needs (``GET /Reports/BankSummary``). Asked for up front,
+#: so a firm that turns the trust report on later needs no reconnect (docs/connect.md, "Scopes").
+XERO_TRUST_REPORT_SCOPE = "accounting.reports.banksummary.read"
 #: Granular scopes (apps created after 2 Mar 2026 get no others; docs/facts-xero.md#oauth). ``offline_access``
-#: brings the refresh token; settings are read only (accounts, tax rates).
-XERO_SCOPES = "offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings.read"
+#: brings the refresh token; settings are read only (accounts, tax rates); reports: the bank summary only.
+XERO_SCOPES = (
+    "offline_access accounting.contacts accounting.invoices accounting.payments accounting.settings.read "
+    f"{XERO_TRUST_REPORT_SCOPE}"
+)
 
 
 def authorize_url(

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from clio_xero.clients import RecordPage
 from clio_xero.clock import Clock
-from clio_xero.errors import ConfigurationError, UpstreamUnavailableError
+from clio_xero.connect.providers import XERO_TRUST_REPORT_SCOPE
+from clio_xero.errors import ConfigurationError, NeedsReconnectError, UpstreamUnavailableError
 from clio_xero.sync.backfill import Patience, patient_pages
 from clio_xero.trust.model import ClioMatter, ClioTrustTransaction, TrustAccount, XeroAccountView, money
 
@@ -236,9 +237,19 @@ def read_xero_view(
         )
     acct = found[0]
     day = as_of.isoformat()
-    body = patience.call(
-        lambda: xero.request("GET", "Reports/BankSummary", params={"fromDate": day, "toDate": day}).json()
-    )
+    try:
+        body = patience.call(
+            lambda: xero.request("GET", "Reports/BankSummary", params={"fromDate": day, "toDate": day}).json()
+        )
+    except NeedsReconnectError:
+        # The same token has just read Accounts, so a 401 here is the report scope, not a dead grant:
+        # a connection made before the scope was asked for (docs/connect.md, "Scopes"). A setting to
+        # fix, not dead tokens: the sync goes on, the CLI exits 3 and the monthly run writes this
+        # where the report would be.
+        raise ConfigurationError(
+            f"Xero refused Reports/BankSummary: the connection was made without the scope "
+            f"{XERO_TRUST_REPORT_SCOPE}; reconnect Xero (clio-xero connect --connection ID) to compare with Xero"
+        ) from None
     balance = _bank_summary_closing(body, str(acct["AccountID"]), str(acct.get("Name") or ""))
     return XeroAccountView(
         account_id=str(acct["AccountID"]),

@@ -154,7 +154,7 @@ def print_report(report: TrustReport, out: Any) -> None:
     figures.add_column("amount", justify="right")
     for label, value in summary_rows(r):
         figures.add_row(label, value)
-    print_table(out, figures)
+    out.print(figures)  # two short columns: never wraps, keeps its aligned layout
     txn_cols = ("date", "client", "matter", "reference", "amount")
     sections: list[tuple[str, tuple[str, ...], Sequence[tuple[str, ...]]]] = [
         (

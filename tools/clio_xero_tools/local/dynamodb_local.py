@@ -88,7 +88,7 @@ class DynamoDBLocal:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self._wait_ready(timeout=30)
+        self._wait_ready(timeout=120)  # a JVM start on a loaded 2-core machine took over 30 s
 
     @property
     def endpoint(self) -> str:

@@ -31,6 +31,7 @@ _lock = threading.Lock()
 class _Patch:
     installed: int = 0
     original_send: Any = None
+    original_delete: Any = None
     # (queue ARN, message group or "", deduplication id) -> (sent at ms, the first message)
     sent: dict[tuple[str, str, str], tuple[int, Any]] = field(default_factory=dict)
 
@@ -71,6 +72,16 @@ def _send_message(self: Any, queue_name: str, message_body: str, *args: Any, **k
     return message
 
 
+def _delete_queue(self: Any, queue_name: str) -> Any:
+    # SQS keeps no deduplication memory for a queue deleted and created again under the same name.
+    arn = self.get_queue(queue_name).queue_arn
+    deleted = _patch.original_delete(self, queue_name)
+    with _lock:
+        for key in [k for k in _sent if k[0] == arn]:
+            del _sent[key]
+    return deleted
+
+
 @contextmanager
 def fifo_deduplication() -> Iterator[None]:
     """SQS FIFO's 5-minute deduplication window in moto while the block runs (nestable)."""
@@ -79,7 +90,9 @@ def fifo_deduplication() -> Iterator[None]:
     with _lock:
         if _patch.installed == 0:
             _patch.original_send = SQSBackend.send_message
+            _patch.original_delete = SQSBackend.delete_queue
             SQSBackend.send_message = _send_message  # type: ignore[method-assign]
+            SQSBackend.delete_queue = _delete_queue  # type: ignore[method-assign]
         _patch.installed += 1
     try:
         yield
@@ -88,6 +101,7 @@ def fifo_deduplication() -> Iterator[None]:
             _patch.installed -= 1
             if _patch.installed == 0:
                 SQSBackend.send_message = _patch.original_send  # type: ignore[method-assign]
+                SQSBackend.delete_queue = _patch.original_delete  # type: ignore[method-assign]
                 _sent.clear()
 
 

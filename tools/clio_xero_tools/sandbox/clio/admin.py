@@ -103,12 +103,16 @@ class AdminApi:
             sizes = {k: int(body[k]) for k in ("contacts", "activities", "bills", "seed") if k in body}
         except (TypeError, ValueError):
             raise bad_request("contacts, activities, bills and seed must be integers") from None
+        recipe = body.get("trust_recipe")
+        if recipe is not None and not isinstance(recipe, bool):
+            raise bad_request("trust_recipe must be true or false")
         result = seed_firm(
             self.sb,
             contacts=sizes.get("contacts", 200),
             activities=sizes.get("activities", 500),
             bills=sizes.get("bills", 60),
             seed=sizes.get("seed", 0),
+            trust_recipe=recipe,
         )
         self.sb.last_seed = result.summary()
         return _json(self.sb.last_seed, 201)

@@ -352,13 +352,32 @@ def transaction_type(store: Store, rec: Record) -> str:
     return "liability" if account is not None and account.attrs.get("type") == "Trust" else "asset"
 
 
+def _cents(rec: Record) -> int:
+    return round(float(rec.attrs.get("amount", 0.0)) * 100)
+
+
+def _running_balances(store: Store) -> dict[int, int]:
+    """Each bank transaction's account balance after it, in cents: the account's transactions in
+    (date, id) order, summed once. One pass per write to the table (O(n log n)) instead of a scan
+    of the account per transaction served (quadratic at 50,000 records); cents keep the sum exact."""
+    out: dict[int, int] = {}
+    for txs in _group("bank_transactions", "bank_account")(store).values():
+        running = 0
+        for t in sorted(txs, key=lambda t: (t.attrs.get("date") or "", t.id)):
+            running += _cents(t)
+            out[t.id] = running
+    return out
+
+
+def running_balance(store: Store, rec: Record) -> float:
+    """``current_account_balance``: the account's balance after ``rec`` (cached until the next write)."""
+    balances: dict[int, int] = store.index("bank_transactions.running", _running_balances, table="bank_transactions")
+    return money(balances.get(rec.id, 0) / 100)
+
+
 def _bank_transaction_computed(store: Store, rec: Record) -> dict[str, Any]:
     acct = rec.link_id("bank_account")
-    running = sum(
-        float(t.attrs.get("amount", 0.0))
-        for t in by_link(store, "bank_transactions", "bank_account", acct)
-        if (t.attrs.get("date"), t.id) <= (rec.attrs.get("date"), rec.id)
-    )
+    running = running_balance(store, rec)
     amount = float(rec.attrs.get("amount", 0.0))
     return {
         "type": transaction_type(store, rec),

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from clio_xero_tools.sandbox.xero.formats import ms_datetime, new_guid, parse_if_modified_since, parse_input_date
+from clio_xero_tools.sandbox.xero.formats import (
+    ms_datetime,
+    new_guid,
+    parse_if_modified_since,
+    parse_input_date,
+    to_decimal,
+)
 from clio_xero_tools.sandbox.xero.where import WhereError, parse_where
 
 if TYPE_CHECKING:
@@ -161,6 +167,46 @@ def not_found() -> Reply:
 ErrorFlag = Literal["HasValidationErrors", "HasErrors", None]
 
 
+# Properties the Accounting spec types ``number`` on the schemas sent in batches (Invoice, CreditNote,
+# LineItem, Payment, BankTransaction, Item, Allocation, BankTransfer, ...; read from the spec, none
+# of them is a string elsewhere). ``SalesTaxCodeId`` is an ``integer``.
+_NUMBER_FIELDS = frozenset(
+    {
+        "Amount", "AmountCredited", "AmountDue", "AmountPaid", "AppliedAmount", "BankAmount", "CISDeduction",
+        "CISRate", "CurrencyRate", "Discount", "DiscountAmount", "DiscountRate", "LineAmount", "Quantity",
+        "QuantityOnHand", "RemainingCredit", "SubTotal", "TaxAmount", "Total", "TotalCostPool", "TotalDiscount",
+        "TotalTax", "UnitAmount", "UnitPrice",
+    }
+)  # fmt: skip
+_INTEGER_FIELDS = frozenset({"SalesTaxCodeId"})
+
+
+def echo_element(value: Any) -> Any:
+    """A failed element as Xero echoes it: what its model parsed, so ``"UnitAmount": "100.00"`` comes
+    back as the number 100.0 (Xero reads numeric strings). A value its model cannot hold (``"ten"``)
+    is left out; the element's ValidationErrors say why."""
+    if isinstance(value, list):
+        return [echo_element(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: Json = {}
+    for key, item in value.items():
+        if key in _NUMBER_FIELDS | _INTEGER_FIELDS and item is not None and not isinstance(item, int | float):
+            try:
+                number = to_decimal(item)
+            except ValueError:
+                continue
+            if key in _INTEGER_FIELDS:
+                if number != number.to_integral_value():
+                    continue
+                out[key] = int(number)
+            else:
+                out[key] = float(number)
+        else:
+            out[key] = echo_element(item)
+    return out
+
+
 def batch_reply(
     ctx: Ctx,
     key: str,
@@ -182,7 +228,7 @@ def batch_reply(
                 out[error_flag] = False
             results.append(out)
         except ElementError as exc:
-            echo = dict(element)
+            echo = echo_element(element)
             echo["StatusAttributeString"] = "ERROR"
             echo["ValidationErrors"] = [{"Message": m} for m in exc.messages]
             if error_flag:

@@ -36,7 +36,9 @@ REFRESH_GRACE = timedelta(minutes=30)
 REFRESH_IDLE_EXPIRY = timedelta(days=60)
 AUTH_CODE_TTL = timedelta(minutes=5)
 DEFAULT_USER = "sandbox-user"
-BROAD_SCOPES = frozenset({"accounting.transactions", "accounting.transactions.read"})
+# The two broad scopes Xero replaced with granular ones (docs/facts-xero.md#scopes): ``accounting.reports.read``
+# is split per report (``accounting.reports.banksummary.read``, ...), like ``accounting.transactions``.
+BROAD_SCOPES = frozenset({"accounting.transactions", "accounting.transactions.read", "accounting.reports.read"})
 
 
 class OAuthError(Exception):
@@ -150,7 +152,8 @@ class Identity:
             raise OAuthError(400, "invalid_scope", "scope is required")
         if self.granular_only and BROAD_SCOPES & set(scopes):
             # Apps created on/after 2 Mar 2026 get granular scopes only (docs/facts-xero.md#oauth).
-            raise OAuthError(400, "invalid_scope", "accounting.transactions is not available to this app")
+            broad = " and ".join(sorted(BROAD_SCOPES & set(scopes)))
+            raise OAuthError(400, "invalid_scope", f"{broad} is not available to this app")
         with self._lock:
             event = self.connect(user_id, tenants)
             code = secrets.token_urlsafe(24)
