@@ -27,9 +27,10 @@ from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero.trust.monthly import S3Objects
 from clio_xero.trust.render import to_csv, to_html
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.trust_samples import sample_reports
 from tests.integration.browser import chromium, require_browser, screenshot
+from tests.integration.conftest import WorldPool
 from tests.integration.test_connect_e2e import tamper
 from tests.integration.test_ops_e2e import create_clio_contact
 
@@ -43,15 +44,17 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[LocalWorld]:
+@pytest.fixture
+def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
+    """The shared world, reset before each test: every test here stands on its own."""
     require_browser()
-    with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
+    with shared_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         yield w
 
 
 @pytest.fixture(scope="module")
-def browser(world: LocalWorld) -> Iterator[WebDriver]:
+def browser() -> Iterator[WebDriver]:
+    require_browser()
     with chromium() as driver:
         assert isinstance(driver, WebDriver)
         yield driver
@@ -330,6 +333,8 @@ def test_stored_trust_reports_are_listed_viewed_and_downloaded(world: LocalWorld
 def test_reconnect_links_work_and_disconnect_keeps_the_record_links(
     world: LocalWorld, cli: Any, browser: WebDriver
 ) -> None:
+    create_clio_contact(world, "Linked Pty Ltd", email="accounts@linked.test")
+    world.pump()
     sign_in(browser, sign_in_url(cli))
     go(browser, world, "/console/connection")
     submit(browser, "/console/connection/links")

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from clio_xero.admin.settings import SettingsRefused
 from clio_xero.admin.status import StackReport
 from clio_xero.billing.settings import BillingSettings
 from clio_xero.billing.xero_models import OrgChart, XeroAccount
@@ -24,6 +23,7 @@ from clio_xero.console.audit import InMemoryAuditLog
 from clio_xero.console.backend import Chart, Finding, billing_preflight
 from clio_xero.console.forms import account_choices, build_sections, read_form
 from clio_xero.console.sessions import COOKIE_NAME, InMemorySessionStore, sign_in_link
+from clio_xero.errors import InvalidSettingsError
 from clio_xero.intake.http import HttpRequest, HttpResponse
 from clio_xero.store.connections import Connection, ConnectionStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
@@ -165,7 +165,7 @@ class FakeBackend:
         try:
             self.stored = ConnectionSettings.model_validate({**self.stored.model_dump(), **updates, "updated_at": now})
         except ValidationError as exc:
-            raise SettingsRefused("bad", {str(e["loc"][-1]): e["msg"] for e in exc.errors()}) from None
+            raise InvalidSettingsError("bad", {str(e["loc"][-1]): e["msg"] for e in exc.errors()}) from None
         return self.stored
 
     def chart(self, connection_id: str, *, full: bool = False) -> Chart:

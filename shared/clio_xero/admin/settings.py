@@ -17,22 +17,12 @@ from clio_xero.sync.settings import ConnectionSettings, describe_keys, setting_k
 
 __all__ = [
     "InvalidSettingsError",
-    "SettingsRefused",
     "apply",
     "describe_fields",
     "parse_assignments",
     "show",
     "updated_settings",
 ]
-
-
-class SettingsRefused(InvalidSettingsError):
-    """:class:`InvalidSettingsError` with the problems keyed by setting name ("" for a rule across
-    several keys), so a form can show each next to its field."""
-
-    def __init__(self, message: str, problems: Mapping[str, str]) -> None:
-        super().__init__(message)
-        self.problems = dict(problems)
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
@@ -60,14 +50,14 @@ def updated_settings(current: ConnectionSettings, updates: Mapping[str, Any], no
     """``current`` with ``updates`` applied and validated, all or nothing (pure).
 
     Keys are settings' names, bare or with their section (``contacts.contact_scope``); values are
-    what a person typed (``"true"``, ``"all"``, ``"2026-01-01"``). Raises :class:`SettingsRefused`
+    what a person typed (``"true"``, ``"all"``, ``"2026-01-01"``). Raises :class:`InvalidSettingsError`
     naming every bad key with what it accepts."""
     updates = {_bare(k): v for k, v in updates.items()}
     known = describe_fields()
     unknown = [k for k in updates if k not in known]
     if unknown:
         listed = ", ".join(f"{k} ({v})" for k, v in known.items())
-        raise SettingsRefused(
+        raise InvalidSettingsError(
             f"unknown setting(s) {', '.join(unknown)}; settings are: {listed}", dict.fromkeys(unknown, "not a setting")
         )
     merged: dict[str, Any] = current.model_dump()
@@ -87,7 +77,7 @@ def updated_settings(current: ConnectionSettings, updates: Mapping[str, Any], no
             accepts = known.get(name)
             problems[name] = f"{message} (accepts {accepts})" if accepts else message
             lines.append(f"{name}={updates.get(name, '')!r}: {problems[name]}" if name in known else message)
-        raise SettingsRefused("; ".join(lines), problems) from None
+        raise InvalidSettingsError("; ".join(lines), problems) from None
 
 
 def show(stack: OpsStack, connection_id: str) -> ConnectionSettings:

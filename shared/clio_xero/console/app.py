@@ -397,9 +397,7 @@ class Console:
         try:
             after = self._backend.save_settings(cid, updates, self._clock.now())
         except InvalidSettingsError as exc:
-            return self._settings_page(
-                400, session, submitted=updates, problems=getattr(exc, "problems", None) or {"": exc.message}
-            )
+            return self._settings_page(400, session, submitted=updates, problems=exc.problems or {"": exc.message})
         changed = _changes(before, after)
         self._record(session, "settings changed", "; ".join(changed) or "saved unchanged")
         findings = self._backend.preflight(cid, after)
