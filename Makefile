@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
 
-.PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak render-tools browser-tools
+.PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak chaos render-tools browser-tools
 
 help:
 	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-fast - the quick tier: every test outside tests/integration (well under a minute)"
 	@echo "make bench  - benchmarks; results in docs/benchmarks.md"
 	@echo "make soak   - the long intake run (10,000 deliveries; SOAK_DELIVERIES=N to change)"
+	@echo "make chaos  - 500 billing changes under API faults and messy webhooks (CHAOS_CHANGES=N to change)"
 	@echo "make build  - sam build (arm64, python3.13), layer trimmed and checked, precompiled .pyc"
 	@echo "make events - regenerate the sample API Gateway events in events/"
 
@@ -96,6 +97,11 @@ bench: venv
 # The long run: 10,000 signed deliveries through the local runtime, none lost (prints, writes no doc).
 soak: venv
 	$(BIN)/python bench/run.py --only sustained --deliveries $(or $(SOAK_DELIVERIES),10000)
+
+# Payments chaos: N billing changes with 10% API faults and duplicated, dropped, reordered hints;
+# the receivables report must agree and nothing may exist twice (make test runs 60).
+chaos: venv
+	CHAOS_CHANGES=$(or $(CHAOS_CHANGES),500) CHAOS_REPORT=1 $(BIN)/pytest -q -s tests/payments/test_chaos.py
 
 events: venv
 	$(BIN)/python -m clio_xero_tools.sample_events

@@ -16,12 +16,7 @@ import math
 import time
 import tracemalloc
 
-from bench.common import RunOptions, Section, table
-from clio_xero.clients.clio import ClioClient
-from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
-from clio_xero.clients.oauth import StaticTokenSource
-from clio_xero.clients.ratelimit import InMemoryRateBudget
-from clio_xero.clients.xero import XeroClient
+from bench.common import RunOptions, Section, in_process_clients, table
 from clio_xero.clock import ManualClock
 from clio_xero.sync.backfill import (
     ClioSource,
@@ -32,7 +27,6 @@ from clio_xero.sync.backfill import (
 )
 from clio_xero.sync.mapping import InMemoryMappingStore
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
-from clio_xero_tools.sandbox._base import wsgi_transport
 from clio_xero_tools.sandbox.clio import ClioSandbox
 from clio_xero_tools.sandbox.clio.seed import seed_firm
 from clio_xero_tools.sandbox.xero import XeroSandbox
@@ -61,22 +55,7 @@ def run(opts: RunOptions) -> Section:
     org = seed_org(xero_sb, matching_contacts=pairs, near_matches=0, extra_contacts=XERO_OTHERS, invoices=0, seed=2026)
     xero_before = len(xero_sb.store.orgs[org.tenant_id].contacts)
 
-    clio = ClioClient(
-        endpoints=ClioEndpoints(base_url="http://clio.test"),
-        tokens=StaticTokenSource(clio_sb.issue_token()["access_token"], "clio"),
-        budget=InMemoryRateBudget(clock),
-        budget_key="bench",
-        transport=wsgi_transport(clio_sb.wsgi_app),
-        clock=clock,
-    )
-    xero = XeroClient(
-        endpoints=XeroEndpoints.sandbox("http://xero.test"),
-        tenant_id=org.tenant_id,
-        tokens=StaticTokenSource(xero_sb.issue_tokens([org.tenant_id])["access_token"]),
-        budget=InMemoryRateBudget(clock),
-        transport=wsgi_transport(xero_sb.wsgi_app),
-        clock=clock,
-    )
+    clio, xero = in_process_clients(clio_sb, xero_sb, org.tenant_id, clock)
 
     def advance(seconds: float) -> None:
         clock.advance(seconds)

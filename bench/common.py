@@ -11,6 +11,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clio_xero.clients.clio import ClioClient
+from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
+from clio_xero.clients.oauth import StaticTokenSource
+from clio_xero.clients.ratelimit import InMemoryRateBudget
+from clio_xero.clients.xero import XeroClient
+from clio_xero.clock import ManualClock
+from clio_xero_tools.sandbox._base import wsgi_transport
+from clio_xero_tools.sandbox.clio import ClioSandbox
+from clio_xero_tools.sandbox.xero import XeroSandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
@@ -73,3 +83,27 @@ def quiet_stdout() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)
+
+
+def in_process_clients(
+    clio_sb: ClioSandbox, xero_sb: XeroSandbox, tenant_id: str, clock: ManualClock
+) -> tuple[ClioClient, XeroClient]:
+    """The real API clients over both in-process sandboxes (WSGI transport), each with its own
+    rate budget on ``clock``: what the backfill benchmarks run against."""
+    clio = ClioClient(
+        endpoints=ClioEndpoints(base_url="http://clio.test"),
+        tokens=StaticTokenSource(clio_sb.issue_token()["access_token"], "clio"),
+        budget=InMemoryRateBudget(clock),
+        budget_key="bench",
+        transport=wsgi_transport(clio_sb.wsgi_app),
+        clock=clock,
+    )
+    xero = XeroClient(
+        endpoints=XeroEndpoints.sandbox("http://xero.test"),
+        tenant_id=tenant_id,
+        tokens=StaticTokenSource(xero_sb.issue_tokens([tenant_id])["access_token"]),
+        budget=InMemoryRateBudget(clock),
+        transport=wsgi_transport(xero_sb.wsgi_app),
+        clock=clock,
+    )
+    return clio, xero

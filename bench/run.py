@@ -31,13 +31,17 @@ PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "httpx", "
 
 def benchmarks() -> list[tuple[str, Benchmark]]:
     """Every benchmark, in run order, by the name ``--only`` selects it with."""
-    from bench import backfill, coldstart, intake, trust
+    from bench import backfill, bills, coldstart, intake, payments, trust
 
     return [
         ("coldstart", coldstart.run),
         ("latency", intake.run_latency),
         ("sustained", intake.run_sustained),
         ("backfill", backfill.run),
+        ("bills", bills.run),
+        ("bill-latency", bills.run_latency),
+        ("bill-burst", bills.run_burst),
+        ("payments", payments.run),
         ("trust", trust.run),
     ]
 

@@ -21,6 +21,8 @@ Every branch says what the caller (mostly the queue worker) should do with the r
     │   │                           Xero organisation cannot take; carries every problem with its fix
     │   ├── BillTotalsMismatchError the invoice Xero would compute differs from the Clio bill total;
     │   │                           carries both figures (the bill is parked, never sent wrong)
+    │   ├── XeroSideChangeError     a person changed a synced invoice or payment in Xero; the record
+    │   │                           waits with what was done there and the two ways out
     │   └── InputFileError          a file a person gave us is unusable; names the file and line
     ├── NeedsReviewError            several Xero records could match: a person chooses (contacts review)
     ├── NeedsReconnectError         tokens are dead (invalid_grant, revoked, tenant disconnected)
@@ -153,6 +155,12 @@ class BillTotalsMismatchError(PermanentError):
         self.clio_total = clio_total
         self.xero_total = xero_total
         self.currency = currency
+
+
+class XeroSideChangeError(PermanentError):
+    """A person changed a synced invoice or payment in Xero (docs/payments.md "Changes made in Xero").
+
+    The message says what was done in Xero and the two ways out; nothing was written."""
 
 
 class InputFileError(PermanentError):

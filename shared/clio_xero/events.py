@@ -38,6 +38,10 @@ class RecordType(StrEnum):
     CLIO_PAYMENT = "clio_payments_payment"
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
+    # Clio allocations (payments applied to a bill) and credit memos: Clio sends no webhooks for
+    # them, so their events come from the sweep and the backfill (docs/payments.md).
+    ALLOCATION = "allocation"
+    CREDIT_MEMO = "credit_memo"
 
 
 class Action(StrEnum):

@@ -122,7 +122,10 @@ def test_the_billing_preflight_runs_over_the_billing_section_only_when_there_is_
     def no_call() -> Chart:
         raise AssertionError("no billing section: Xero is not asked")
 
-    assert billing_preflight(ConnectionSettings(), no_call) == []
+    class ContactsOnly(BaseModel):
+        contacts: Contacts = Field(default_factory=Contacts)
+
+    assert billing_preflight(ContactsOnly(), no_call) == []
     findings = billing_preflight(
         Sectioned(billing=BillingSettings(interest_account_code="205")), lambda: Chart(org=org)
     )

@@ -18,7 +18,7 @@ from clio_xero.sync.settings import (
 
 
 def test_every_key_lives_in_exactly_one_section() -> None:
-    assert section_names() == ["contacts", "billing", "trust"]
+    assert section_names() == ["contacts", "billing", "payments", "trust"]
     names = [name for section in section_names() for name in section_model(section).model_fields]
     assert len(names) == len(set(names)) == len(setting_keys())
     assert setting_keys()["contact_scope"] == "contacts" and setting_keys()["sync_bills"] == "billing"

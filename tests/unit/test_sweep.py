@@ -10,6 +10,7 @@ from clio_xero.clock import ManualClock
 from clio_xero.errors import UpstreamUnavailableError
 from clio_xero.events import Source
 from clio_xero.store.connections import Connection, ConnectionStatus
+from clio_xero.sync.settings import InMemorySettingsStore
 from clio_xero.sync.sweep import OVERLAP, Sweep
 from tests.fakes.intake import Counts, FakePublisher, RecordingLog
 
@@ -74,6 +75,7 @@ def make(*ids: str) -> tuple[Sweep, Clients, FakePublisher, ManualClock, Cursors
         clock=clock,
         log=RecordingLog(),
         count=Counts(),
+        settings=InMemorySettingsStore(),  # the defaults: contacts swept, billing off
     )
     return sweep, clients, publisher, clock, cursors
 

@@ -298,12 +298,78 @@ def _console_link(world: LocalWorld, out: Console) -> bool:
     return signed_in.status_code == 303 and status.status_code == 200 and "<h1>Status</h1>" in status.text
 
 
+def run_bill_demo(template: Path, out: Console, function_log: TextIO) -> bool:
+    """Part 3: a bill approved in Clio arrives in Xero as an AUTHORISED invoice."""
+    from decimal import Decimal
+
+    from clio_xero.sync.settings import ConnectionSettings
+    from clio_xero_tools.local.world import local_world
+
+    out.rule("part 3 - a bill approved in Clio becomes a Xero invoice")
+    checks: list[tuple[str, bool]] = []
+    settings = ConnectionSettings(
+        sync_bills=True, flat_fee_account_code="260", tax_type_primary="OUTPUT", use_clio_category_codes=False
+    )
+    with local_world(template=template, settings=settings, function_output=function_log) as world:
+        world.xero_user_call("PUT", "/Currencies", {"Code": "USD"})  # the Clio sandbox firm bills in USD
+        clio = world.sandboxes.clio
+        client = clio.act_create("contacts", {"type": "Company", "name": "Harbour Freight Ltd"})
+        matter = clio.act_create("matters", {"client": {"id": client.id}, "description": "Lease dispute"})
+        entries = [
+            clio.act_create(
+                "activities",
+                {"matter": {"id": matter.id}, "type": "TimeEntry", "quantity": 5400, "price": 300,
+                 "tax_setting": "tax_1_only", "note": "Review of the lease"},
+            ),
+            clio.act_create(
+                "activities",
+                {"matter": {"id": matter.id}, "type": "TimeEntry", "quantity": 3600, "price": 750,
+                 "flat_rate": True, "tax_setting": "tax_1_only", "note": "Fixed-fee letter"},
+            ),
+            clio.act_create(
+                "activities",
+                {"matter": {"id": matter.id}, "type": "ExpenseEntry", "price": 42.5, "quantity": 2,
+                 "tax_setting": "no_tax", "note": "Court copies"},
+            ),
+        ]  # fmt: skip
+        bill = clio.create_bill(client_id=client.id, matter_ids=[matter.id], activity_ids=[e.id for e in entries])
+        out.print(f"Clio bill {bill.attrs['number']} (draft): 1.5 h at 300, a 750 flat fee, 2 x 42.50 of copies.")
+        world.pump()
+        checks.append(("a draft stays out of Xero", not _demo_invoices(world)))
+        out.print("A partner approves it in Clio ...")
+        clio.act_update("bills", bill, {"state": "awaiting_payment"})
+        world.pump()
+        found = _demo_invoices(world)
+        invoice = found[0] if len(found) == 1 else None
+        with world.clio_api() as api:
+            total = api.get(f"/bills/{bill.id}.json", params={"fields": "total"}).json()["data"]["total"]
+        checks.append(("one invoice in Xero", invoice is not None))
+        if invoice is not None:
+            checks.append(
+                (
+                    "AUTHORISED, numbered as in Clio",
+                    (invoice.status, invoice.number) == ("AUTHORISED", str(bill.attrs["number"])),
+                )
+            )
+            checks.append(("its total is Clio's to the cent", invoice.total == Decimal(str(total))))
+            table = Table(title=f"Xero invoice {invoice.number} ({invoice.status})")
+            for column in ("line", "account", "tax", "amount"):
+                table.add_column(column)
+            for line in invoice.lines:
+                table.add_row(str(line.description), str(line.account_code), str(line.tax_type), str(line.line_amount))
+            table.add_row("total", "", str(invoice.total_tax), str(invoice.total))
+            out.print(table)
+    for name, ok in checks:
+        out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
+    return all(ok for _, ok in checks)
+
+
 def run_trust_demo(out: Console) -> bool:
-    """Part 3: the trust reconciliation of a sample January, once balanced, once not (docs/trust-report.md)."""
+    """Part 4: the trust reconciliation of a sample January, once balanced, once not (docs/trust-report.md)."""
     from clio_xero_tools.cli.trust import print_report
     from clio_xero_tools.trust_samples import sample_reports
 
-    out.rule("part 3 - trust three-way reconciliation (sample January; `clio-xero trust report`)")
+    out.rule("part 4 - trust three-way reconciliation (sample January; `clio-xero trust report`)")
     balanced, unbalanced = sample_reports()
     for report in (balanced, unbalanced):
         print_report(report, out)
@@ -316,6 +382,12 @@ def run_trust_demo(out: Console) -> bool:
     return all(ok for _, ok in checks)
 
 
+def _demo_invoices(world: LocalWorld) -> list[Any]:
+    store = world.sandboxes.xero.store
+    with store.lock:
+        return [d for d in store.orgs[world.tenant_id].invoices.values() if d.type == "ACCREC"]
+
+
 def run_demo(template: Path, console: Console | None = None) -> bool:
     out = console or Console()
     log_path = Path(".cache/demo/functions.log")
@@ -324,6 +396,7 @@ def run_demo(template: Path, console: Console | None = None) -> bool:
         out.print(f"Function logs and metrics (JSON lines): {log_path}")
         intake_ok = run_intake_demo(template, out, function_log)
         sync_ok = run_sync_demo(template, out, function_log)
-    ok = intake_ok and sync_ok and run_trust_demo(out)
+        bill_ok = run_bill_demo(template, out, function_log)
+    ok = intake_ok and sync_ok and bill_ok and run_trust_demo(out)
     out.print("[bold green]Demo passed.[/]" if ok else "[bold red]Demo failed: see the lines marked above.[/]")
     return ok

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from clio_xero.admin.stack import OpsStack
 from clio_xero.errors import InvalidSettingsError
 from clio_xero.store.settings import DynamoSettingsStore
-from clio_xero.sync.settings import ConnectionSettings, describe_keys, setting_keys
+from clio_xero.sync.section import is_optional
+from clio_xero.sync.settings import ConnectionSettings, describe_keys, section_model, setting_keys
 
 __all__ = [
     "InvalidSettingsError",
@@ -62,7 +63,9 @@ def updated_settings(current: ConnectionSettings, updates: Mapping[str, Any], no
         )
     merged: dict[str, Any] = current.model_dump()
     for name, value in updates.items():
-        merged[setting_keys()[name]][name] = value
+        section = setting_keys()[name]
+        annotation = section_model(section).model_fields[name].annotation
+        merged[section][name] = None if (value == "" and is_optional(annotation)) else value
     merged["updated_at"] = now
     try:
         return ConnectionSettings.model_validate(merged)

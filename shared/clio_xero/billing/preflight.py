@@ -399,6 +399,7 @@ def require_clean(report: PreflightReport, *, bill_label: str) -> None:
     if report.ok:
         return
     sentences = [p.message for p in report.errors]
-    raise BillPreflightError(
-        f"{bill_label} was not sent to Xero: " + " ".join(sentences) + " Then `clio-xero retry`.", problems=sentences
-    )
+    text = " ".join(sentences)
+    if "`clio-xero retry`" not in text:
+        text += " Then `clio-xero retry`."
+    raise BillPreflightError(f"{bill_label} was not sent to Xero: {text}", problems=sentences)

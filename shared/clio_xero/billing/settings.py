@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
-from enum import Enum, StrEnum
-from typing import Annotated, Any, get_args, get_origin
+from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from clio_xero.errors import ConfigurationError
+from clio_xero.sync.section import SettingsSection, accepts, is_optional
 
 __all__ = [
     "AccountCode",
@@ -81,13 +82,12 @@ class TaxClass(StrEnum):
 _MAP_FIELDS = ("activity_category_codes", "expense_category_codes", "tracking_options")
 
 
-class BillingSettings(BaseModel):
-    """Defaults are what a firm gets without touching anything; billing itself is opt-in.
+class BillingSettings(SettingsSection):
+    """The ``billing`` section of a connection's settings (``ConnectionSettings.billing``).
 
-    Shaped as a settings section (no ``updated_at`` of its own, switch names as the engine's
-    ``billing`` section has them), so it can become that section when the bill plug-in lands."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Defaults are what a firm gets without touching anything; billing itself is opt-in. The line
+    switches default to itemised lines, like Clio's own integration
+    (docs/facts-clio.md#clio-own-xero-sync)."""
 
     # --- what syncs (Clio's own tick-boxes) -------------------------------------------------
     # Off until the firm has run `clio-xero billing check`: invoices land in the books.
@@ -181,33 +181,9 @@ class BillingSettings(BaseModel):
         }[tax_class]
 
 
-def _accepts(annotation: Any) -> str:
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    optional = len(args) < len(get_args(annotation))
-    if optional and len(args) == 1:
-        return f"{_accepts(args[0])} | (empty: unset)"
-    if get_origin(annotation) is dict:
-        return "NAME:VALUE,NAME:VALUE (or a JSON object; empty clears)"
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return " | ".join(str(m.value) for m in annotation)
-    if annotation is bool:
-        return "true | false"
-    if annotation is date:
-        return "a date YYYY-MM-DD"
-    if get_origin(annotation) is Annotated:
-        base, *meta = get_args(annotation)
-        limits = [m for m in meta if isinstance(m, StringConstraints)]
-        if base is str and limits:
-            c = limits[0]
-            if c.pattern:
-                return "an upper-case Xero tax type, e.g. OUTPUT2"
-            return f"text of {c.min_length or 0}..{c.max_length} characters"
-    return getattr(annotation, "__name__", str(annotation))
-
-
 def describe_billing_fields() -> dict[str, str]:
     """Each settable key and what it accepts (for error messages and `settings show`)."""
-    return {name: _accepts(info.rebuild_annotation()) for name, info in BillingSettings.model_fields.items()}
+    return {name: accepts(info.rebuild_annotation()) for name, info in BillingSettings.model_fields.items()}
 
 
 def apply_assignments(current: BillingSettings, updates: Mapping[str, str]) -> BillingSettings:
@@ -222,7 +198,7 @@ def apply_assignments(current: BillingSettings, updates: Mapping[str, str]) -> B
         raise ConfigurationError(f"unknown billing setting(s) {', '.join(unknown)}; settings are: {listed}")
     merged: dict[str, Any] = current.model_dump()
     for name, raw in updates.items():
-        optional = type(None) in get_args(BillingSettings.model_fields[name].annotation)
+        optional = is_optional(BillingSettings.model_fields[name].annotation)
         merged[name] = None if (raw.strip() == "" and optional) else raw
     try:
         return BillingSettings.model_validate(merged)

@@ -16,14 +16,16 @@ __all__ = ["DynamoCheckpointStore"]
 
 
 class DynamoCheckpointStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
+    def __init__(self, table_name: str, dynamodb: DynamoDBClient, record_type: str | None = None) -> None:
+        """``record_type``: whose backfill (default the contacts', as before record types)."""
         self._table = table_name
         self._ddb = dynamodb
+        self._sk = CHECKPOINT_SK if record_type is None else f"#CHECKPOINT#backfill#{record_type}"
 
     def get(self, connection_id: str) -> Checkpoint | None:
         with aws_errors("read backfill checkpoint"):
             item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), CHECKPOINT_SK), ConsistentRead=True
+                TableName=self._table, Key=key(connection_pk(connection_id), self._sk), ConsistentRead=True
             ).get("Item")
         if not item:
             return None
@@ -40,6 +42,6 @@ class DynamoCheckpointStore:
 
     def put(self, connection_id: str, checkpoint: Checkpoint) -> None:
         values = checkpoint.model_dump(mode="json")
-        values.update(pk=connection_pk(connection_id), sk=CHECKPOINT_SK, counts=json.dumps(checkpoint.counts))
+        values.update(pk=connection_pk(connection_id), sk=self._sk, counts=json.dumps(checkpoint.counts))
         with aws_errors("write backfill checkpoint"):
             self._ddb.put_item(TableName=self._table, Item=to_item(values))

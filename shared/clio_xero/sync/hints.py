@@ -9,6 +9,18 @@ from clio_xero.errors import NeedsReconnectError, SyncError
 
 _HINTS: list[tuple[re.Pattern[str], str]] = [
     (
+        re.compile(r"(payments or credit notes applied|cannot be voided as it has a payment)", re.I),
+        "remove the payments/allocations from the invoice in Xero (or undo the void in Clio), then `clio-xero retry`",
+    ),
+    (
+        re.compile(r"not subscribed to (\w+)", re.I),
+        "add {0} in Xero (Settings > Currencies), then `clio-xero retry`",
+    ),
+    (
+        re.compile(r"was not sent to Xero: Xero would total", re.I),
+        "compare the bill in Clio with the tax_type_* and line_amount_types settings (docs/billing.md), then retry",
+    ),
+    (
         re.compile(r"account code '?(\w+)'? .*(archived|not active)", re.I),
         "account {0} is archived in Xero: choose another code with `clio-xero settings set`",
     ),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from clio_xero.payments.plugins import payment_plugins
+from clio_xero.sync.bills.plugin import ActivityPlugin, BillPlugin
 from clio_xero.sync.contacts.plugin import ContactPlugin
 from clio_xero.sync.core.registry import Registry
 
@@ -18,4 +20,5 @@ __all__ = ["default_registry"]
 @cache
 def default_registry() -> Registry:
     """Built once per process (tests may register a toy on it and unregister it after)."""
-    return Registry([ContactPlugin()])
+    bills = BillPlugin()
+    return Registry([ContactPlugin(), bills, ActivityPlugin(bills), *payment_plugins()])

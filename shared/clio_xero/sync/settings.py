@@ -16,17 +16,15 @@ needs migrating, and the next ``settings set`` writes the sectioned shape.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum, StrEnum
+from enum import StrEnum
 from functools import cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class SettingsSection(BaseModel):
-    """One section of a connection's settings; unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from clio_xero.billing.settings import BillingSettings
+from clio_xero.payments.settings import PaymentSettings
+from clio_xero.sync.section import SettingsSection, accepts
 
 
 class ContactScope(StrEnum):
@@ -46,18 +44,9 @@ class ContactSettings(SettingsSection):
     sync_contacts: bool = True
 
 
-class BillingSwitches(SettingsSection):
-    """Which billing records sync. Nothing billing-related is written to Xero until a firm turns
-    ``sync_bills`` on (it needs its account codes set up first, and an unwanted invoice in the books
-    is worse than a late one). The line switches say how much detail an invoice carries once bills
-    sync; like Clio's own integration they default to itemised lines (docs/facts-clio.md#clio-own-xero-sync)."""
-
-    sync_bills: bool = False
-    sync_time_entries: bool = True
-    sync_expenses: bool = True
-    sync_interest: bool = True
-    sync_payments: bool = False
-    sync_credit_notes: bool = False
+#: The billing section is :class:`clio_xero.billing.settings.BillingSettings` (every key in
+#: docs/billing.md "Settings"); ``BillingSwitches`` is its name from before the bill plug-in.
+BillingSwitches = BillingSettings
 
 
 class TrustSettings(SettingsSection):
@@ -72,7 +61,8 @@ class ConnectionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     contacts: ContactSettings = Field(default_factory=ContactSettings)
-    billing: BillingSwitches = Field(default_factory=BillingSwitches)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    payments: PaymentSettings = Field(default_factory=PaymentSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     updated_at: datetime | None = None
 
@@ -152,16 +142,10 @@ def setting_keys() -> dict[str, str]:
 
 def describe_keys() -> dict[str, str]:
     """Each settable key and what it accepts, e.g. ``{"contact_scope": "all | clients | billed"}``."""
-    out: dict[str, str] = {}
-    for name, section in setting_keys().items():
-        annotation = section_model(section).model_fields[name].annotation
-        if isinstance(annotation, type) and issubclass(annotation, Enum):
-            out[name] = " | ".join(str(m.value) for m in annotation)
-        elif annotation is bool:
-            out[name] = "true | false"
-        else:
-            out[name] = getattr(annotation, "__name__", str(annotation))
-    return out
+    return {
+        name: accepts(section_model(section).model_fields[name].rebuild_annotation())
+        for name, section in setting_keys().items()
+    }
 
 
 class SettingsStore(Protocol):

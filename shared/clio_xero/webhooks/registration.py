@@ -237,8 +237,10 @@ class WebhookManager:
         self._api = api
         self._records = records
         self._secrets = secrets
-        # Default: what every registered record type needs, read when the manager is built.
-        self._specs = specs if specs is not None else webhook_specs(default_registry())
+        # Default: what the record types a connection with default settings switches on need
+        # (contacts; billing is opt-in). Callers that know the connection pass its own
+        # (``Services.manager``, the local world).
+        self._specs = specs if specs is not None else webhook_specs(default_registry(), ConnectionSettings())
         # Where the receiver learns which handshakes to accept (the secrets store by default).
         self._activations = activations or secrets
 

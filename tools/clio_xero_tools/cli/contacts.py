@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from clio_xero.clients.clio import ClioClient
@@ -45,6 +44,7 @@ from clio_xero_tools.cli.options import (
     STACK_OPTION,
     console,
     err_console,
+    phase_progress,
     print_json,
     stack_context,
 )
@@ -216,21 +216,8 @@ def backfill_contacts(
     """
     tools = _tools(stack, local, connection)
     patience = Patience()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=as_json,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(f"{phase:>6}", total=total)
-            bar.update(tasks[phase], completed=done)
+    with phase_progress(quiet=as_json) as progress:
+        bar = progress.bar
 
         engine = ContactBackfill(
             connection_id=tools.connection_id,

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from clio_xero.errors import ConfigurationError, SyncError
 from clio_xero_tools.cli.context import StackContext
@@ -51,3 +52,31 @@ def errors_to_exit() -> Iterator[None]:
     except SyncError as exc:
         err_console.print(f"[red]{exc.message}[/]")
         raise typer.Exit(EXIT_PROBLEMS) from None
+
+
+class PhaseProgress:
+    """A progress bar per backfill phase (``progress(phase, done, total)``), drawn on stderr."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase not in self._tasks:
+            self._tasks[phase] = self.bar.add_task(f"{phase:>6}", total=total)
+        self.bar.update(self._tasks[phase], completed=done)
+
+
+@contextmanager
+def phase_progress(*, quiet: bool) -> Iterator[PhaseProgress]:
+    """The backfills' bars (hidden with ``--json``, gone when done)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        yield PhaseProgress(bar)

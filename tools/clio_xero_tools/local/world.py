@@ -26,6 +26,7 @@ from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConn
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import (
     CLIO_WEBHOOKS,
@@ -33,6 +34,7 @@ from clio_xero.webhooks.registration import (
     DynamoWebhookRecords,
     WebhookManager,
     WebhookRecord,
+    webhook_specs,
 )
 from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero_tools.local.sqs_poller import SqsPoller
@@ -77,6 +79,21 @@ class LocalWorld:
             timeout=10,
         )
 
+    def xero_user_call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """An Accounting API call made outside the product, as a Xero user's app would (setting
+        up the organisation in tests and the demo: a tracking category, a currency)."""
+        grant = self.sandboxes.xero.issue_tokens([self.tenant_id])
+        response = httpx.request(
+            method,
+            f"{self.sandboxes.xero_server.url}/api.xro/2.0{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {grant['access_token']}", "xero-tenant-id": self.tenant_id},
+            timeout=10,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     def settings(self, **values: Any) -> None:
         store = DynamoSettingsStore(self.runtime.physical_id("Table"), self.runtime.client("dynamodb"))
         store.put(self.connection_id, store.get(self.connection_id).changed(**values))
@@ -97,6 +114,11 @@ def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecor
             connection_id=world.connection_id,
             api=ClioClientWebhooks(clio),
             records=DynamoWebhookRecords(runtime.physical_id("Table"), runtime.client("dynamodb")),
+            # The models the connection's switched-on record types need, as `webhooks register` does.
+            specs=webhook_specs(
+                default_registry(),
+                DynamoSettingsStore(runtime.physical_id("Table"), runtime.client("dynamodb")).get(world.connection_id),
+            ),
             # No secrets: the receiver, not registration, must answer the handshakes here; it accepts
             # them because registration records which activations it expects.
             secrets=None,

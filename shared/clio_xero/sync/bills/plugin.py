@@ -1,0 +1,655 @@
+"""Clio bills → Xero ACCREC invoices, as plug-ins of the sync engine (docs/billing.md "The bill plug-in").
+
+:class:`BillPlugin` works in bursts (:class:`~clio_xero.sync.core.BatchedPlugin`): for the bills a
+batch names it reads Clio in bulk (:mod:`.reader`), decides each bill with the pure rules
+(:func:`clio_xero.billing.eligibility.decide`), gets the client linked first
+(``ctx.linked_parent``: whatever the contact scope), maps and preflights each invoice
+(:func:`clio_xero.billing.mapping.map_bill`), and writes at most three Xero calls for the whole
+burst: the new invoices (one ``PUT`` of up to 50), the updated ones (one ``POST``, LineItemIDs
+kept) and the voids/deletes (one ``POST``). A bill that cannot be sent raises its own error (one
+per event); the others go on.
+
+Never a duplicate invoice: each write carries an Idempotency-Key; before a create is sent the
+mapping is marked with it, so a worker that died after Xero's answer and before the mapping write
+is recognised on the next attempt, which first looks the numbers up (``InvoiceNumbers=``) and
+adopts the invoice it finds (:func:`clio_xero.billing.numbers.resolve_number`). A number Xero
+refuses as taken is looked up the same way.
+
+:class:`ActivityPlugin`: a time entry or expense changed (Clio sends ``activity`` webhooks) and
+its bill, if it has one, is synced again. Line items and interest charges have no webhooks: the
+bill plug-in's sweep lists them by ``updated_since`` and syncs their bills.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from clio_xero.billing.clio_models import BillBundle, ClioBill
+from clio_xero.billing.eligibility import BillAction, BillSyncState, LinkedInvoice, decide
+from clio_xero.billing.mapping import MappedBill, invoice_number, map_bill
+from clio_xero.billing.numbers import ExistingInvoice, NumberAction, resolve_number
+from clio_xero.billing.settings import BillingSettings, TrackingSource
+from clio_xero.billing.spend_money import map_hard_cost
+from clio_xero.billing.xero_models import OrgChart
+from clio_xero.errors import (
+    BillPreflightError,
+    ConfigurationError,
+    PermanentError,
+    RetryableError,
+    SyncError,
+    ValidationFailedError,
+)
+from clio_xero.events import RecordType, Source, SyncEvent
+from clio_xero.sync.bills.reader import ChartCache, read_bills, read_bundles
+from clio_xero.sync.core.plugin import BatchedPlugin, ClioWebhook, SyncContext, SyncedRecord
+from clio_xero.sync.mapping import Mapping, MappingStatus, record_ref
+from clio_xero.sync.settings import ConnectionSettings
+
+if TYPE_CHECKING:
+    from clio_xero.clients.clio import ClioClient
+    from clio_xero.clients.xero import ElementResult, XeroClient
+
+__all__ = ["MAX_INVOICES_PER_CALL", "ActivityPlugin", "BillOutcome", "BillPlugin", "BillResult"]
+
+#: Xero's recommended batch size for a write (docs/facts-xero.md#batching).
+MAX_INVOICES_PER_CALL = 50
+#: What the sweep reads to learn which bills changed (their lines and interest have no webhooks).
+SWEEP_BILL_FIELDS = "id,etag,updated_at"
+SWEEP_PART_FIELDS = "id,updated_at,bill{id}"
+
+_CHARTS = ChartCache()
+#: The mapping type under which hard costs sent as spend money are remembered (never sent twice).
+HARD_COST = "hard_cost"
+
+
+class BillOutcome(StrEnum):
+    CREATED = "invoice_created"
+    UPDATED = "invoice_updated"
+    ADOPTED = "invoice_adopted"  # created by an earlier attempt whose answer was lost; linked
+    VOIDED = "invoice_voided"
+    DELETED = "invoice_deleted"
+    SKIPPED = "skipped"  # a rule keeps the bill out (draft, pending approval, before the floor...)
+    UNCHANGED = "unchanged"  # the invoice already matches the bill
+
+
+@dataclass
+class BillResult:
+    outcome: BillOutcome
+    clio_id: str
+    xero_id: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class _Work:
+    """One bill on its way through a burst."""
+
+    clio_id: str
+    mapping: Mapping | None
+    bill: ClioBill | None = None
+    bundle: BillBundle | None = None
+    contact_id: str | None = None
+    client_id: str | None = None
+    action: BillAction | None = None
+    reason: str = ""
+    mapped: MappedBill | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    adopt_id: str | None = None
+    result: SyncedRecord | SyncError | None = None
+
+
+def _settings_digest(settings: BillingSettings) -> str:
+    text = json.dumps(settings.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _key(prefix: str, connection_id: str, parts: Sequence[str]) -> str:
+    digest = hashlib.sha256("|".join([connection_id, *parts]).encode()).hexdigest()[:48]
+    return f"{prefix}-{digest}"
+
+
+def linked_invoice(mapping: Mapping | None, found: dict[str, Any] | None) -> LinkedInvoice | None:
+    if mapping is None or not mapping.xero_id:
+        return None
+    if found is None:
+        synced = mapping.synced or {}
+        return LinkedInvoice(
+            invoice_id=mapping.xero_id,
+            invoice_number=mapping.xero_label,
+            status=synced.get("status", "AUTHORISED"),
+        )
+    paid = any(found.get(k) for k in ("Payments", "CreditNotes", "Prepayments", "Overpayments"))
+    paid = paid or str(found.get("AmountPaid") or "0") not in ("0", "0.0", "0.00")
+    paid = paid or str(found.get("AmountCredited") or "0") not in ("0", "0.0", "0.00")
+    return LinkedInvoice(
+        invoice_id=str(found["InvoiceID"]),
+        invoice_number=found.get("InvoiceNumber"),
+        status=found.get("Status", "AUTHORISED"),
+        has_payments=bool(paid),
+    )
+
+
+def _keep_line_ids(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The new lines with the existing LineItemIDs: same description first, then in order. Xero
+    deletes and recreates lines sent without their id (docs/sandbox-xero.md), which would break
+    anything a bookkeeper attached to them."""
+    free = [o for o in old if o.get("LineItemID")]
+    out: list[dict[str, Any]] = []
+    pending: list[int] = []
+    for index, line in enumerate(new):
+        match = next((o for o in free if o.get("Description") == line.get("Description")), None)
+        if match is not None:
+            free.remove(match)
+            out.append({**line, "LineItemID": match["LineItemID"]})
+        else:
+            out.append(dict(line))
+            pending.append(index)
+    for index in pending:
+        if not free:
+            break
+        out[index]["LineItemID"] = free.pop(0)["LineItemID"]
+    return out
+
+
+class BillPlugin(BatchedPlugin):
+    """A Clio bill ↔ one Xero ACCREC invoice (one way: Clio is the source of the bill)."""
+
+    record_type = RecordType.BILL
+    switch = "sync_bills"
+    depends_on = RecordType.CONTACT
+    # The bill is re-read in full; the payload only names it. ``state`` and ``total`` make an
+    # approval, a void and an edit fire (docs/facts-clio.md#webhooks).
+    clio_webhooks = (ClioWebhook("bill", "id,etag,updated_at,state,total"),)
+    sweep_sources = (Source.CLIO,)
+    backfill_phase = 20
+
+    def __init__(self, charts: ChartCache | None = None) -> None:
+        self.charts = charts or _CHARTS
+        self.batches: list[int] = []  # size of every burst handed over (for tests and the bench)
+
+    # ------------------------------------------------------------------ the burst
+    def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        self.batches.append(len(events))
+        results = self.sync_bills(ctx, [e.record_id for e in events])
+        return [results[e.record_id] for e in events]
+
+    def sync_bills(
+        self,
+        ctx: SyncContext,
+        bill_ids: Sequence[str],
+        *,
+        found: dict[str, dict[str, Any]] | None = None,
+        bundles: dict[str, BillBundle] | None = None,
+    ) -> dict[str, SyncedRecord | SyncError]:
+        """Sync these bills now, 50 per Xero call (the activity plug-in and the backfill call this;
+        the backfill passes the bills and bundles it has already read in pages)."""
+        out: dict[str, SyncedRecord | SyncError] = {}
+        ids = list(dict.fromkeys(bill_ids))
+        for start in range(0, len(ids), MAX_INVOICES_PER_CALL):
+            chunk = ids[start : start + MAX_INVOICES_PER_CALL]
+            try:
+                out.update(self._sync_ids(ctx, chunk, found=found, bundles=bundles))
+            except SyncError as exc:  # a step every bill of the chunk shares failed (a throttle, a 5xx)
+                out.update({i: exc for i in chunk if i not in out})
+        return out
+
+    def _sync_ids(
+        self,
+        ctx: SyncContext,
+        ids: list[str],
+        *,
+        found: dict[str, dict[str, Any]] | None = None,
+        bundles: dict[str, BillBundle] | None = None,
+    ) -> dict[str, SyncedRecord | SyncError]:
+        billing: BillingSettings = ctx.settings.billing
+        works = {i: _Work(i, ctx.mappings.get(ctx.connection_id, self.name, i)) for i in ids}
+        if found is None:
+            found = read_bills(ctx.clio, ids)
+        digest = _settings_digest(billing)
+        live: list[_Work] = []
+        for work in works.values():
+            raw = found.get(work.clio_id)
+            if raw is None:  # deleted in Clio
+                work.bill = ClioBill(id=int(work.clio_id), state="deleted")
+            else:
+                work.bill = ClioBill.model_validate(raw)
+            mapping = work.mapping
+            if (
+                mapping is not None
+                and mapping.status is MappingStatus.OK
+                and mapping.clio_version == work.bill.etag
+                and (mapping.synced or {}).get("settings") == digest
+                and work.bill.etag is not None
+            ):
+                work.result = BillResult(BillOutcome.UNCHANGED, work.clio_id, mapping.xero_id, "already in Xero")
+                continue
+            live.append(work)
+        if not live:
+            return {w.clio_id: w.result for w in works.values() if w.result is not None}
+        xero_now = self._xero_invoices(ctx.xero, [w for w in live if w.mapping and w.mapping.xero_id])
+        for work in live:
+            assert work.bill is not None
+            xero_id = work.mapping.xero_id if work.mapping else None
+            state = BillSyncState(invoice=linked_invoice(work.mapping, xero_now.get(xero_id or "")))
+            decision = decide(work.bill, billing, state)
+            work.action, work.reason = decision.action, decision.reason
+            if decision.action is BillAction.WAIT:
+                work.result = PermanentError(decision.reason)
+            elif decision.action in (BillAction.SKIP, BillAction.NOTHING):
+                work.result = BillResult(
+                    BillOutcome.SKIPPED if decision.action is BillAction.SKIP else BillOutcome.UNCHANGED,
+                    work.clio_id,
+                    xero_id,
+                    decision.reason,
+                )
+                self._remember(ctx, work, digest, status=state.invoice.status if state.invoice else None)
+        to_map = [w for w in live if w.action in (BillAction.CREATE, BillAction.UPDATE)]
+        if bundles is None or any(w.clio_id not in bundles for w in to_map):
+            bundles = read_bundles(
+                ctx.clio,
+                [found[w.clio_id] for w in to_map],
+                ctx.clock,
+                practice_areas=billing.tracking_source is TrackingSource.PRACTICE_AREA,
+            )
+        for work in to_map:
+            work.bundle = bundles[work.clio_id]
+            self._prepare(ctx, work, billing, xero_now)
+        self._write_creates(ctx, [w for w in to_map if w.result is None and w.action is BillAction.CREATE], digest)
+        self._write_updates(
+            ctx, [w for w in to_map if w.result is None and w.action is BillAction.UPDATE], digest, xero_now
+        )
+        self._write_status(
+            ctx, [w for w in live if w.result is None and w.action in (BillAction.VOID, BillAction.DELETE)], digest
+        )
+        if billing.hard_costs_as_spend_money:
+            self._write_hard_costs(ctx, [w for w in to_map if isinstance(w.result, BillResult)], billing)
+        return {w.clio_id: w.result for w in works.values() if w.result is not None}
+
+    # ------------------------------------------------------------------ hard costs
+    def _write_hard_costs(self, ctx: SyncContext, works: list[_Work], billing: BillingSettings) -> None:
+        """Hard costs on the bills just synced, as Xero spend money (opt-in, docs/billing.md "Hard
+        costs as spend money"): each once, remembered under the ``hard_cost`` mapping type, all in
+        one ``PUT /BankTransactions``. A refusal is logged on the cost's mapping, never on the bill."""
+        pending: list[tuple[str, str, dict[str, Any]]] = []
+        for work in works:
+            if work.bundle is None or work.contact_id is None:
+                continue
+            currency = work.bill.currency.code if work.bill and work.bill.currency else None
+            for activity in work.bundle.activities.values():
+                if ctx.mappings.get(ctx.connection_id, HARD_COST, str(activity.id)) is not None:
+                    continue
+                spend = map_hard_cost(activity, billing, contact_id=work.contact_id, currency=currency)
+                if spend is not None:
+                    pending.append((str(activity.id), work.clio_id, spend.to_xero()))
+        for start in range(0, len(pending), MAX_INVOICES_PER_CALL):
+            chunk = pending[start : start + MAX_INVOICES_PER_CALL]
+            key = _key("hard-costs", ctx.connection_id, [a for a, _, _ in chunk])
+            results = ctx.xero.save_records(
+                "BankTransactions", "BankTransactions", [p for _, _, p in chunk], idempotency_key=key, create=True
+            )
+            now = ctx.clock.now()
+            for (activity_id, bill_id, _), result in zip(chunk, results, strict=True):
+                record = result.record or {}
+                ctx.mappings.create(
+                    Mapping(
+                        connection_id=ctx.connection_id,
+                        record_type=HARD_COST,
+                        clio_id=activity_id,
+                        xero_id=str(record["BankTransactionID"]) if result.ok and record else None,
+                        belongs_to=record_ref(self.name, bill_id),
+                        status=MappingStatus.OK if result.ok else MappingStatus.ERROR,
+                        last_error=None if result.ok else "; ".join(result.errors),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+
+    # ------------------------------------------------------------------ reads
+    @staticmethod
+    def _xero_invoices(xero: XeroClient, works: Sequence[_Work]) -> dict[str, dict[str, Any]]:
+        ids = [w.mapping.xero_id for w in works if w.mapping and w.mapping.xero_id]
+        if not ids:
+            return {}
+        return {str(i["InvoiceID"]): i for i in xero.get_records("Invoices", "Invoices", ids)}
+
+    # ------------------------------------------------------------------ map and preflight
+    def _prepare(
+        self, ctx: SyncContext, work: _Work, billing: BillingSettings, xero_now: dict[str, dict[str, Any]]
+    ) -> None:
+        bundle, bill = work.bundle, work.bill
+        assert bundle is not None
+        assert bill is not None
+        if bill.client is None:
+            work.result = PermanentError(f"Bill {bill.number or bill.id} has no client in Clio; Xero needs a contact.")
+            return
+        work.client_id = str(bill.client.id)
+        try:
+            parent = ctx.linked_parent(RecordType.CONTACT, work.client_id)
+        except SyncError as exc:
+            work.result = exc
+            return
+        work.contact_id = parent.xero_id
+        approved = bill.state in ("awaiting_payment", "paid")
+        status: Literal["SUBMITTED", "AUTHORISED"] = "AUTHORISED" if approved else "SUBMITTED"
+        tracking = billing.tracking_source is not TrackingSource.NONE
+        chart = self.charts.get(ctx.connection_id, ctx.xero, ctx.clock, tracking=tracking)
+        try:
+            try:
+                work.mapped = map_bill(bundle, billing, chart, contact_id=str(work.contact_id), status=status)
+            except BillPreflightError:
+                # The cached chart may be older than a fix made in Xero: ask once more before parking.
+                chart = self.charts.get(ctx.connection_id, ctx.xero, ctx.clock, tracking=tracking, fresh=True)
+                work.mapped = map_bill(bundle, billing, chart, contact_id=str(work.contact_id), status=status)
+        except SyncError as exc:
+            work.result = exc
+            return
+        created = self._create_options(ctx, work.mapped, chart)
+        if created:
+            self.charts.forget(ctx.connection_id)
+        work.payload = work.mapped.invoice.to_xero()
+
+    def _create_options(self, ctx: SyncContext, mapped: MappedBill, chart: OrgChart) -> int:
+        """Create the tracking options the preflight announced (docs/billing.md "Tracking")."""
+        made = 0
+        for category_name, option in mapped.preflight.options_to_create():
+            category = chart.tracking_category(category_name)
+            if category is None:
+                continue
+            if any(o.Name.casefold() == option.casefold() for o in category.Options):
+                continue
+            ctx.xero.request(
+                "PUT",
+                f"/TrackingCategories/{category.TrackingCategoryID}/Options",
+                json={"Options": [{"Name": option}]},
+            )
+            made += 1
+        return made
+
+    # ------------------------------------------------------------------ writes
+    def _write_creates(self, ctx: SyncContext, works: list[_Work], digest: str) -> None:
+        if not works:
+            return
+        # An earlier attempt may have created some of these and died before its mapping write.
+        uncertain = [w for w in works if w.mapping is not None and (w.mapping.synced or {}).get("sending")]
+        if uncertain:
+            self._adopt_existing(ctx, uncertain)
+        sending = [w for w in works if w.result is None and w.adopt_id is None]
+        for work in works:
+            if work.adopt_id is not None and work.result is None:
+                work.action = BillAction.UPDATE
+        adopted = [w for w in works if w.adopt_id is not None and w.result is None]
+        if sending:
+            key = _key(
+                "bills-create", ctx.connection_id, [f"{w.clio_id}@{w.bill.etag if w.bill else ''}" for w in sending]
+            )
+            for work in sending:
+                self._mark_sending(ctx, work, key)
+            results = ctx.xero.save_records(
+                "Invoices", "Invoices", [w.payload for w in sending], idempotency_key=key, create=True
+            )
+            clashes: list[_Work] = []
+            for work, result in zip(sending, results, strict=True):
+                if result.ok and result.record is not None:
+                    self._linked(ctx, work, result.record, digest, BillOutcome.CREATED)
+                elif any("must be unique" in e for e in result.errors):
+                    clashes.append(work)
+                else:
+                    work.result = self._refused(ctx, work, result)
+            if clashes:
+                self._adopt_existing(ctx, clashes, clash=True)
+                adopted += [w for w in clashes if w.adopt_id is not None and w.result is None]
+        if adopted:
+            self._write_updates(ctx, adopted, digest, {}, outcome=BillOutcome.ADOPTED)
+
+    def _adopt_existing(self, ctx: SyncContext, works: list[_Work], *, clash: bool = False) -> None:
+        """Look the invoices up by number (one call) and adopt ours, or park on someone else's."""
+        billing: BillingSettings = ctx.settings.billing
+        numbers = {w.clio_id: invoice_number(w.bill, billing) for w in works if w.bill is not None}
+        wanted = sorted({n for n in numbers.values() if n})
+        found: list[dict[str, Any]] = []
+        if wanted:
+            found = list(ctx.xero.iter_records("Invoices", "Invoices", params={"InvoiceNumbers": ",".join(wanted)}))
+        for work in works:
+            number = numbers.get(work.clio_id)
+            holders = [
+                ExistingInvoice.model_validate(
+                    {
+                        **inv,
+                        "ContactID": (inv.get("Contact") or {}).get("ContactID"),
+                        "ContactName": (inv.get("Contact") or {}).get("Name"),
+                    }
+                )
+                for inv in found
+                if inv.get("InvoiceNumber") == number
+            ]
+            if not number:
+                if clash:
+                    work.result = ValidationFailedError("Xero refused the invoice number", [])
+                continue
+            resolution = resolve_number(
+                number,
+                holders,
+                linked_invoice_id=None,
+                contact_id=str(work.contact_id),
+                reference=work.payload.get("Reference"),
+            )
+            if resolution.action is NumberAction.ADOPT:
+                work.adopt_id = resolution.invoice_id
+            elif resolution.action is NumberAction.PARK:
+                work.result = ConfigurationError(resolution.reason)
+            elif clash:
+                work.result = ValidationFailedError(f"Xero refused invoice number {number} as taken", [])
+
+    def _write_updates(
+        self,
+        ctx: SyncContext,
+        works: list[_Work],
+        digest: str,
+        xero_now: dict[str, dict[str, Any]],
+        *,
+        outcome: BillOutcome = BillOutcome.UPDATED,
+    ) -> None:
+        if not works:
+            return
+        ids = [self._invoice_id(w) for w in works]
+        current = dict(xero_now)
+        missing = [i for i in ids if i not in current]
+        if missing:
+            current.update({str(i["InvoiceID"]): i for i in ctx.xero.get_records("Invoices", "Invoices", missing)})
+        payloads: list[dict[str, Any]] = []
+        for work, invoice_id in zip(works, ids, strict=True):
+            old = current.get(invoice_id) or {}
+            payload = {**work.payload, "InvoiceID": invoice_id}
+            payload["LineItems"] = _keep_line_ids(payload.get("LineItems") or [], old.get("LineItems") or [])
+            payloads.append(payload)
+        key = _key("bills-update", ctx.connection_id, [f"{w.clio_id}@{w.bill.etag if w.bill else ''}" for w in works])
+        results = ctx.xero.save_records("Invoices", "Invoices", payloads, idempotency_key=key, create=False)
+        for work, result in zip(works, results, strict=True):
+            if result.ok and result.record is not None:
+                self._linked(ctx, work, result.record, digest, outcome)
+            else:
+                work.result = self._refused(ctx, work, result)
+
+    def _write_status(self, ctx: SyncContext, works: list[_Work], digest: str) -> None:
+        if not works:
+            return
+        payloads = [
+            {"InvoiceID": self._invoice_id(w), "Status": "VOIDED" if w.action is BillAction.VOID else "DELETED"}
+            for w in works
+        ]
+        key = _key(
+            "bills-status",
+            ctx.connection_id,
+            [f"{w.clio_id}:{p['Status']}" for w, p in zip(works, payloads, strict=True)],
+        )
+        results = ctx.xero.save_records("Invoices", "Invoices", payloads, idempotency_key=key, create=False)
+        for work, result in zip(works, results, strict=True):
+            if result.ok and result.record is not None:
+                outcome = BillOutcome.VOIDED if work.action is BillAction.VOID else BillOutcome.DELETED
+                self._linked(ctx, work, result.record, digest, outcome)
+            else:
+                work.result = self._refused(ctx, work, result)
+
+    @staticmethod
+    def _invoice_id(work: _Work) -> str:
+        if work.adopt_id is not None:
+            return work.adopt_id
+        assert work.mapping is not None
+        assert work.mapping.xero_id
+        return work.mapping.xero_id
+
+    def _refused(self, ctx: SyncContext, work: _Work, result: ElementResult) -> SyncError:
+        label = f"Bill {work.bill.number}" if work.bill and work.bill.number else f"Bill id {work.clio_id}"
+        self.charts.forget(ctx.connection_id)
+        words = "; ".join(dict.fromkeys(result.errors)) or "no reason given"
+        return ValidationFailedError(f"Xero refused the invoice for {label}: {words}", list(result.errors))
+
+    # ------------------------------------------------------------------ the mapping
+    def _mark_sending(self, ctx: SyncContext, work: _Work, key: str) -> None:
+        """Before a create: remember that one is on its way, so an uncertain outcome is recognised."""
+        now = ctx.clock.now()
+        values: dict[str, Any] = {
+            "synced": {"sending": key},
+            "depends_on": record_ref("contact", work.client_id or ""),
+            "updated_at": now,
+        }
+        if work.mapping is None:
+            work.mapping = ctx.mappings.create(
+                Mapping(
+                    connection_id=ctx.connection_id,
+                    record_type=self.name,
+                    clio_id=work.clio_id,
+                    created_at=now,
+                    status=MappingStatus.WAITING,
+                    **values,
+                )
+            )
+        else:
+            work.mapping = ctx.mappings.update(
+                work.mapping.model_copy(update=values), previous_xero_id=work.mapping.xero_id
+            )
+
+    def _linked(
+        self, ctx: SyncContext, work: _Work, invoice: dict[str, Any], digest: str, outcome: BillOutcome
+    ) -> None:
+        invoice_id = str(invoice["InvoiceID"])
+        now = ctx.clock.now()
+        values: dict[str, Any] = {
+            "xero_id": invoice_id,
+            "xero_label": invoice.get("InvoiceNumber"),
+            "status": MappingStatus.OK,
+            "last_error": None,
+            "error_hint": None,
+            "clio_version": work.bill.etag if work.bill else None,
+            "clio_updated_at": work.bill.updated_at.isoformat() if work.bill and work.bill.updated_at else None,
+            "xero_updated_at": invoice.get("UpdatedDateUTC"),
+            "synced": {
+                "status": invoice.get("Status"),
+                "total": str(invoice.get("Total")),
+                "settings": digest,
+            },
+            "updated_at": now,
+        }
+        if work.client_id:
+            values["depends_on"] = record_ref("contact", work.client_id)
+        if work.mapping is None:
+            ctx.mappings.create(
+                Mapping(
+                    connection_id=ctx.connection_id,
+                    record_type=self.name,
+                    clio_id=work.clio_id,
+                    created_at=now,
+                    **values,
+                )
+            )
+        else:
+            ctx.mappings.update(work.mapping.model_copy(update=values), previous_xero_id=work.mapping.xero_id)
+        work.result = BillResult(outcome, work.clio_id, invoice_id, work.reason)
+
+    def _remember(self, ctx: SyncContext, work: _Work, digest: str, *, status: str | None) -> None:
+        """A skipped or unchanged bill: clear a parked error so `errors` no longer lists it."""
+        mapping = work.mapping
+        if mapping is None or (
+            mapping.status is MappingStatus.OK and mapping.clio_version == (work.bill.etag if work.bill else None)
+        ):
+            return
+        synced = dict(mapping.synced or {})
+        synced["settings"] = digest
+        if status:
+            synced["status"] = status
+        ctx.mappings.update(
+            mapping.model_copy(
+                update={
+                    "status": MappingStatus.OK,
+                    "last_error": None,
+                    "error_hint": None,
+                    "clio_version": work.bill.etag if work.bill else None,
+                    "synced": synced,
+                    "updated_at": ctx.clock.now(),
+                }
+            ),
+            previous_xero_id=mapping.xero_id,
+        )
+
+    # ------------------------------------------------------------------ sweep
+    def changed_since(
+        self, clio: ClioClient, xero: XeroClient, source: Source, since: datetime
+    ) -> Iterator[tuple[str, object]]:
+        """Bills changed since ``since``, and the bills whose line items or interest charges
+        changed (Clio sends no webhooks for those): one id each, the newest version."""
+        seen: dict[str, object] = {}
+        for bill in clio.iter_records("bills", fields=SWEEP_BILL_FIELDS, updated_since=since):
+            seen[str(bill["id"])] = bill.get("etag")
+        for resource in ("line_items", "interest_charges"):
+            for part in clio.iter_records(resource, fields=SWEEP_PART_FIELDS, updated_since=since):
+                bill_id = (part.get("bill") or {}).get("id")
+                if bill_id is not None and str(bill_id) not in seen:
+                    seen[str(bill_id)] = f"{resource}:{part['id']}@{part.get('updated_at')}"
+        yield from seen.items()
+
+
+class ActivityPlugin(BatchedPlugin):
+    """A time entry or expense (a Clio activity) that sits on a bill: its bill is synced again.
+    The activity is a line of the bill's invoice, never a Xero record of its own."""
+
+    record_type = RecordType.ACTIVITY
+    switch = "sync_bills"
+    belongs_to = RecordType.BILL
+    clio_webhooks = (ClioWebhook("activity", "id,etag,updated_at,bill"),)
+
+    def __init__(self, bills: BillPlugin) -> None:
+        self.bills = bills
+
+    def enabled(self, settings: ConnectionSettings) -> bool:
+        billing = settings.billing
+        return bool(billing.sync_bills and (billing.sync_time_entries or billing.sync_expenses))
+
+    def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        ids = list(dict.fromkeys(e.record_id for e in events))
+        try:
+            activities = {
+                str(a["id"]): a
+                for a in ctx.clio.iter_records("activities", fields="id,bill{id}", params={"ids[]": ids})
+            }
+        except SyncError as exc:
+            return [exc for _ in events]
+        owner = {i: str(((activities.get(i) or {}).get("bill") or {}).get("id") or "") for i in ids}
+        synced = self.bills.sync_bills(ctx, sorted({b for b in owner.values() if b}))
+        out: list[SyncedRecord | SyncError] = []
+        for event in events:
+            bill_id = owner.get(event.record_id) or ""
+            if not bill_id:
+                out.append(BillResult(BillOutcome.SKIPPED, event.record_id, None, "the activity is on no bill"))
+                continue
+            result = synced.get(bill_id)
+            if isinstance(result, RetryableError | PermanentError):
+                out.append(result)
+            else:
+                out.append(BillResult(BillOutcome.UPDATED, bill_id, None, f"its bill {bill_id} was synced"))
+        return out

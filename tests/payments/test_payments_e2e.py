@@ -1,0 +1,222 @@
+"""Issue 12's scenarios end to end: the local runtime (API receiver, SQS and DynamoDB on moto over
+127.0.0.1, the real worker and sweep Lambda handlers) and both sandboxes over loopback, with the
+real bill plug-in. After every scenario `report receivables` shows zero differences, or exactly
+the bills a person was asked about."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from clio_xero.clock import ManualClock
+from clio_xero_tools.local.scheduler import scheduled_event
+from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
+from clio_xero_tools.sandbox.clio import domain
+from clio_xero_tools.sandbox.clio.store import Record
+from tests.integration.conftest import cli
+from tests.payments.harness import SETTINGS
+
+__all__ = ["cli"]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+
+
+def xero_api(world: LocalWorld, method: str, path: str, body: Any = None, params: Any = None) -> dict[str, Any]:
+    """A Xero user/API call outside the product."""
+    grant = world.sandboxes.xero.issue_tokens([world.tenant_id])
+    response = httpx.request(
+        method,
+        f"{world.sandboxes.xero_server.url}/api.xro/2.0{path}",
+        json=body,
+        params=params,
+        headers={"Authorization": f"Bearer {grant['access_token']}", "xero-tenant-id": world.tenant_id},
+        timeout=10,
+    )
+    assert response.status_code < 300, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def xero_admin(world: LocalWorld, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    url = f"{world.sandboxes.xero_server.url}/_sandbox/tenants/{world.tenant_id}{path}"
+    response = httpx.request(method, url, json=body, timeout=10)
+    assert response.status_code < 300, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.fixture
+def world(clock: ManualClock) -> Iterator[LocalWorld]:
+    with local_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
+        register_clio_webhooks(w, clock)
+        w.pump()
+        xero_api(w, "PUT", "/Currencies", {"Code": "USD"})  # the Clio sandbox bills in USD
+        sweep(w, clock)  # the first run only sets the cursors
+        yield w
+
+
+def sweep(world: LocalWorld, clock: ManualClock) -> dict[str, Any]:
+    """The scheduled sweep (Clio sends no webhooks for payments or credit notes), then the worker."""
+    clock.advance(60)
+    report: dict[str, Any] = world.runtime.functions["SweepFunction"].invoke(scheduled_event("sweep", clock.now()))
+    world.pump()
+    return report
+
+
+def approved_bill(world: LocalWorld, amount: float) -> Record:
+    clio = world.sandboxes.clio
+    client = clio.act_create("contacts", {"type": "Company", "name": f"Client {amount}"})
+    matter = clio.act_create("matters", {"client": {"id": client.id}, "description": "Lease"})
+    bill = clio.create_bill(
+        client_id=client.id,
+        matter_ids=[matter.id],
+        state="awaiting_payment",
+        line_items=[{"description": "Advice", "price": amount, "quantity": 1, "taxable": False}],
+    )
+    world.pump()
+    return bill
+
+
+def invoice_of(world: LocalWorld, bill: Record) -> dict[str, Any]:
+    mapping = world.mappings.get(world.connection_id, "bill", str(bill.id))
+    assert mapping is not None and mapping.xero_id, f"bill {bill.id} not synced: {mapping}"
+    [invoice] = xero_api(world, "GET", f"/Invoices/{mapping.xero_id}")["Invoices"]
+    found: dict[str, Any] = invoice
+    return found
+
+
+def live_payments(world: LocalWorld, invoice: dict[str, Any]) -> list[dict[str, Any]]:
+    where = f'Invoice.InvoiceID==Guid("{invoice["InvoiceID"]}") AND Status=="AUTHORISED"'
+    rows: list[dict[str, Any]] = xero_api(world, "GET", "/Payments", params={"where": where})["Payments"]
+    return rows
+
+
+def report_rows(cli: Any) -> list[dict[str, Any]]:
+    """`clio-xero report receivables --format json` through the CLI; exit 1 iff anything differs."""
+    code, output = cli("report", "receivables", "--format", "json")
+    body = json.loads(output)
+    assert code == (1 if body["differences"] else 0), output
+    rows: list[dict[str, Any]] = body["rows"]
+    return rows
+
+
+def differences(world: LocalWorld, cli: Any) -> list[tuple[str, list[str]]]:
+    return [(r["bill_id"], r["differences"]) for r in report_rows(cli) if r["differences"]]
+
+
+def test_partial_then_second_payment_then_paid(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    bill = approved_bill(world, 1000.0)
+    assert invoice_of(world, bill)["Status"] == "AUTHORISED"
+    world.sandboxes.clio.record_payment(bill.id, 400.0)
+    sweep(world, clock)
+    invoice = invoice_of(world, bill)
+    assert (invoice["Status"], Decimal(str(invoice["AmountDue"]))) == ("AUTHORISED", Decimal(600))
+    assert differences(world, cli) == []
+    world.sandboxes.clio.record_payment(bill.id, 600.0)
+    sweep(world, clock)
+    invoice = invoice_of(world, bill)
+    assert invoice["Status"] == "PAID" and len(live_payments(world, invoice)) == 2
+    assert differences(world, cli) == []
+    sweep(world, clock)  # nothing new: nothing written twice
+    assert len(live_payments(world, invoice_of(world, bill))) == 2
+
+
+def test_credit_memo_allocated_and_payment_voided_in_clio_deleted_in_xero(
+    world: LocalWorld, clock: ManualClock, cli: Any
+) -> None:
+    bill = approved_bill(world, 500.0)
+    world.sandboxes.clio.issue_credit_memo(bill.id, 100.0, "Goodwill")
+    allocation = world.sandboxes.clio.record_payment(bill.id, 150.0)
+    sweep(world, clock)
+    invoice = invoice_of(world, bill)
+    assert Decimal(str(invoice["AmountCredited"])) == 100 and Decimal(str(invoice["AmountPaid"])) == 150
+    assert differences(world, cli) == []
+    store = world.sandboxes.clio.store
+    with store.lock:
+        domain.void_allocation(store, allocation)
+    sweep(world, clock)
+    invoice = invoice_of(world, bill)
+    assert live_payments(world, invoice) == [] and Decimal(str(invoice["AmountDue"])) == 400
+    assert differences(world, cli) == []
+
+
+def test_manual_payment_in_xero_first_is_flagged_without_overpayment(
+    world: LocalWorld, clock: ManualClock, cli: Any
+) -> None:
+    bill = approved_bill(world, 800.0)
+    invoice = invoice_of(world, bill)
+    clock.advance(5)  # a person, a little later (earlier events are the echoes of our own writes)
+    manual = xero_admin(world, "POST", "/payments", {"Invoice": {"InvoiceID": invoice["InvoiceID"]}})
+    world.pump()  # Xero's INVOICE webhook reaches the worker: the person's payment is flagged
+    flag = world.mappings.get(world.connection_id, "invoice", str(bill.id))
+    assert flag is not None and flag.status.value == "error" and manual["PaymentID"] in (flag.last_error or "")
+    allocation = world.sandboxes.clio.record_payment(bill.id, 800.0)
+    sweep(world, clock)
+    waiting = world.mappings.get(world.connection_id, "allocation", str(allocation.id))
+    assert waiting is not None and waiting.status.value == "error"
+    assert "by hand" in (waiting.last_error or "") and "Two ways out" in (waiting.last_error or "")
+    invoice = invoice_of(world, bill)
+    assert Decimal(str(invoice["AmountPaid"])) == 800 and len(live_payments(world, invoice)) == 1  # no overpayment
+    code, listed = cli("errors", "--json")
+    assert code == 1 and f"allocation:{allocation.id}" in json.dumps(listed)
+    assert differences(world, cli) == []  # both sides say paid; the waiting records are in `errors`
+    # Way out 2: it is the same money.
+    code, output = cli("payments", "link", str(allocation.id), manual["PaymentID"])
+    assert code == 0, output
+
+
+def test_invoice_voided_in_xero_is_flagged_and_is_the_only_difference(
+    world: LocalWorld, clock: ManualClock, cli: Any
+) -> None:
+    bill = approved_bill(world, 120.0)
+    other = approved_bill(world, 75.0)
+    invoice = invoice_of(world, bill)
+    clock.advance(5)  # a person, a little later (earlier events are the echoes of our own writes)
+    xero_admin(world, "POST", f"/invoices/{invoice['InvoiceID']}", {"Status": "VOIDED"})
+    world.pump()
+    flag = world.mappings.get(world.connection_id, "invoice", str(bill.id))
+    assert flag is not None and flag.status.value == "error" and "voided in Xero" in (flag.last_error or "")
+    found = differences(world, cli)
+    assert found == [(str(bill.id), ["status: Clio awaiting_payment, Xero VOIDED"])]
+    assert invoice_of(world, other)["Status"] == "AUTHORISED"
+    rows = report_rows(cli)
+    assert [r["flagged"] is not None for r in rows if r["differences"]] == [True]  # exactly the flagged one
+
+
+def test_the_daily_function_counts_the_differences(world: LocalWorld, clock: ManualClock) -> None:
+    daily = world.runtime.functions["ReceivablesReportFunction"]
+    bill = approved_bill(world, 210.0)
+    assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
+    world.sandboxes.clio.record_payment(bill.id, 10.0)  # not swept yet: Xero does not know it
+    assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 1
+    sweep(world, clock)
+    assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
+
+
+def test_backfill_payments_through_the_cli(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    world.settings(sync_payments=False, sync_credit_notes=False)
+    bill = approved_bill(world, 900.0)
+    for _ in range(3):
+        world.sandboxes.clio.record_payment(bill.id, 100.0)
+    world.sandboxes.clio.issue_credit_memo(bill.id, 50.0)
+    world.settings(sync_payments=True, sync_credit_notes=True)
+    code, output = cli("backfill", "payments", "--dry-run")
+    assert code == 0 and "payments 3" in output and "credit_notes 1" in output, output
+    assert live_payments(world, invoice_of(world, bill)) == []  # the dry run wrote nothing
+    code, output = cli("backfill", "payments")
+    assert code == 0 and "payments_written 3" in output, output
+    invoice = invoice_of(world, bill)
+    assert Decimal(str(invoice["AmountPaid"])) == 300 and Decimal(str(invoice["AmountCredited"])) == 50
+    assert differences(world, cli) == []
