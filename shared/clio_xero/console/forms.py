@@ -44,7 +44,7 @@ def fits(name: str, account: XeroAccount) -> bool:
     account, an expense for the cost it books, a revenue account for every invoice line."""
     if not account.Code or (account.Status or "ACTIVE") != "ACTIVE":
         return False
-    if "bank_account" in name:
+    if "bank_account" in name or "payment_account" in name:  # money arrives in (or leaves) a bank account
         return account.Type == "BANK"
     if name.startswith("spend_money"):
         return account.Class == "EXPENSE"
