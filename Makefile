@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
 
-.PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak chaos render-tools
+.PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak chaos render-tools browser-tools
 
 help:
 	@echo "make demo   - run the whole system locally (moto + local runtime) and show it working"
@@ -56,6 +56,16 @@ render-tools:
 		|| echo "chromium/poppler-utils could not be installed: the rendered-page tests will be skipped"; \
 	else echo "No chromium or poppler-utils (and not root with apt-get): the rendered-page tests will be skipped"; fi
 
+# Debian's chromium + chromium-driver for the console's browser tests (tests/integration/test_console_browser.py,
+# driven by Selenium from the dev extras; never a downloaded browser). Installed with apt-get where we can
+# (root on Debian/Ubuntu); otherwise those tests are skipped and say why, except with CI=true, where they fail.
+browser-tools:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "chromium/chromium-driver could not be installed: the console's browser tests will be skipped (fail under CI=true)"; \
+	else echo "No chromium/chromedriver (and not root with apt-get): the console's browser tests will be skipped (fail under CI=true)"; fi
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -66,7 +76,7 @@ typecheck: venv
 cfn-lint: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 
-pytest: venv tools dynamodb-local render-tools
+pytest: venv tools dynamodb-local render-tools browser-tools
 	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The two virtualenvs install side by side on a fresh clone (mostly downloads), then the checks run in order.

@@ -118,7 +118,13 @@ class ConfigurationError(PermanentError):
 
 
 class InvalidSettingsError(ConfigurationError):
-    """A setting value refused before it is stored: one line per problem, with what the key accepts."""
+    """A setting value refused before it is stored: one line per problem, with what the key accepts.
+    ``problems`` keys them by setting name ("" for a rule across keys), for a form to show each
+    next to its field (the console's Settings page)."""
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = dict(problems or {})
 
 
 class NeedsReviewError(SyncError):

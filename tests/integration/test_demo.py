@@ -19,4 +19,6 @@ def test_the_demo_passes_and_shows_a_real_sync() -> None:
     text = output.getvalue()
     assert "Demo passed." in text
     assert "ok Xero edit reached Clio" in text and "ok Clio edit reached Xero" in text
+    assert "Console sign-in link" in text and "/console/sign-in?link=v1." in text
+    assert "ok console: the sign-in link opens the status page" in text
     assert "FAILED" not in text and "UNEXPECTED" not in text

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from clio_xero.aws.dlq import DeadLetterQueue
 from clio_xero.aws.queue import SqsDeadLetters
 from clio_xero.clock import ManualClock
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.local.world import LocalWorld
-from clio_xero_tools.ops.dlq import DeadLetterQueue
 from clio_xero_tools.sandbox._base import FaultPlan
 from tests.integration.conftest import WorldPool
 from tests.integration.test_ops_e2e import create_clio_contact, ops_stack, queued_events, xero_contact_writes

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from clio_xero.admin.stack import OpsStack
 from clio_xero.events import SyncEvent
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.local.world import LocalWorld
-from clio_xero_tools.ops.stack import OpsStack
 from clio_xero_tools.sandbox.clio.store import Record
 from tests.integration.conftest import WorldPool
 

@@ -13,17 +13,17 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
+from clio_xero.admin.records import RecordRef
+from clio_xero.admin.retry import retry_event
+from clio_xero.admin.settings import InvalidSettingsError, describe_fields, parse_assignments
+from clio_xero.admin.stack import OpsStack
+from clio_xero.admin.status import day_window, minute_window
 from clio_xero.aws.archive import delivery_received_at as key_time
+from clio_xero.aws.dlq import DeadLetterQueue, decode
 from clio_xero.clock import ManualClock
 from clio_xero.events import RecordType, Source
 from clio_xero_tools.cli import app
-from clio_xero_tools.ops.dlq import DeadLetterQueue, decode
-from clio_xero_tools.ops.records import RecordRef
 from clio_xero_tools.ops.replay import Replayer, day_prefixes
-from clio_xero_tools.ops.retry import retry_event
-from clio_xero_tools.ops.settings import InvalidSettingsError, describe_fields, parse_assignments
-from clio_xero_tools.ops.stack import OpsStack
-from clio_xero_tools.ops.status import day_window, minute_window
 from clio_xero_tools.ops.when import parse_when
 
 NOW = datetime(2026, 1, 5, 12, 30, tzinfo=UTC)

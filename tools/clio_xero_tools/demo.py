@@ -271,9 +271,31 @@ def run_sync_demo(template: Path, out: Console, function_log: TextIO) -> bool:
         table.add_row("Clio", "Ada King", emails[0], str(record.id))
         table.add_row("Xero", str(final.get("Name")), str(final.get("EmailAddress")), str(final.get("ContactNumber")))
         out.print(table)
+        checks.append(("console: the sign-in link opens the status page", _console_link(world, out)))
     for name, ok in checks:
         out.print(f"{'[green]ok[/]' if ok else '[red]FAILED[/]'} {name}")
     return all(ok for _, ok in checks)
+
+
+def _console_link(world: LocalWorld, out: Console) -> bool:
+    """Print a console sign-in link (what `clio-xero console` prints) and sign in with it once."""
+    import urllib.parse
+
+    from clio_xero.aws.parameters import LinkKey
+    from clio_xero.clock import default_clock
+    from clio_xero.console.sessions import sign_in_link
+
+    runtime = world.runtime
+    key = LinkKey(runtime.config_path, runtime.client("ssm")).ensure()
+    url, _ = sign_in_link(
+        key, connection_id=world.connection_id, operator="demo", api_url=runtime.api_url, now=default_clock().now()
+    )
+    out.print(f"Console sign-in link (`clio-xero console`; valid while this stack runs): {url}", soft_wrap=True)
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["link"][0]
+    with httpx.Client(timeout=10) as browser:
+        signed_in = browser.post(f"{runtime.api_url}/console/sign-in", data={"link": token})
+        status = browser.get(f"{runtime.api_url}/console")
+    return signed_in.status_code == 303 and status.status_code == 200 and "<h1>Status</h1>" in status.text
 
 
 def run_bill_demo(template: Path, out: Console, function_log: TextIO) -> bool:

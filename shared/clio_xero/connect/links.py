@@ -39,7 +39,8 @@ MAX_LINK_TTL = timedelta(days=1)
 _VERSION = "v1"
 MIN_KEY_BYTES = 32
 
-Provider = Literal["clio", "xero"]
+# "console": a sign-in link for the settings and status page (clio_xero.console), same machinery.
+Provider = Literal["clio", "xero", "console"]
 
 
 class ConnectLink(BaseModel):
@@ -51,6 +52,8 @@ class ConnectLink(BaseModel):
     provider: Provider = Field(alias="p")
     expires: int = Field(alias="e", description="epoch seconds")
     nonce: str = Field(alias="n", min_length=16, max_length=64)
+    # Who the link was issued to (console sign-in links: recorded with every change made).
+    label: str | None = Field(default=None, alias="l", min_length=1, max_length=64)
 
     @property
     def expires_at(self) -> datetime:
@@ -75,14 +78,22 @@ def _check_key(key: bytes) -> None:
 
 
 def mint_link(
-    key: bytes, *, connection_id: str, provider: Provider, now: datetime, ttl: timedelta = DEFAULT_LINK_TTL
+    key: bytes,
+    *,
+    connection_id: str,
+    provider: Provider,
+    now: datetime,
+    ttl: timedelta = DEFAULT_LINK_TTL,
+    label: str | None = None,
 ) -> tuple[str, ConnectLink]:
     """A fresh token for ``provider`` and what it says."""
     _check_key(key)
     if not timedelta(0) < ttl <= MAX_LINK_TTL:
         raise ValueError(f"link lifetime must be between 0 and {MAX_LINK_TTL}")
-    link = ConnectLink(c=connection_id, p=provider, e=int((now + ttl).timestamp()), n=secrets.token_urlsafe(18))
-    payload = _b64(json.dumps(link.model_dump(by_alias=True), separators=(",", ":")).encode())
+    link = ConnectLink(
+        c=connection_id, p=provider, e=int((now + ttl).timestamp()), n=secrets.token_urlsafe(18), l=label
+    )
+    payload = _b64(json.dumps(link.model_dump(by_alias=True, exclude_none=True), separators=(",", ":")).encode())
     signed = f"{_VERSION}.{payload}"
     return f"{signed}.{sign(key, signed)}", link
 

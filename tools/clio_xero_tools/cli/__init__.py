@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from clio_xero_tools.cli import billing, connect, contacts, ops, report, trust
+from clio_xero_tools.cli import billing, connect, console, contacts, ops, report, trust
 from clio_xero_tools.cli.local import local_app
 from clio_xero_tools.cli.sandbox import sandbox_app
 
@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 app.add_typer(sandbox_app, name="sandbox")
-for module in (connect, contacts, billing, ops, report, trust):
+for module in (connect, contacts, billing, ops, report, trust, console):
     module.register(app)
 
 

@@ -1,6 +1,7 @@
 """``clio-xero status``, ``errors``, ``retry``, ``replay``, ``dlq ...``, ``settings ...`` (issue 5).
 
-Parsing options and printing only; what each command does lives in :mod:`clio_xero_tools.ops`.
+Parsing options and printing only; what each command does lives in :mod:`clio_xero.admin`
+(shared with the console) and :mod:`clio_xero_tools.ops`.
 Exit codes: 0 all well, 1 the command ran and found problems (errors listed, messages in the
 DLQ, records not found), 2 bad input (an invalid setting, a malformed record), 3 configuration
 (no such stack or connection).
@@ -37,7 +38,7 @@ settings_app = typer.Typer(help="Per-connection settings (validated before they 
 
 
 def _ops(stack: str | None, local: bool) -> Any:
-    from clio_xero_tools.ops.stack import OpsStack
+    from clio_xero.admin.stack import OpsStack
 
     return OpsStack.from_context(stack_context(stack, local))
 
@@ -80,7 +81,7 @@ def status(
 
     Exits 1 when something needs a person (a failed record, a connection to reconnect, the DLQ).
     """
-    from clio_xero_tools.ops.status import stack_report
+    from clio_xero.admin.status import stack_report
 
     with errors_to_exit():
         report = stack_report(_ops(stack, local), connection)
@@ -132,7 +133,7 @@ def errors(
 
     Exits 1 when the list is not empty.
     """
-    from clio_xero_tools.ops.errorlist import error_list
+    from clio_xero.admin.errorlist import error_list
 
     with errors_to_exit():
         ops = _ops(stack, local)
@@ -173,8 +174,8 @@ def retry(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue a fresh sync of a record (after fixing what made it fail)."""
-    from clio_xero_tools.ops.records import RecordRef
-    from clio_xero_tools.ops.retry import error_records, retry_records
+    from clio_xero.admin.records import RecordRef
+    from clio_xero.admin.retry import error_records, retry_records
 
     if (record is None) == (not all_errors):
         raise _usage_error("name a RECORD or pass --all-errors (not both)")
@@ -260,7 +261,7 @@ def dlq_list(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The parked messages, decoded: connection, record, reason, attempts, first/last failure. Exits 1 if any."""
-    from clio_xero_tools.ops.dlq import DeadLetterQueue
+    from clio_xero.aws.dlq import DeadLetterQueue
 
     with errors_to_exit():
         letters = DeadLetterQueue(_ops(stack, local)).list(connection)
@@ -297,7 +298,7 @@ def dlq_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """One parked message: every reason attribute and the event itself."""
-    from clio_xero_tools.ops.dlq import DeadLetterQueue
+    from clio_xero.aws.dlq import DeadLetterQueue
 
     with errors_to_exit():
         letter = DeadLetterQueue(_ops(stack, local)).show(message_id)
@@ -327,7 +328,7 @@ def dlq_redrive(
     Uses SQS's message move task for --all where the endpoint has it; otherwise receive-send-delete
     with a marker per message (docs/runbook.md). Exits 1 when a named message was not found.
     """
-    from clio_xero_tools.ops.dlq import DeadLetterQueue
+    from clio_xero.aws.dlq import DeadLetterQueue
 
     if bool(message_ids) == all_messages:
         raise _usage_error("name message ids or pass --all (not both)")
@@ -368,8 +369,8 @@ def dlq_purge(
 
     SQS allows one purge a minute: a second one within 60 seconds says when it can run (exit 1).
     """
-    from clio_xero_tools.ops.dlq import DeadLetterQueue
-    from clio_xero_tools.ops.errorlist import only_in_the_dlq
+    from clio_xero.admin.errorlist import only_in_the_dlq
+    from clio_xero.aws.dlq import DeadLetterQueue
 
     with errors_to_exit():
         queue = DeadLetterQueue(_ops(stack, local))
@@ -394,7 +395,7 @@ def settings_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A connection's settings and what each accepts."""
-    from clio_xero_tools.ops import settings as ops_settings
+    from clio_xero.admin import settings as ops_settings
 
     with errors_to_exit():
         ops = _ops(stack, local)
@@ -412,7 +413,7 @@ def settings_set(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Change settings (all or nothing: one invalid value changes none, exit 2). Workers use them at once."""
-    from clio_xero_tools.ops import settings as ops_settings
+    from clio_xero.admin import settings as ops_settings
 
     with errors_to_exit():
         ops = _ops(stack, local)
@@ -425,8 +426,8 @@ def settings_set(
 
 
 def _print_settings(connection_id: str, current: Any, as_json: bool) -> None:
+    from clio_xero.admin.settings import describe_fields
     from clio_xero.sync.settings import setting_keys
-    from clio_xero_tools.ops.settings import describe_fields
 
     values = current.flat()
     if as_json:

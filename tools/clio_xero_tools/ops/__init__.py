@@ -1,6 +1,6 @@
-"""What the operator commands do, without the CLI: status, the error list, retry, replay, the DLQ, settings.
+"""The operator commands' backends that only the CLI runs: replay, settings.
 
-Each module takes an :class:`~clio_xero_tools.ops.stack.OpsStack` (boto3 clients + the stack's resource
-names) and returns plain models; ``clio_xero_tools.cli.ops`` only parses options and prints. Scripts and
-tests can call these directly.
+Status, the error list, retry and the dead-letter queue live in :mod:`clio_xero.admin` (the console
+function runs them in Lambda too). Each module takes an :class:`~clio_xero.admin.stack.OpsStack`
+and returns plain models; ``clio_xero_tools.cli.ops`` only parses options and prints.
 """

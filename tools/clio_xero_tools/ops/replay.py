@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
+from clio_xero.admin.stack import OpsStack
 from clio_xero.aws.archive import delivery_received_at
 from clio_xero.aws.errors import aws_errors
 from clio_xero.aws.queue import SqsEventPublisher
@@ -42,7 +43,6 @@ from clio_xero.events import (
 )
 from clio_xero.store.dynamo import connection_pk, from_item, key
 from clio_xero.store.webhook_secrets import hook_sk
-from clio_xero_tools.ops.stack import OpsStack
 
 PREFIX = "deliveries"
 

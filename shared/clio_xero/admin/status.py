@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from clio_xero.admin.errorlist import error_list
+from clio_xero.admin.stack import OpsStack
+from clio_xero.aws.dlq import DeadLetter, DeadLetterQueue, queue_depth
 from clio_xero.clients.ratelimit import DEFAULT_LIMITS
 from clio_xero.clients.tokens import Provider
 from clio_xero.errors import SyncError
@@ -15,9 +18,6 @@ from clio_xero.store.rate_budget import DynamoRateBudget
 from clio_xero.store.tokens import DynamoTokenStore
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.record_types import default_registry
-from clio_xero_tools.ops.dlq import DeadLetter, DeadLetterQueue, queue_depth
-from clio_xero_tools.ops.errorlist import error_list
-from clio_xero_tools.ops.stack import OpsStack
 
 PROVIDERS: tuple[Provider, ...] = ("clio", "xero")
 
@@ -198,7 +198,7 @@ def _problems(report: ConnectionReport) -> list[str]:
 
 def stack_report(stack: OpsStack, connection_id: str | None = None) -> StackReport:
     dead_letter_queue = queue_depth(stack.sqs, stack.dead_letter_queue_url)
-    # Looking at the DLQ changes nothing it shows (ops/dlq.py); only look when it holds something.
+    # Looking at the DLQ changes nothing it shows (aws/dlq.py); only look when it holds something.
     letters = DeadLetterQueue(stack).list() if dead_letter_queue["visible"] or dead_letter_queue["in_flight"] else []
     return StackReport(
         connections=[connection_report(stack, c, letters) for c in stack.select_connections(connection_id)],

@@ -42,11 +42,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from clio_xero.admin.stack import OpsStack
 from clio_xero.aws.errors import aws_errors, error_code, is_condition_failure, translate
 from clio_xero.errors import NotFoundError, RetryableError
 from clio_xero.events import SyncEvent
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
-from clio_xero_tools.ops.stack import OpsStack
 
 MARKER_PK = "OPS#redrive"
 MARKER_TTL = timedelta(days=15)  # the DLQ keeps messages 14 days

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from clio_xero.admin.stack import OpsStack
+from clio_xero.aws.dlq import MOVED_BY_SQS, DeadLetter, DeadLetterQueue, PurgedRecords, kind_hint
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.sync.mapping import Mapping, MappingStatus
 from clio_xero.sync.record_types import default_registry
-from clio_xero_tools.ops.dlq import MOVED_BY_SQS, DeadLetter, DeadLetterQueue, PurgedRecords, kind_hint
-from clio_xero_tools.ops.stack import OpsStack
 
 PROBLEM_STATUSES = (MappingStatus.ERROR, MappingStatus.NEEDS_REVIEW, MappingStatus.WAITING)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from clio_xero.admin.errorlist import problem_mappings
+from clio_xero.admin.records import RecordRef
+from clio_xero.admin.stack import OpsStack
+from clio_xero.aws.dlq import PurgedRecords
 from clio_xero.aws.queue import SqsEventPublisher
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.sync.mapping import MappingStatus
-from clio_xero_tools.ops.dlq import PurgedRecords
-from clio_xero_tools.ops.errorlist import problem_mappings
-from clio_xero_tools.ops.records import RecordRef
-from clio_xero_tools.ops.stack import OpsStack
 
 
 def retry_event(connection_id: str, record: RecordRef, *, stack: OpsStack, nonce: str | None = None) -> SyncEvent:

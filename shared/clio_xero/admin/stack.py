@@ -11,7 +11,7 @@ from clio_xero.store.connections import Connection, DynamoConnectionStore
 
 
 class StackLike(Protocol):
-    """What :class:`clio_xero_tools.cli.context.StackContext` offers (kept structural: ops does not import the CLI)."""
+    """What the CLI's stack context offers (structural: the runtime never imports the tooling)."""
 
     endpoint_url: str | None
 
