@@ -19,6 +19,7 @@ from clio_xero.clock import ManualClock
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
+from clio_xero_tools.local.sqs_fidelity import fifo_deduplication
 from clio_xero_tools.local.world import LocalWorld, local_world
 from clio_xero_tools.sandbox._base import FaultPlan
 from tests.conftest import TEMPLATE
@@ -147,3 +148,20 @@ def test_a_queue_deleted_and_created_again_remembers_no_deduplication_ids() -> N
         again = sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d-1")
         assert again["MessageId"] != first["MessageId"]
         assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])) == 1
+
+
+def test_two_local_runtimes_in_one_process_keep_separate_deduplication_memories() -> None:
+    """Queues of the same name in two local stacks are two queues: a deduplication id one of them
+    saw does not drop the other's message (tests run many stacks in one process, and while a shared
+    one lives the deduplication rule stays installed across the others)."""
+    with fifo_deduplication(), fifo_deduplication():  # as if another runtime were running
+        _send_once_in_two_stacks()
+
+
+def _send_once_in_two_stacks() -> None:
+    for _ in range(2):
+        options = RuntimeOptions(template=TEMPLATE, poll=False, schedule=False, function_output=io.StringIO())
+        with LocalRuntime(options) as runtime:
+            sqs, url = runtime.client("sqs"), runtime.queue_url("SyncQueue")
+            sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="same-id")
+            assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])) == 1

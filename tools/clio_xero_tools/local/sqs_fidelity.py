@@ -32,8 +32,11 @@ class _Patch:
     installed: int = 0
     original_send: Any = None
     original_delete: Any = None
-    # (queue ARN, message group or "", deduplication id) -> (sent at ms, the first message)
-    sent: dict[tuple[str, str, str], tuple[int, Any]] = field(default_factory=dict)
+    # (the queue object's id, message group or "", deduplication id) -> (sent at ms, the first
+    # message, the queue). Keyed by the queue *object*, not its ARN: several local runtimes in one
+    # process (tests) create queues of the same name and ARN, and each is a queue of its own. The
+    # entry holds the queue, so its id cannot be reused while the entry lives.
+    sent: dict[tuple[int, str, str], tuple[int, Any, Any]] = field(default_factory=dict)
 
 
 _patch = _Patch()
@@ -42,7 +45,7 @@ _sent = _patch.sent
 
 def _dedup_key(
     queue: Any, message_body: str, deduplication_id: str | None, group_id: str | None
-) -> tuple[str, str, str] | None:
+) -> tuple[int, str, str] | None:
     if not queue.fifo_queue:
         return None
     if deduplication_id is None:
@@ -50,7 +53,7 @@ def _dedup_key(
             return None
         deduplication_id = hashlib.sha256(message_body.encode("utf-8")).hexdigest()
     scope = (group_id or "") if queue.attributes.get("DeduplicationScope") == "messageGroup" else ""
-    return (queue.queue_arn, scope, deduplication_id)
+    return (id(queue), scope, deduplication_id)
 
 
 def _send_message(self: Any, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
@@ -58,26 +61,27 @@ def _send_message(self: Any, queue_name: str, message_body: str, *args: Any, **k
 
     deduplication_id = kwargs.get("deduplication_id", args[2] if len(args) > 2 else None)
     group_id = kwargs.get("group_id", args[3] if len(args) > 3 else None)
-    key = _dedup_key(self.get_queue(queue_name), message_body, deduplication_id, group_id)
+    queue = self.get_queue(queue_name)
+    key = _dedup_key(queue, message_body, deduplication_id, group_id)
     now = int(unix_time_millis())
     with _lock:
-        for stale in [k for k, (at, _) in _sent.items() if now - at >= DEDUPLICATION_WINDOW_MS]:
+        for stale in [k for k, (at, _, _) in _sent.items() if now - at >= DEDUPLICATION_WINDOW_MS]:
             del _sent[stale]
         if key is not None and key in _sent:
             return _sent[key][1]  # SQS: accepted, not queued again, the first message's id
     message = _patch.original_send(self, queue_name, message_body, *args, **kwargs)
     if key is not None:
         with _lock:
-            _sent.setdefault(key, (now, message))
+            _sent.setdefault(key, (now, message, queue))
     return message
 
 
 def _delete_queue(self: Any, queue_name: str) -> Any:
     # SQS keeps no deduplication memory for a queue deleted and created again under the same name.
-    arn = self.get_queue(queue_name).queue_arn
+    queue_id = id(self.get_queue(queue_name))
     deleted = _patch.original_delete(self, queue_name)
     with _lock:
-        for key in [k for k in _sent if k[0] == arn]:
+        for key in [k for k in _sent if k[0] == queue_id]:
             del _sent[key]
     return deleted
 
@@ -118,5 +122,5 @@ def advance_queue_time(seconds: float) -> None:
                     if getattr(message, "delayed_until", 0):
                         message.delayed_until -= shift
     with _lock:
-        for key, (at, message) in list(_sent.items()):
-            _sent[key] = (at - shift, message)
+        for key, (at, message, queue) in list(_sent.items()):
+            _sent[key] = (at - shift, message, queue)
