@@ -50,7 +50,7 @@ class Up:
         threading.Thread(target=self._read, daemon=True).start()
         self.banner: list[str] = []
         while not any("Ready." in line for line in self.banner):
-            self.banner.append(self.lines.get(timeout=120))  # bounded wait for the start-up banner
+            self.banner.append(self.lines.get(timeout=240))  # bounded wait for the start-up banner
             assert self.process.poll() is None, "".join(self.banner)
 
     def _read(self) -> None:
@@ -133,6 +133,7 @@ def test_sandbox_ports_need_sandbox(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--sandbox" in result.stdout + result.stderr
 
 
+@pytest.mark.timeout(300)  # DynamoDB Local + both sandboxes took 150 s to start here (issue 10 note)
 def test_dynamodb_local_with_sandbox_is_used_or_refused_with_a_sentence(tmp_path: Path) -> None:
     """--dynamodb-local is passed to the runtime with --sandbox too: without Java it says why and
     exits 3 (before, it was silently ignored and moto's DynamoDB used)."""
