@@ -179,6 +179,7 @@ def _serve_until_stopped(
     for line in aws_access_lines(runtime, state_path):
         console.print(line, highlight=False, soft_wrap=True)
     console.print("Other commands reach this stack with [bold]--local[/] (or CLIO_XERO_LOCAL=1).")
+
     # The first Ctrl-C asks for a clean stop (it never lands mid-shutdown as a KeyboardInterrupt,
     # which would exit 130 with the stack half torn down); a second one interrupts as usual.
     def first_interrupt(*_: object) -> None:
