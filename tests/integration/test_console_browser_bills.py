@@ -22,10 +22,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
 from clio_xero.clock import SystemClock
-from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from clio_xero_tools.sandbox.clio.store import Record
 from clio_xero_tools.sandbox.xero.store import Document
+from tests.billing.test_real_path import SETTINGS, TRACKING
 from tests.integration.browser import require_browser, screenshot
 from tests.integration.conftest import WorldPool
 from tests.integration.test_console_browser import (
@@ -47,25 +47,14 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
 ]
 
-BILLING = ConnectionSettings(
-    sync_bills=True,
-    time_account_code="200",
-    flat_fee_account_code="260",
-    expense_account_code="200",
-    interest_account_code="270",
-    discount_account_code="200",
-    use_clio_category_codes=False,
-    tax_type_primary="OUTPUT",  # the sandboxes' Clio GST 10% = Xero AU "GST on Income" 10%
-    tax_type_untaxed="EXEMPTOUTPUT",
-)
-
 
 @pytest.fixture
 def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
     require_browser()
-    with shared_world(settings=BILLING, function_output=io.StringIO()) as w:
+    with shared_world(settings=SETTINGS, function_output=io.StringIO()) as w:
         register_clio_webhooks(w, SystemClock())  # `webhooks register`, now that sync_bills is on
         w.pump()
+        w.xero_user_call("PUT", "/TrackingCategories", {"Name": TRACKING})  # bills' settings as in test_real_path
         w.xero_user_call("PUT", "/Currencies", {"Code": "USD"})  # the Clio sandbox bills in USD
         yield w
 
