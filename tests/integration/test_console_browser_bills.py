@@ -33,19 +33,15 @@ from tests.integration.test_console_browser import (
     click_and_load,
     go,
     heading,
+    pytestmark,
     settings_now,
     sign_in,
     sign_in_url,
     submit,
 )
 
-__all__ = ["browser"]  # the module-scoped Chromium of the console's browser tests
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
-]
+# The console browser tests' Chromium (module-scoped) and marks (the same reasons hold here).
+__all__ = ["browser", "pytestmark"]
 
 
 @pytest.fixture
