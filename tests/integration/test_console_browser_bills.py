@@ -25,7 +25,7 @@ from clio_xero.clock import SystemClock
 from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from clio_xero_tools.sandbox.clio.store import Record
 from clio_xero_tools.sandbox.xero.store import Document
-from tests.billing.test_real_path import SETTINGS, TRACKING
+from tests.billing.test_real_path import SETTINGS, TRACKING, xero_admin
 from tests.integration.browser import require_browser, screenshot
 from tests.integration.conftest import WorldPool
 from tests.integration.test_console_browser import (
@@ -145,13 +145,23 @@ def test_the_receivables_report_is_viewed_and_downloaded(world: LocalWorld, cli:
     synced = time_bill(world, "Harbour Freight Ltd")
     approve_with_two_interest_charges(world, synced)
     invoice = invoice_for(world, synced)
+    xero_admin(world, "/accounts/200", {"Status": "ARCHIVED"})  # the time code archived in Xero ...
+    parked = time_bill(world, "Quayside Storage Pty")
+    approve_with_two_interest_charges(world, parked)  # ... so the next bill waits in the error list
+
     sign_in(browser, sign_in_url(cli))
     go(browser, world, "/console/reports")
     click_and_load(browser, browser.find_element(By.LINK_TEXT, "View the receivables report"))
     assert heading(browser) == "Receivables: Clio beside Xero"
-    table = browser.find_element(By.TAG_NAME, "table").text
-    assert str(synced.attrs["number"]) in table and "AUTHORISED" in table and "agrees" in table
-    assert "0 with differences" in browser.find_element(By.TAG_NAME, "main").text
+    rows = [
+        row.text
+        for row in browser.find_elements(By.CSS_SELECTOR, "main table.stack")[0].find_elements(
+            By.CSS_SELECTOR, "tbody tr"
+        )
+    ]
+    assert len(rows) == 2 and "not in Xero" in rows[0] and "200" in rows[0]  # the difference first
+    assert str(synced.attrs["number"]) in rows[1] and "AUTHORISED" in rows[1] and "agrees" in rows[1]
+    assert "1 with differences" in browser.find_element(By.TAG_NAME, "main").text
     screenshot(browser, "reports-receivables")
 
     cookie = browser.get_cookie("clio_xero_console")
@@ -161,10 +171,21 @@ def test_the_receivables_report_is_viewed_and_downloaded(world: LocalWorld, cli:
         download = session.get(f"{api}/console/reports/receivables", params={"format": "csv"})
         as_json = session.get(f"{api}/console/reports/receivables", params={"format": "json"}).json()
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(download.text)))
-    assert [(r["bill_id"], r["xero_total"], r["differences"]) for r in rows] == [
-        (str(synced.id), str(invoice.total), "")
+    table = list(csv.DictReader(io.StringIO(download.text)))
+    assert [(r["bill_id"], r["xero_total"]) for r in table] == [
+        (str(parked.id), ""),
+        (str(synced.id), str(invoice.total)),
     ]
-    assert as_json["bills"] == 1 and as_json["differences"] == 0
+    assert as_json["bills"] == 2 and as_json["differences"] == 1
     code, cli_csv = cli("report", "receivables", "--format", "csv")
-    assert code == 0 and cli_csv == download.text  # the CLI's report, byte for byte
+    assert code == 1 and cli_csv == download.text  # the CLI's report, byte for byte (exit 1: a difference)
+
+    # The parked bill explained on the Errors page: the error and its fix, as the CLI says it.
+    go(browser, world, "/console/errors")
+    browser.find_element(By.ID, "bill").send_keys(str(parked.attrs["number"]))
+    submit(browser, "/console/errors#h-explain")
+    answer = browser.find_element(By.ID, "explained").text
+    code, cli_answer = cli("billing", "explain", str(parked.id), "--json")
+    assert code == 0 and cli_answer["status"] == "error"
+    assert cli_answer["explanation"] in answer and "200" in answer
+    screenshot(browser, "errors-explain-parked-bill")
