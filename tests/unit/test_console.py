@@ -7,6 +7,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,7 +26,10 @@ from clio_xero.console.forms import account_choices, build_sections, read_form
 from clio_xero.console.sessions import COOKIE_NAME, InMemorySessionStore, sign_in_link
 from clio_xero.errors import InvalidSettingsError
 from clio_xero.intake.http import HttpRequest, HttpResponse
+from clio_xero.payments.receivables import ReceivableRow
+from clio_xero.payments.report import Receivables
 from clio_xero.store.connections import Connection, ConnectionStatus
+from clio_xero.sync.bills.explain import BillExplanation
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 
 KEY = b"k" * 32
@@ -141,6 +145,7 @@ class FakeBackend:
     def __init__(self) -> None:
         self.stored = ConnectionSettings(contact_scope=ContactScope.ALL)
         self.retried: list[str | None] = []
+        self.explained: list[str] = []
         self.conn = Connection(
             connection_id=CID, name="Firm", status=ConnectionStatus.ACTIVE, created_at=datetime(2026, 1, 1)
         )
@@ -182,6 +187,24 @@ class FakeBackend:
 
     def disconnect(self, connection_id: str, *, purge: bool) -> DisconnectReport:
         return DisconnectReport(connection_id, done=["tokens deleted"])
+
+    def explain_bill(self, connection_id: str, number: str) -> list[BillExplanation]:
+        self.explained.append(number)
+        if number != "INV-7":
+            return []
+        return [BillExplanation(bill="7", action="skip", explanation="Bill INV-7 (draft in Clio): <not yet>")]
+
+    def receivables(self, connection_id: str) -> Receivables:
+        return Receivables(
+            [
+                ReceivableRow(
+                    "1", "B-1", "awaiting_payment", "INV-1", "AUTHORISED", Decimal("10.00"), Decimal("10.00")
+                ),
+                ReceivableRow(
+                    "2", "B-2", "awaiting_payment", None, None, Decimal("5.00"), differences=["not in Xero: no code"]
+                ),
+            ]
+        )
 
 
 class UsedLinks:
@@ -360,3 +383,39 @@ def test_retry_and_disconnect_are_recorded(
     assert backend.retried == ["clio:contact:7"]
     actions = [(e.action, e.detail) for e in audit.recent(CID)]
     assert ("disconnected", "record links purged") in actions and ("retry", "clio:contact:7") in actions
+
+
+def test_the_errors_page_explains_a_bill_by_number_with_a_labelled_get_form(
+    console: Console, clock: ManualClock, backend: FakeBackend
+) -> None:
+    session, _ = signed_in(console, clock)
+    page = call(console, "GET", "/console/errors", cookie=session)
+    assert '<label for="bill">' in page.body and 'method="get"' in page.body and backend.explained == []
+    answer = call(console, "GET", "/console/errors", cookie=session, query={"bill": " INV-7 "})
+    assert answer.status == 200 and backend.explained == ["INV-7"]
+    assert "Bill INV-7 (draft in Clio): &lt;not yet&gt;" in answer.body and "<strong>skip</strong>" in answer.body
+    assert 'value="INV-7"' in answer.body
+    none = call(console, "GET", "/console/errors", cookie=session, query={"bill": "NOPE"})
+    assert "Clio has no bill numbered NOPE." in none.body
+    long = call(console, "GET", "/console/errors", cookie=session, query={"bill": "9" * 65})
+    assert long.status == 400 and "at most 64 characters" in long.body and backend.explained == ["INV-7", "NOPE"]
+    assert call(console, "GET", "/console/errors", query={"bill": "INV-7"}).status == 401
+
+
+def test_the_receivables_report_is_viewed_and_downloaded_for_the_session_connection(
+    console: Console, clock: ManualClock
+) -> None:
+    session, _ = signed_in(console, clock)
+    shelf = call(console, "GET", "/console/reports", cookie=session)
+    assert 'href="/console/reports/receivables?format=csv"' in shelf.body
+    page = call(console, "GET", "/console/reports/receivables", cookie=session)
+    assert page.status == 200 and "<strong>1</strong> with differences" in page.body
+    assert page.body.index("B-2") < page.body.index("B-1")  # differences first
+    assert "not in Xero: no code" in page.body
+    csv = call(console, "GET", "/console/reports/receivables", cookie=session, query={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv") and "attachment" in csv.headers["content-disposition"]
+    assert csv.body.splitlines()[0].startswith("bill_id,bill_number") and len(csv.body.splitlines()) == 3
+    data = call(console, "GET", "/console/reports/receivables", cookie=session, query={"format": "json"})
+    assert '"differences": 1' in data.body and data.headers["content-type"] == "application/json"
+    assert call(console, "GET", "/console/reports/receivables", cookie=session, query={"format": "xml"}).status == 400
+    assert call(console, "GET", "/console/reports/receivables", query={"format": "csv"}).status == 401

@@ -7,7 +7,9 @@ Routes (``ConsoleFunction``)::
     GET  /console                    Status          POST /console/sign-out
     GET  /console/settings           Settings        POST /console/settings
     GET  /console/errors             Errors          POST /console/errors/retry
+    GET  /console/errors?bill=N      … with "why didn't bill N sync?" (a read: GET, no CSRF needed)
     GET  /console/reports            Reports
+    GET  /console/reports/receivables[?format=csv|json]   the receivables report, read live
     GET  /console/connection         Connection      POST /console/connection/links, …/disconnect
 
 Why sign-in is a button: a GET that used the single-use link would be spent by a mail scanner or
@@ -51,8 +53,10 @@ from clio_xero.console.sessions import (
 from clio_xero.errors import SyncError
 from clio_xero.intake.http import HttpRequest, HttpResponse
 from clio_xero.intake.observe import Log
+from clio_xero.payments.receivables import ReportFormat, render, sort_rows
 
 MAX_FORM_BYTES = 64 * 1024
+MAX_BILL_NUMBER = 64  # longer is not a Clio bill number; refused before any Clio call
 
 # No caching (pages hold a CSRF token), no referrer to other sites, no framing, no scripts at all.
 # "same-origin", not "no-referrer": under no-referrer Chrome sends ``Origin: null`` with our own
@@ -276,9 +280,11 @@ class Console:
         if path == "/console/settings":
             return self._settings_page(200, session)
         if path == "/console/errors":
-            return self._errors_page(200, session)
+            return self._errors_page(200, session, bill=request.query.get("bill"))
         if path == "/console/reports":
             return self._reports_page(request, session)
+        if path == "/console/reports/receivables":
+            return self._receivables(request, session)
         if path == "/console/connection":
             return self._page(200, "connection.html", links=None, outcome=None, **self._common(session, "connection"))
         return self._message(404, "Not found", ["There is nothing here."], session=session)
@@ -316,13 +322,54 @@ class Console:
             **self._common(session, "settings"),
         )
 
-    def _errors_page(self, status: int, session: ConsoleSession, messages: list[str] | None = None) -> HttpResponse:
+    def _errors_page(
+        self, status: int, session: ConsoleSession, messages: list[str] | None = None, *, bill: str | None = None
+    ) -> HttpResponse:
+        number = (bill or "").strip()
+        explained = None
+        bill_problem = None
+        if len(number) > MAX_BILL_NUMBER:
+            bill_problem, status = f"A bill number is at most {MAX_BILL_NUMBER} characters.", 400
+        elif number:
+            explained = self._backend.explain_bill(session.connection_id, number)
         return self._page(
             status,
             "errors.html",
             errors=self._backend.errors(session.connection_id),
             messages=messages or [],
+            bill=number,
+            explained=explained,
+            bill_problem=bill_problem,
             **self._common(session, "errors"),
+        )
+
+    def _receivables(self, request: HttpRequest, session: ConsoleSession) -> HttpResponse:
+        """The receivables report read live (Clio and Xero calls, as `clio-xero report receivables`):
+        a page, or the CSV / JSON the CLI writes with ``?format=``."""
+        wanted = request.query.get("format") or "html"
+        if wanted not in (ReportFormat.CSV.value, ReportFormat.JSON.value, ReportFormat.HTML.value):
+            return self._message(400, "No such format", ["Choose csv, json or html."], session=session)
+        found = self._backend.receivables(session.connection_id)
+        if wanted == ReportFormat.HTML.value:
+            return self._page(
+                200,
+                "receivables.html",
+                rows=sort_rows(found.rows),
+                differences=found.differences,
+                read_at=self._clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+                **self._common(session, "reports"),
+            )
+        day = self._clock.now().date().isoformat()
+        fmt = ReportFormat(wanted)
+        content_type = "text/csv; charset=utf-8" if fmt is ReportFormat.CSV else "application/json"
+        return HttpResponse(
+            status=200,
+            body=render(found.rows, fmt),
+            headers={
+                "content-type": content_type,
+                **SECURITY_HEADERS,
+                "content-disposition": f'attachment; filename="receivables-{day}.{wanted}"',
+            },
         )
 
     def _reports_page(self, request: HttpRequest, session: ConsoleSession) -> HttpResponse:

@@ -3,7 +3,9 @@
 :class:`ConsoleBackend` is the seam (tests may give a fake); :class:`StackBackend` is the real one
 over the stack's table, queues, KMS and SSM: status and the error list from :mod:`clio_xero.admin`,
 retry as ``clio-xero retry``, settings through :func:`clio_xero.admin.settings.updated_settings`, the
-chart of accounts read live from Xero, connect links and disconnect from :mod:`clio_xero.connect`.
+chart of accounts read live from Xero, connect links and disconnect from :mod:`clio_xero.connect`,
+"why didn't this bill sync?" as ``clio-xero billing explain`` (:mod:`clio_xero.sync.bills.explain`)
+and the receivables report as ``clio-xero report receivables`` (:mod:`clio_xero.payments.report`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic import BaseModel
@@ -28,13 +30,19 @@ from clio_xero.billing.xero_models import OrgChart, XeroAccount
 from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.operator import ConnectLinks, Disconnector, DisconnectReport, issue_links
 from clio_xero.errors import SyncError
+from clio_xero.payments.report import Receivables, read_receivables
 from clio_xero.store.connections import Connection
 from clio_xero.store.mappings import DynamoMappingStore
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.store.tokens import DynamoTokenStore
 from clio_xero.store.webhook_records import DynamoWebhookRecords
+from clio_xero.sync.bills.explain import BillExplanation, explain_bill, find_bills
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import WebhookRecord
+
+if TYPE_CHECKING:
+    from clio_xero.clients.clio import ClioClient
+    from clio_xero.clients.xero import XeroClient
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,10 @@ class ConsoleBackend(Protocol):
 
     def disconnect(self, connection_id: str, *, purge: bool) -> DisconnectReport: ...
 
+    def explain_bill(self, connection_id: str, number: str) -> list[BillExplanation]: ...
+
+    def receivables(self, connection_id: str) -> Receivables: ...
+
 
 # (connection, full): the accounts alone for a page view; with ``full``, also tax rates, tracking
 # categories and currencies, as the preflight on save needs them (several Xero calls).
@@ -100,6 +112,7 @@ class StackBackend:
         credentials: Any,
         endpoints: ProviderEndpoints,
         read_chart: ChartReader,
+        clients_for: Callable[[str], tuple[ClioClient, XeroClient]],
         remove_clio_webhooks: Callable[[Connection, str], list[str]] | None = None,
         link_ttl: timedelta = timedelta(minutes=30),
         transport: httpx.BaseTransport | None = None,
@@ -109,6 +122,7 @@ class StackBackend:
         self._credentials = credentials
         self._endpoints = endpoints
         self._read_chart = read_chart
+        self._clients_for = clients_for
         self._remove_clio_webhooks = remove_clio_webhooks
         self._link_ttl = link_ttl
         self._transport = transport
@@ -142,6 +156,26 @@ class StackBackend:
         settings = updated_settings(store.get(connection_id), updates, now)
         store.put(connection_id, settings)
         return settings
+
+    def explain_bill(self, connection_id: str, number: str) -> list[BillExplanation]:
+        """Every bill numbered ``number`` (or whose Clio id it is), explained; empty when none."""
+        clio, _ = self._clients_for(connection_id)
+        billing = self.settings(connection_id).billing
+        mappings = DynamoMappingStore(self._stack.table_name, self._stack.dynamodb)
+        return [
+            explain_bill(clio=clio, mappings=mappings, connection_id=connection_id, billing=billing, bill_id=bill)
+            for bill in find_bills(clio, number)
+        ]
+
+    def receivables(self, connection_id: str) -> Receivables:
+        clio, xero = self._clients_for(connection_id)
+        return read_receivables(
+            clio=clio,
+            xero=xero,
+            mappings=DynamoMappingStore(self._stack.table_name, self._stack.dynamodb),
+            connection_id=connection_id,
+            settings=self.settings(connection_id),
+        )
 
     def chart(self, connection_id: str, *, full: bool = False) -> Chart:
         connection = self.connection(connection_id)

@@ -92,6 +92,7 @@ def build_console(
         credentials=AppCredentials(settings.config_path, ssm),
         endpoints=ProviderEndpoints(clio_base_url=settings.clio_base_url, xero=settings.xero_endpoints()),
         read_chart=read_chart,
+        clients_for=services.clients.for_connection,
         remove_clio_webhooks=remove_clio_webhooks,
         transport=transport,
     )

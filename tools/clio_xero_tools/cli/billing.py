@@ -2,7 +2,7 @@
 
 Shells over the runtime: the backfill is :class:`clio_xero.sync.bills.backfill.BillBackfill` (which
 hands the bill plug-in 50 bills at a time), the check is :func:`clio_xero.billing.preflight.check_settings`
-over the organisation's chart, the explanation is :func:`clio_xero.billing.eligibility.explain`.
+over the organisation's chart, the explanation is :func:`clio_xero.sync.bills.explain.explain_bill` (the console's too).
 See docs/billing.md.
 """
 
@@ -15,8 +15,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from clio_xero.billing.clio_models import ClioBill
-from clio_xero.billing.eligibility import BillSyncState, decide, explain
 from clio_xero.billing.preflight import check_settings
 from clio_xero.billing.settings import TrackingSource
 from clio_xero.errors import SyncError
@@ -24,8 +22,9 @@ from clio_xero.events import RecordType
 from clio_xero.store.checkpoints import DynamoCheckpointStore
 from clio_xero.sync.backfill import Patience
 from clio_xero.sync.bills.backfill import BillBackfill, BillBackfillPlan, BillBackfillReport
-from clio_xero.sync.bills.plugin import BillPlugin, linked_invoice
-from clio_xero.sync.bills.reader import BILL_FIELDS, read_chart
+from clio_xero.sync.bills.explain import explain_bill
+from clio_xero.sync.bills.plugin import BillPlugin
+from clio_xero.sync.bills.reader import read_chart
 from clio_xero.sync.core import SyncContext, SyncEngine
 from clio_xero.sync.record_types import default_registry
 from clio_xero_tools.cli.contacts import ConnectionTools, _fail, _tools, backfill_app
@@ -224,42 +223,16 @@ def billing_explain(
     error and its fix."""
     tools = _tools(stack, local, connection)
     try:
-        raw = tools.clio.get_record("bills", bill, fields=BILL_FIELDS)
+        found = explain_bill(
+            clio=tools.clio,
+            mappings=tools.mappings,
+            connection_id=tools.connection_id,
+            billing=tools.settings.billing,
+            bill_id=bill,
+        )
     except SyncError as exc:
         raise _fail(exc) from None
-    mapping = tools.mappings.get(tools.connection_id, RecordType.BILL.value, bill)
-    if raw is None:
-        text = f"Clio has no bill {bill}" + (
-            f"; its invoice {mapping.xero_label or mapping.xero_id} is voided or deleted in Xero by the sync."
-            if mapping and mapping.xero_id
-            else "."
-        )
-        decision_action = "none"
-    else:
-        contact = None
-        client = (raw.get("client") or {}).get("id")
-        if client is not None:
-            contact = tools.mappings.get(tools.connection_id, RecordType.CONTACT.value, str(client))
-        state = BillSyncState(
-            invoice=linked_invoice(mapping, None),
-            contact_id=contact.xero_id if contact else None,
-            last_error=mapping.last_error if mapping and mapping.status.value == "error" else None,
-        )
-        parsed = ClioBill.model_validate(raw)
-        text = explain(parsed, tools.settings.billing, state)
-        decision_action = decide(parsed, tools.settings.billing, state).action.value
-        if mapping and mapping.error_hint:
-            text += f" Hint: {mapping.error_hint}."
     if as_json:
-        print_json(
-            {
-                "bill": bill,
-                "action": decision_action,
-                "explanation": text,
-                "invoice": mapping.xero_id if mapping else None,
-                "invoice_number": mapping.xero_label if mapping else None,
-                "status": mapping.status.value if mapping else None,
-            }
-        )
+        print_json(found.as_json())
     else:
-        console.print(text)
+        console.print(found.explanation)
