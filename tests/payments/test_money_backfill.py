@@ -74,3 +74,33 @@ def test_an_interrupted_backfill_resumes_after_its_checkpoint() -> None:
     report = backfill.run(plan)
     assert "payments" in report.resumed and report.counts.get("payments_written") == 10
     assert Decimal(str(world.invoice(bill)["AmountPaid"])) == 100
+
+
+def test_the_plan_covers_only_the_given_bills_and_says_which_phase_is_off() -> None:
+    """`backfill bills --since`: the money of the covered bills only; a phase switched off writes nothing."""
+    world = make_world()
+    assert world.engine is not None
+    covered, other = world.bill(300.0), world.bill(200.0)
+    world.sync(RecordType.BILL, covered.id, other.id)
+    paid = world.pay(covered, 10.0)
+    world.pay(other, 20.0)
+    memo = world.clio_world.sandbox.issue_credit_memo(covered.id, 5.0)
+    world.clio_world.sandbox.issue_credit_memo(other.id, 6.0)
+    checkpoints: defaultdict[str, InMemoryCheckpointStore] = defaultdict(InMemoryCheckpointStore)
+    ctx = world.engine.context(CONNECTION)
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
+    plan = backfill.plan([str(covered.id)])
+    assert (plan.payments, plan.credit_memos) == ([str(paid.id)], [str(memo.id)])
+    assert plan.skipped == {
+        "payments on bills this backfill does not cover": 1,
+        "credit notes of bills this backfill does not cover": 1,
+    }
+
+    world.settings = world.settings.changed(sync_payments=False)
+    ctx = world.engine.context(CONNECTION)
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
+    plan = backfill.plan([str(covered.id)])
+    assert plan.phases()["payments"] == {"write": 0, "reasons": {}, "off": "switched off (sync_payments=false)"}
+    report = backfill.run(plan)
+    assert report.counts == {"credit_notes_written": 1} and checkpoints["allocation"].writes == 0
+    assert Decimal(str(world.invoice(covered)["AmountPaid"])) == 0
