@@ -287,7 +287,10 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
         assert Decimal(str(invoice["AmountPaid"])) == 200 and Decimal(str(invoice["AmountCredited"])) == credited
     assert differences(world, cli) == []
 
+    log = world.sandboxes.xero.request_log
+    writes_before = len([e for e in log.entries() if e.method != "GET"])
     code, again = cli("backfill", "bills", "--json")  # a rerun writes nothing
+    assert len([e for e in log.entries() if e.method != "GET"]) == writes_before
     assert code == 0 and again["done"] == {} and again["phases"]["done"] == {"credit_notes_unchanged": 2}, again
     planned = again["phases"]["plan"]
     assert planned["payments"] == {"write": 0, "reasons": {"payments already in Xero": 60}, "off": None}
