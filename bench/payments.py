@@ -129,7 +129,7 @@ def run(opts: RunOptions) -> Section:
     xero_sb.request_log.clear()
     clio_sb.request_log.clear()
     t0 = time.perf_counter()
-    money = MoneyBackfill(ctx, checkpoints=InMemoryCheckpointStore(), patience=patience)
+    money = MoneyBackfill(ctx, checkpoints=lambda _record_type: InMemoryCheckpointStore(), patience=patience)
     plan = money.plan()
     report = money.run(plan)
     real = time.perf_counter() - t0

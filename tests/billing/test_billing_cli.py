@@ -74,6 +74,8 @@ def test_backfill_plans_then_sends_each_bill_once_and_explain_says_why(world: Lo
     assert cli("settings", "set", *setting)[0] == 0
     code, plan = cli("backfill", "bills", "--dry-run", "--json")
     assert code == 0 and plan["counts"]["create"] == 4 and plan["counts"]["skip"] == 1
+    assert list(plan["phases"]) == ["payments", "credit_notes"]  # then the money of these bills, planned too
+    assert plan["phases"]["credit_notes"]["off"] == "switched off (sync_credit_notes=false)"
     skipped = next(b for b in plan["bills"] if b["action"] == "skip")
     assert skipped["clio_id"] == str(draft.id) and "draft" in skipped["reason"]
     assert invoices(world) == []  # a dry run writes nothing

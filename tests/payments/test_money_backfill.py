@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -30,9 +31,9 @@ def test_backfill_brings_the_payments_and_credit_notes_of_synced_bills_in_batche
     payments = [world.pay(bill, 10.0) for bill in bills for _ in range(30)]  # 90 payments
     world.pay(unsynced, 5.0)
     memo = world.clio_world.sandbox.issue_credit_memo(bills[0].id, 25.0)
-    checkpoints = InMemoryCheckpointStore()
+    checkpoints: defaultdict[str, InMemoryCheckpointStore] = defaultdict(InMemoryCheckpointStore)
     ctx = world.engine.context(CONNECTION)
-    backfill = MoneyBackfill(ctx, checkpoints=checkpoints, patience=Patience(waiter(world.clock)))
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
     plan = backfill.plan()
     assert plan.counts() == {"payments": 90, "credit_notes": 1, "payments on bills not in Xero": 1}
 
@@ -45,10 +46,12 @@ def test_backfill_brings_the_payments_and_credit_notes_of_synced_bills_in_batche
         invoice = world.invoice(bill)
         credited = Decimal(25) if bill.id == bills[0].id else Decimal(0)
         assert Decimal(str(invoice["AmountPaid"])) == 300 and Decimal(str(invoice["AmountCredited"])) == credited
-    assert checkpoints.get(CONNECTION) is not None and checkpoints.get(CONNECTION).phase == "done"  # type: ignore[union-attr]
+    for record_type in ("allocation", "credit_memo"):  # each phase has its own checkpoint, finished
+        done = checkpoints[record_type].get(CONNECTION)
+        assert done is not None and done.phase == "done"
 
     # Run again: nothing left to write, nothing written twice.
-    again = MoneyBackfill(ctx, checkpoints=checkpoints, patience=Patience(waiter(world.clock)))
+    again = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
     assert again.plan().payments == []
     assert len(payments) == 90 and memo is not None
 
@@ -60,14 +63,44 @@ def test_an_interrupted_backfill_resumes_after_its_checkpoint() -> None:
     world.sync(RecordType.BILL, bill.id)
     allocations = [world.pay(bill, 10.0) for _ in range(60)]
     ctx = world.engine.context(CONNECTION)
-    checkpoints = InMemoryCheckpointStore()
-    backfill = MoneyBackfill(ctx, checkpoints=checkpoints, patience=Patience(waiter(world.clock)))
+    checkpoints: defaultdict[str, InMemoryCheckpointStore] = defaultdict(InMemoryCheckpointStore)
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
     plan = backfill.plan()
     # As if the first 50 were done and the process died: the checkpoint names the 50th.
     now = world.clock.now()
-    checkpoints.put(
+    checkpoints["allocation"].put(
         CONNECTION, Checkpoint(phase="payments", last_clio_id=allocations[49].id, started_at=now, updated_at=now)
     )
     report = backfill.run(plan)
-    assert report.resumed is not None and report.counts.get("payments_written") == 10
+    assert "payments" in report.resumed and report.counts.get("payments_written") == 10
     assert Decimal(str(world.invoice(bill)["AmountPaid"])) == 100
+
+
+def test_the_plan_covers_only_the_given_bills_and_says_which_phase_is_off() -> None:
+    """`backfill bills --since`: the money of the covered bills only; a phase switched off writes nothing."""
+    world = make_world()
+    assert world.engine is not None
+    covered, other = world.bill(300.0), world.bill(200.0)
+    world.sync(RecordType.BILL, covered.id, other.id)
+    paid = world.pay(covered, 10.0)
+    world.pay(other, 20.0)
+    memo = world.clio_world.sandbox.issue_credit_memo(covered.id, 5.0)
+    world.clio_world.sandbox.issue_credit_memo(other.id, 6.0)
+    checkpoints: defaultdict[str, InMemoryCheckpointStore] = defaultdict(InMemoryCheckpointStore)
+    ctx = world.engine.context(CONNECTION)
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
+    plan = backfill.plan([str(covered.id)])
+    assert (plan.payments, plan.credit_memos) == ([str(paid.id)], [str(memo.id)])
+    assert plan.skipped == {
+        "payments on bills this backfill does not cover": 1,
+        "credit notes of bills this backfill does not cover": 1,
+    }
+
+    world.settings = world.settings.changed(sync_payments=False)
+    ctx = world.engine.context(CONNECTION)
+    backfill = MoneyBackfill(ctx, checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock)))
+    plan = backfill.plan([str(covered.id)])
+    assert plan.phases()["payments"] == {"write": 0, "reasons": {}, "off": "switched off (sync_payments=false)"}
+    report = backfill.run(plan)
+    assert report.counts == {"credit_notes_written": 1} and checkpoints["allocation"].writes == 0
+    assert Decimal(str(world.invoice(covered)["AmountPaid"])) == 0

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from clio_xero.clock import ManualClock
+from clio_xero.payments.plugins import PaymentPlugin
 from clio_xero_tools.local.scheduler import scheduled_event
 from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
 from clio_xero_tools.sandbox.clio import domain
@@ -213,10 +214,85 @@ def test_backfill_payments_through_the_cli(world: LocalWorld, clock: ManualClock
     world.sandboxes.clio.issue_credit_memo(bill.id, 50.0)
     world.settings(sync_payments=True, sync_credit_notes=True)
     code, output = cli("backfill", "payments", "--dry-run")
-    assert code == 0 and "payments 3" in output and "credit_notes 1" in output, output
+    assert code == 0 and "payments: 3 to write" in output and "credit_notes: 1 to write" in output, output
     assert live_payments(world, invoice_of(world, bill)) == []  # the dry run wrote nothing
     code, output = cli("backfill", "payments")
     assert code == 0 and "payments_written 3" in output, output
     invoice = invoice_of(world, bill)
     assert Decimal(str(invoice["AmountPaid"])) == 300 and Decimal(str(invoice["AmountCredited"])) == 50
     assert differences(world, cli) == []
+
+
+def xero_documents(world: LocalWorld) -> tuple[int, int, int]:
+    """Invoices, live payments and credit notes in the Xero organisation."""
+    invoices = xero_api(world, "GET", "/Invoices")["Invoices"]
+    payments = xero_api(world, "GET", "/Payments", params={"where": 'Status=="AUTHORISED"'})["Payments"]
+    credit_notes = xero_api(world, "GET", "/CreditNotes")["CreditNotes"]
+    return len(invoices), len(payments), len(credit_notes)
+
+
+def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
+    world: LocalWorld, clock: ManualClock, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One command for a firm's receivables: invoices, then payments, then credit notes; planned
+    by --dry-run, resumed after an interruption, never written twice."""
+    world.settings(sync_bills=False, sync_payments=False, sync_credit_notes=False)
+    bills = [approved_bill(world, 5000.0 + n) for n in range(3)]
+    for n in range(60):  # two payment batches (50 + 10)
+        world.sandboxes.clio.record_payment(bills[n % 3].id, 10.0)
+    world.sandboxes.clio.issue_credit_memo(bills[0].id, 100.0, "Goodwill")
+    world.sandboxes.clio.issue_credit_memo(bills[1].id, 40.0)
+    assert xero_documents(world) == (0, 0, 0)
+    world.settings(sync_bills=True, sync_payments=True)  # credit notes still off
+
+    code, plan = cli("backfill", "bills", "--dry-run", "--json")
+    assert code == 0 and plan["counts"]["create"] == 3, plan
+    assert plan["phases"]["payments"] == {"write": 60, "reasons": {}, "off": None}
+    assert plan["phases"]["credit_notes"]["off"] == "switched off (sync_credit_notes=false)"
+    world.settings(sync_credit_notes=True)
+    code, output = cli("backfill", "bills", "--dry-run")
+    assert code == 0 and "3 create" in output, output
+    assert "payments: 60 to write." in output and "credit_notes: 2 to write." in output, output
+    assert list(json.loads(json.dumps(plan["phases"]))) == ["payments", "credit_notes"]  # the registry's order
+    assert xero_documents(world) == (0, 0, 0)  # the dry runs wrote nothing
+
+    # Interrupted (Ctrl-C) while the second payment batch is written: the invoices and the first
+    # 50 payments are in Xero, the payments phase's checkpoint names the 50th.
+    real_sync_batch = PaymentPlugin.sync_batch
+    calls = 0
+
+    def interrupted(self: PaymentPlugin, ctx: Any, events: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return real_sync_batch(self, ctx, events)
+
+    monkeypatch.setattr(PaymentPlugin, "sync_batch", interrupted)
+    code, output = cli("backfill", "bills")
+    assert code != 0, output
+    assert xero_documents(world) == (3, 50, 0)
+    monkeypatch.setattr(PaymentPlugin, "sync_batch", real_sync_batch)
+
+    code, done = cli("backfill", "bills", "--json")
+    assert code == 0, done
+    assert done["done"] == {} and done["resumed"] is None  # the bills phase had finished
+    phases = done["phases"]
+    assert phases["resumed"]["payments"]["last_clio_id"] is not None
+    assert phases["done"] == {"payments_written": 10, "credit_notes_written": 2}, phases
+    assert phases["errors"] == []
+    assert xero_documents(world) == (3, 60, 2)
+    for bill, credited in zip(bills, (100, 40, 0), strict=True):
+        invoice = invoice_of(world, bill)
+        assert Decimal(str(invoice["AmountPaid"])) == 200 and Decimal(str(invoice["AmountCredited"])) == credited
+    assert differences(world, cli) == []
+
+    log = world.sandboxes.xero.request_log
+    writes_before = len([e for e in log.entries() if e.method != "GET"])
+    code, again = cli("backfill", "bills", "--json")  # a rerun writes nothing
+    assert len([e for e in log.entries() if e.method != "GET"]) == writes_before
+    assert code == 0 and again["done"] == {} and again["phases"]["done"] == {"credit_notes_unchanged": 2}, again
+    planned = again["phases"]["plan"]
+    assert planned["payments"] == {"write": 0, "reasons": {"payments already in Xero": 60}, "off": None}
+    assert planned["credit_notes"]["write"] == 0
+    assert xero_documents(world) == (3, 60, 2)

@@ -370,6 +370,7 @@ class CreditMemoPlugin(RecordTypePlugin):
         currency = next((v.currency_code for v in views.values() if v.currency_code), None)
         credit_note = self._credit_note(ctx, memo, mapping, str(contact.xero_id), currency)
         credit_note_id = str(credit_note["CreditNoteID"])
+        was_linked = mapping is not None and mapping.xero_id == credit_note_id and mapping.status is MappingStatus.OK
         invoices = {b: views[i.lower()] for b, i in invoice_ids.items() if i.lower() in views}
         already: dict[str, Decimal] = {}
         for a in credit_note.get("Allocations") or []:
@@ -393,6 +394,8 @@ class CreditMemoPlugin(RecordTypePlugin):
                 )
         if problems:
             raise XeroSideChangeError(" ".join(problems))
+        if was_linked and not todo:  # a second look (a rerun of the backfill) writes nothing
+            return MoneyResult(MoneyOutcome.UNCHANGED, clio_id, credit_note_id, "already in Xero, allocated as in Clio")
         return MoneyResult(MoneyOutcome.WRITTEN, clio_id, credit_note_id, f"{len(todo)} allocation(s) written")
 
     def _credit_note(

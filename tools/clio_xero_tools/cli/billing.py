@@ -1,9 +1,12 @@
 """``clio-xero backfill bills``, ``clio-xero billing check`` and ``clio-xero billing explain BILL``.
 
 Shells over the runtime: the backfill is :class:`clio_xero.sync.bills.backfill.BillBackfill` (which
-hands the bill plug-in 50 bills at a time), the check is :func:`clio_xero.billing.preflight.check_settings`
-over the organisation's chart, the explanation is :func:`clio_xero.sync.bills.explain.explain_bill` (the console's too).
-See docs/billing.md.
+hands the bill plug-in 50 bills at a time) followed by the money phases of the bills it covered,
+:class:`clio_xero.payments.backfill.MoneyBackfill` (payments, then credit notes, in the registry's
+backfill order; ``backfill payments`` is the same runner without the bills phase), the check is
+:func:`clio_xero.billing.preflight.check_settings` over the organisation's chart, the explanation
+is :func:`clio_xero.sync.bills.explain.explain_bill` (the console's too). See docs/billing.md and
+docs/payments.md.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from clio_xero.billing.eligibility import BillAction
 from clio_xero.billing.preflight import check_settings
 from clio_xero.billing.settings import TrackingSource
 from clio_xero.errors import SyncError
 from clio_xero.events import RecordType
+from clio_xero.payments.backfill import MoneyBackfill, MoneyBackfillPlan, MoneyBackfillReport
 from clio_xero.store.checkpoints import DynamoCheckpointStore
 from clio_xero.sync.backfill import Patience
 from clio_xero.sync.bills.backfill import BillBackfill, BillBackfillPlan, BillBackfillReport
@@ -34,6 +39,7 @@ from clio_xero_tools.cli.options import (
     JSON_OPTION,
     LOCAL_OPTION,
     STACK_OPTION,
+    PhaseProgress,
     console,
     err_console,
     phase_progress,
@@ -68,6 +74,52 @@ def bill_plugin() -> BillPlugin:
     plugin = default_registry().get(RecordType.BILL)
     assert isinstance(plugin, BillPlugin)
     return plugin
+
+
+# ----------------------------------------------------------------------------- money phases
+def money_backfill(tools: ConnectionTools, stack: str | None, local: bool, progress: PhaseProgress) -> MoneyBackfill:
+    """The payments and credit-notes phases, in the registry's backfill order, each with its own
+    checkpoint (keyed by its record type)."""
+    stack_ctx = stack_context(stack, local)
+    dynamodb = stack_ctx.client("dynamodb")
+    return MoneyBackfill(
+        sync_context(tools),
+        checkpoints=lambda record_type: DynamoCheckpointStore(stack_ctx.table_name, dynamodb, record_type),
+        patience=Patience(time.sleep),
+        progress=progress,
+        order=default_registry().backfill_order(),
+    )
+
+
+def money_plan_json(plan: MoneyBackfillPlan) -> dict[str, Any]:
+    return plan.phases()
+
+
+def money_report_json(report: MoneyBackfillReport) -> dict[str, Any]:
+    return {
+        "done": report.counts,
+        "errors": [{"record": r, "error": e} for r, e in report.errors],
+        "batches": report.batches,
+        "resumed": {p: c.model_dump(mode="json") for p, c in report.resumed.items()},
+    }
+
+
+def print_money_plan(plan: MoneyBackfillPlan) -> None:
+    """One line per phase: what it writes and why the others are left out (or that it is off)."""
+    for phase, planned in plan.phases().items():
+        if planned["off"]:
+            console.print(f"{phase}: {planned['off']}; nothing is written.")
+            continue
+        reasons = "".join(f", {n} {why}" for why, n in planned["reasons"].items())
+        console.print(f"{phase}: {planned['write']} to write{reasons}.")
+
+
+def print_money_report(report: MoneyBackfillReport) -> None:
+    for phase, checkpoint in report.resumed.items():
+        console.print(f"{phase}: resumed a run interrupted after Clio id {checkpoint.last_clio_id}.")
+    console.print("done: " + (", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do"))
+    for record, message in report.errors:
+        console.print(f"[red]{record}[/]: {message}")
 
 
 # ----------------------------------------------------------------------------- backfill bills
@@ -112,16 +164,22 @@ def _print_report(report: BillBackfillReport) -> None:
 @backfill_app.command("bills")
 def backfill_bills(
     since: str | None = typer.Option(None, "--since", help="Only bills issued on or after this date (YYYY-MM-DD)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Read Clio and print the plan; write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Read Clio and print the plan of every phase; write nothing."
+    ),
     connection: str | None = CONNECTION_OPTION,
     stack: str | None = STACK_OPTION,
     local: bool = LOCAL_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Send every bill that should be in Xero as an invoice (50 per call); safe to interrupt and run again.
+    """Send every bill that should be in Xero as an invoice (50 per call), then the payments and
+    credit notes of those bills; safe to interrupt and run again (each phase goes on from its own
+    checkpoint).
 
-    The plan comes first: how many bills are created, updated, voided, kept out, and why. Exit 1 when
-    some bill could not be sent (each is listed with the reason and the fix)."""
+    The plan comes first: how many bills are created, updated, voided, kept out, and why; then per
+    phase how many payments and credit notes are written (a phase switched off by sync_payments or
+    sync_credit_notes says so and writes nothing). Exit 1 when some record could not be sent (each
+    is listed with the reason and the fix)."""
     try:
         floor = date.fromisoformat(since) if since else None
     except ValueError:
@@ -142,15 +200,30 @@ def backfill_bills(
             patience=Patience(time.sleep),
             progress=progress,
         )
+        money = money_backfill(tools, stack, local, progress)
         try:
             reading = bar.add_task("  plan", total=None)
             plan = backfill.plan(floor)
-            bar.remove_task(reading)
-            report = None if dry_run else backfill.run(plan)
+            # The money of the bills this run covers (with --since, only those bills'; without it, every bill's).
+            covered = None if floor is None else [r.clio_id for r in plan.rows]
+            if dry_run:
+                coming = [r.clio_id for r in plan.rows if r.action is BillAction.CREATE]
+                money_plan = money.plan(covered, coming=coming)
+                bar.remove_task(reading)
+                report = money_report = None
+            else:
+                bar.remove_task(reading)
+                report = backfill.run(plan)
+                money_plan = money.plan(covered)
+                money_report = money.run(money_plan)
         except SyncError as exc:
             raise _fail(exc) from None
-    if report is None:
-        print_json(_plan_json(plan)) if as_json else _print_plan(plan)
+    if report is None or money_report is None:
+        if as_json:
+            print_json({**_plan_json(plan), "phases": money_plan_json(money_plan)})
+        else:
+            _print_plan(plan)
+            print_money_plan(money_plan)
         return
     if as_json:
         print_json(
@@ -160,11 +233,14 @@ def backfill_bills(
                 "errors": [{"clio_id": c, "error": e} for c, e in report.errors],
                 "batches": report.batches,
                 "resumed": report.resumed.model_dump(mode="json") if report.resumed else None,
+                "phases": {"plan": money_plan_json(money_plan), **money_report_json(money_report)},
             }
         )
     else:
         _print_report(report)
-    if report.errors:
+        print_money_plan(money_plan)
+        print_money_report(money_report)
+    if report.errors or money_report.errors:
         raise typer.Exit(EXIT_PROBLEMS)
 
 

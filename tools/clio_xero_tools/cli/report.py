@@ -6,29 +6,32 @@ Exit codes as elsewhere: 0 all well, 1 the report found differences, 2 bad input
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import typer
 
 from clio_xero.errors import SyncError
-from clio_xero.events import RecordType
-from clio_xero.payments.backfill import MoneyBackfill
 from clio_xero.payments.plugins import link_payment
 from clio_xero.payments.receivables import ReportFormat, render
 from clio_xero.payments.report import read_receivables
-from clio_xero.store.checkpoints import DynamoCheckpointStore
-from clio_xero.sync.backfill import Patience
-from clio_xero_tools.cli.billing import sync_context
+from clio_xero_tools.cli.billing import (
+    money_backfill,
+    money_plan_json,
+    money_report_json,
+    print_money_plan,
+    print_money_report,
+)
 from clio_xero_tools.cli.contacts import _tools, backfill_app
 from clio_xero_tools.cli.options import (
     CONNECTION_OPTION,
     EXIT_PROBLEMS,
+    JSON_OPTION,
     LOCAL_OPTION,
     STACK_OPTION,
     console,
     err_console,
-    stack_context,
+    phase_progress,
+    print_json,
 )
 
 report_app = typer.Typer(help="Reports that prove the books agree.", no_args_is_help=True)
@@ -100,32 +103,27 @@ def backfill_payments(
     connection: str | None = CONNECTION_OPTION,
     stack: str | None = STACK_OPTION,
     local: bool = LOCAL_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """After `backfill bills`: the payments and credit notes of every synced bill (50 payments per
-    Xero call); safe to interrupt and run again. Exit 1 when some could not be written."""
+    """The payments and credit notes of every bill in Xero (50 payments per Xero call), without
+    the bills phase of `backfill bills` (which runs these phases too); safe to interrupt and run
+    again. Exit 1 when some could not be written."""
     tools = _tools(stack, local, connection)
-    stack_ctx = stack_context(stack, local)
-    backfill = MoneyBackfill(
-        sync_context(tools),
-        checkpoints=DynamoCheckpointStore(
-            stack_ctx.table_name, stack_ctx.client("dynamodb"), RecordType.ALLOCATION.value
-        ),
-        patience=Patience(time.sleep),
-        progress=lambda phase, done, total: err_console.print(f"{phase}: {done}/{total}"),
-    )
-    try:
-        plan = backfill.plan()
-        console.print("plan: " + ", ".join(f"{k} {v}" for k, v in plan.counts().items()))
-        if dry_run:
-            return
-        report = backfill.run(plan)
-    except SyncError as exc:
-        err_console.print(f"[red]{exc.message}[/]")
-        raise typer.Exit(EXIT_PROBLEMS) from None
-    console.print("done: " + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())))
-    for record, message in report.errors:
-        console.print(f"[red]{record}[/]: {message}")
-    if report.errors:
+    with phase_progress(quiet=as_json) as progress:
+        backfill = money_backfill(tools, stack, local, progress)
+        try:
+            plan = backfill.plan()
+            report = None if dry_run else backfill.run(plan)
+        except SyncError as exc:
+            err_console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(EXIT_PROBLEMS) from None
+    if as_json:
+        print_json({"phases": money_plan_json(plan), **(money_report_json(report) if report else {})})
+    else:
+        print_money_plan(plan)
+        if report is not None:
+            print_money_report(report)
+    if report is not None and report.errors:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
