@@ -68,6 +68,10 @@ class SyncEvent(BaseModel):
     received_at: datetime
     dedupe_key: str = Field(min_length=16, max_length=128)
     delivery_id: str | None = None  # the raw delivery this came from (for replay and audit)
+    #: The record's version the provider named in the hint (Clio's ``etag``), when it sent one.
+    #: Optional (older messages have none): a plug-in may answer a hint whose version is the one
+    #: it last synced without any API call (docs/billing.md "A burst of bills").
+    version: str | None = Field(default=None, max_length=256)
 
     @property
     def message_group_id(self) -> str:
@@ -254,4 +258,5 @@ def event_from_clio(
         received_at=received_at,
         dedupe_key=dedupe_key("clio", payload.meta.webhook_id, payload.data.id, payload.data.etag, payload.meta.event),
         delivery_id=delivery_id,
+        version=payload.data.etag,
     )

@@ -26,7 +26,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -45,8 +45,8 @@ from clio_xero.errors import (
     SyncError,
     ValidationFailedError,
 )
-from clio_xero.events import RecordType, Source, SyncEvent
-from clio_xero.sync.bills.reader import ChartCache, read_bills, read_bundles
+from clio_xero.events import Action, RecordType, Source, SyncEvent
+from clio_xero.sync.bills.reader import BILL_FIELDS, PAGE, ChartCache, read_bills, read_bundles
 from clio_xero.sync.core.plugin import BatchedPlugin, ClioWebhook, SyncContext, SyncedRecord
 from clio_xero.sync.mapping import Mapping, MappingStatus, record_ref
 from clio_xero.sync.settings import ConnectionSettings
@@ -62,6 +62,13 @@ MAX_INVOICES_PER_CALL = 50
 #: What the sweep reads to learn which bills changed (their lines and interest have no webhooks).
 SWEEP_BILL_FIELDS = "id,etag,updated_at"
 SWEEP_PART_FIELDS = "id,updated_at,bill{id}"
+
+#: The read-ahead (docs/billing.md "A burst of bills"): Clio's bills changed since the cursor (or
+#: the batch's oldest hint), less an overlap for clock skew, in at most this many 200-record pages,
+#: never further back than the window (a hint requeued for an hour does not re-read the hour).
+READ_AHEAD_OVERLAP = timedelta(seconds=30)
+READ_AHEAD_WINDOW = timedelta(minutes=15)
+READ_AHEAD_PAGES = 2
 
 _CHARTS = ChartCache()
 #: The mapping type under which hard costs sent as spend money are remembered (never sent twice).
@@ -107,6 +114,17 @@ class _Work:
 def _settings_digest(settings: BillingSettings) -> str:
     text = json.dumps(settings.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _synced_at(mapping: Mapping | None, etag: object, digest: str) -> bool:
+    """Is the bill's invoice in Xero already synced from exactly this etag, under these settings?"""
+    return (
+        mapping is not None
+        and etag is not None
+        and mapping.status is MappingStatus.OK
+        and mapping.clio_version == etag
+        and (mapping.synced or {}).get("settings") == digest
+    )
 
 
 def _key(prefix: str, connection_id: str, parts: Sequence[str]) -> str:
@@ -172,12 +190,85 @@ class BillPlugin(BatchedPlugin):
     def __init__(self, charts: ChartCache | None = None) -> None:
         self.charts = charts or _CHARTS
         self.batches: list[int] = []  # size of every burst handed over (for tests and the bench)
+        # Per connection: when the last read-ahead read Clio's bills to the end (a Lambda
+        # container keeps it between invocations; a new one starts from its batch's oldest hint).
+        self._cursors: dict[str, datetime] = {}
 
     # ------------------------------------------------------------------ the burst
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        """The bills an SQS batch names (docs/billing.md "A burst of bills"): a hint whose etag is
+        the one last synced costs no API call; the others are read together with every bill
+        changed since the read-ahead cursor, and all that need it are synced now, so the hints
+        still queued for them find their bill done."""
         self.batches.append(len(events))
-        results = self.sync_bills(ctx, [e.record_id for e in events])
-        return [results[e.record_id] for e in events]
+        digest = _settings_digest(ctx.settings.billing)
+        answered: dict[int, SyncedRecord | SyncError] = {}
+        for index, event in enumerate(events):
+            known = self._known_version(ctx, event, digest)
+            if known is not None:
+                answered[index] = known
+        pending = [e for i, e in enumerate(events) if i not in answered]
+        if pending:
+            named = list(dict.fromkeys(e.record_id for e in pending))
+            try:
+                found, extra = self._read_ahead(ctx, pending, digest)
+            except SyncError as exc:  # the shared read failed (a throttle, a 5xx): every bill waits
+                results: dict[str, SyncedRecord | SyncError] = dict.fromkeys(named, exc)
+            else:
+                results = self.sync_bills(ctx, named + extra, found=found)
+            for index, event in enumerate(events):
+                if index not in answered:
+                    answered[index] = results[event.record_id]
+        return [answered[i] for i in range(len(events))]
+
+    def _known_version(self, ctx: SyncContext, event: SyncEvent, digest: str) -> BillResult | None:
+        """The answer to a hint that names the version last synced, from the mapping alone (no
+        API call): Clio sends the bill's etag in the webhook, and an invoice synced from that etag
+        under the same settings is what a fresh read would send again. A delete is always read."""
+        if event.version is None or event.action is Action.DELETED or event.source is not Source.CLIO:
+            return None
+        mapping = ctx.mappings.get(ctx.connection_id, self.name, event.record_id)
+        if not _synced_at(mapping, event.version, digest):
+            return None
+        assert mapping is not None
+        return BillResult(BillOutcome.UNCHANGED, event.record_id, mapping.xero_id, "already in Xero at this version")
+
+    def _read_ahead(
+        self, ctx: SyncContext, events: Sequence[SyncEvent], digest: str
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """The bills the events name, and the ids of other bills changed since the read-ahead
+        cursor that need a sync (their hints are probably still queued): read in 200-record pages
+        by ``updated_since`` (at most :data:`READ_AHEAD_PAGES`), the named ones Clio's pages did
+        not hold by ``ids[]``. Bills another worker is sending now, parked bills and bills
+        already synced at their etag are left to their own hints."""
+        now = ctx.clock.now()
+        oldest = min(e.received_at for e in events)
+        cursor = self._cursors.get(ctx.connection_id)
+        since = max(oldest, cursor or oldest, now - READ_AHEAD_WINDOW) - READ_AHEAD_OVERLAP
+        limit = READ_AHEAD_PAGES * PAGE
+        found: dict[str, dict[str, Any]] = {}
+        for bill in ctx.clio.iter_records("bills", fields=BILL_FIELDS, updated_since=since):
+            found[str(bill["id"])] = bill
+            if len(found) >= limit:
+                break
+        if len(found) < limit:  # read to the end: later batches start from here
+            self._cursors[ctx.connection_id] = now
+        named = {e.record_id for e in events}
+        missing = [i for i in named if i not in found]
+        if missing:
+            found.update(read_bills(ctx.clio, missing))
+        extra: list[str] = []
+        for clio_id, bill in found.items():
+            if clio_id in named or bill.get("state") == "draft":
+                continue
+            mapping = ctx.mappings.get(ctx.connection_id, self.name, clio_id)
+            if mapping is None or (
+                mapping.status is MappingStatus.OK
+                and not (mapping.synced or {}).get("sending")
+                and not _synced_at(mapping, bill.get("etag"), digest)
+            ):
+                extra.append(clio_id)
+        return found, extra
 
     def sync_bills(
         self,
@@ -187,17 +278,14 @@ class BillPlugin(BatchedPlugin):
         found: dict[str, dict[str, Any]] | None = None,
         bundles: dict[str, BillBundle] | None = None,
     ) -> dict[str, SyncedRecord | SyncError]:
-        """Sync these bills now, 50 per Xero call (the activity plug-in and the backfill call this;
-        the backfill passes the bills and bundles it has already read in pages)."""
-        out: dict[str, SyncedRecord | SyncError] = {}
+        """Sync these bills now: read together, written 50 per Xero call (the queue's bursts, the
+        activity plug-in and the backfill call this; the backfill passes the bills and bundles it
+        has already read in pages)."""
         ids = list(dict.fromkeys(bill_ids))
-        for start in range(0, len(ids), MAX_INVOICES_PER_CALL):
-            chunk = ids[start : start + MAX_INVOICES_PER_CALL]
-            try:
-                out.update(self._sync_ids(ctx, chunk, found=found, bundles=bundles))
-            except SyncError as exc:  # a step every bill of the chunk shares failed (a throttle, a 5xx)
-                out.update({i: exc for i in chunk if i not in out})
-        return out
+        try:
+            return self._sync_ids(ctx, ids, found=found, bundles=bundles)
+        except SyncError as exc:  # a read every bill shares failed (a throttle, a 5xx)
+            return dict.fromkeys(ids, exc)
 
     def _sync_ids(
         self,
@@ -208,47 +296,18 @@ class BillPlugin(BatchedPlugin):
         bundles: dict[str, BillBundle] | None = None,
     ) -> dict[str, SyncedRecord | SyncError]:
         billing: BillingSettings = ctx.settings.billing
-        works = {i: _Work(i, ctx.mappings.get(ctx.connection_id, self.name, i)) for i in ids}
-        if found is None:
-            found = read_bills(ctx.clio, ids)
         digest = _settings_digest(billing)
-        live: list[_Work] = []
-        for work in works.values():
-            raw = found.get(work.clio_id)
-            if raw is None:  # deleted in Clio
-                work.bill = ClioBill(id=int(work.clio_id), state="deleted")
-            else:
-                work.bill = ClioBill.model_validate(raw)
-            mapping = work.mapping
-            if (
-                mapping is not None
-                and mapping.status is MappingStatus.OK
-                and mapping.clio_version == work.bill.etag
-                and (mapping.synced or {}).get("settings") == digest
-                and work.bill.etag is not None
-            ):
-                work.result = BillResult(BillOutcome.UNCHANGED, work.clio_id, mapping.xero_id, "already in Xero")
-                continue
-            live.append(work)
+        found = dict(found or {})
+        missing = [i for i in ids if i not in found]
+        if missing:
+            found.update(read_bills(ctx.clio, missing))
+        works = {i: self._work(ctx, i, found.get(i), digest) for i in ids}
+        live = [w for w in works.values() if w.result is None]
         if not live:
             return {w.clio_id: w.result for w in works.values() if w.result is not None}
         xero_now = self._xero_invoices(ctx.xero, [w for w in live if w.mapping and w.mapping.xero_id])
         for work in live:
-            assert work.bill is not None
-            xero_id = work.mapping.xero_id if work.mapping else None
-            state = BillSyncState(invoice=linked_invoice(work.mapping, xero_now.get(xero_id or "")))
-            decision = decide(work.bill, billing, state)
-            work.action, work.reason = decision.action, decision.reason
-            if decision.action is BillAction.WAIT:
-                work.result = PermanentError(decision.reason)
-            elif decision.action in (BillAction.SKIP, BillAction.NOTHING):
-                work.result = BillResult(
-                    BillOutcome.SKIPPED if decision.action is BillAction.SKIP else BillOutcome.UNCHANGED,
-                    work.clio_id,
-                    xero_id,
-                    decision.reason,
-                )
-                self._remember(ctx, work, digest, status=state.invoice.status if state.invoice else None)
+            self._decide(ctx, work, billing, digest, xero_now)
         to_map = [w for w in live if w.action in (BillAction.CREATE, BillAction.UPDATE)]
         if bundles is None or any(w.clio_id not in bundles for w in to_map):
             bundles = read_bundles(
@@ -257,19 +316,79 @@ class BillPlugin(BatchedPlugin):
                 ctx.clock,
                 practice_areas=billing.tracking_source is TrackingSource.PRACTICE_AREA,
             )
+        # The burst's clients not yet in Xero, linked in bulk before each bill asks for its own.
+        clients = [str(w.bill.client.id) for w in to_map if w.bill is not None and w.bill.client is not None]
+        if clients:
+            ctx.link_parents(RecordType.CONTACT, clients)
         for work in to_map:
             work.bundle = bundles[work.clio_id]
             self._prepare(ctx, work, billing, xero_now)
-        self._write_creates(ctx, [w for w in to_map if w.result is None and w.action is BillAction.CREATE], digest)
+        writes = [w for w in live if w.result is None]
+        for start in range(0, len(writes), MAX_INVOICES_PER_CALL):
+            chunk = writes[start : start + MAX_INVOICES_PER_CALL]
+            try:
+                self._write(ctx, chunk, billing, digest, xero_now)
+            except SyncError as exc:  # this write's bills wait (a throttle, a 5xx); written ones stay
+                for work in chunk:
+                    if work.result is None:
+                        work.result = exc
+        return {w.clio_id: w.result for w in works.values() if w.result is not None}
+
+    def _work(self, ctx: SyncContext, clio_id: str, raw: dict[str, Any] | None, digest: str) -> _Work:
+        """One bill as read (absent: deleted in Clio); already answered when synced at its etag."""
+        work = _Work(clio_id, ctx.mappings.get(ctx.connection_id, self.name, clio_id))
+        work.bill = ClioBill(id=int(clio_id), state="deleted") if raw is None else ClioBill.model_validate(raw)
+        if work.bill.etag is not None and _synced_at(work.mapping, work.bill.etag, digest):
+            assert work.mapping is not None
+            work.result = BillResult(BillOutcome.UNCHANGED, clio_id, work.mapping.xero_id, "already in Xero")
+        return work
+
+    def _decide(
+        self, ctx: SyncContext, work: _Work, billing: BillingSettings, digest: str, xero_now: dict[str, dict[str, Any]]
+    ) -> None:
+        """The rules' verdict on one bill; a bill kept out or unchanged gets its result here."""
+        assert work.bill is not None
+        xero_id = work.mapping.xero_id if work.mapping else None
+        state = BillSyncState(invoice=linked_invoice(work.mapping, xero_now.get(xero_id or "")))
+        decision = decide(work.bill, billing, state)
+        work.action, work.reason = decision.action, decision.reason
+        if decision.action is BillAction.WAIT:
+            work.result = PermanentError(decision.reason)
+        elif decision.action in (BillAction.SKIP, BillAction.NOTHING):
+            work.result = BillResult(
+                BillOutcome.SKIPPED if decision.action is BillAction.SKIP else BillOutcome.UNCHANGED,
+                work.clio_id,
+                xero_id,
+                decision.reason,
+            )
+            self._remember(ctx, work, digest, status=state.invoice.status if state.invoice else None)
+
+    def _write(
+        self,
+        ctx: SyncContext,
+        works: list[_Work],
+        billing: BillingSettings,
+        digest: str,
+        xero_now: dict[str, dict[str, Any]],
+    ) -> None:
+        """One chunk of up to 50 bills: creates in one call, updates in one, voids/deletes in one."""
+        self._write_creates(ctx, [w for w in works if w.action is BillAction.CREATE], digest)
         self._write_updates(
-            ctx, [w for w in to_map if w.result is None and w.action is BillAction.UPDATE], digest, xero_now
+            ctx, [w for w in works if w.result is None and w.action is BillAction.UPDATE], digest, xero_now
         )
         self._write_status(
-            ctx, [w for w in live if w.result is None and w.action in (BillAction.VOID, BillAction.DELETE)], digest
+            ctx, [w for w in works if w.result is None and w.action in (BillAction.VOID, BillAction.DELETE)], digest
         )
         if billing.hard_costs_as_spend_money:
-            self._write_hard_costs(ctx, [w for w in to_map if isinstance(w.result, BillResult)], billing)
-        return {w.clio_id: w.result for w in works.values() if w.result is not None}
+            self._write_hard_costs(
+                ctx,
+                [
+                    w
+                    for w in works
+                    if w.action in (BillAction.CREATE, BillAction.UPDATE) and isinstance(w.result, BillResult)
+                ],
+                billing,
+            )
 
     # ------------------------------------------------------------------ hard costs
     def _write_hard_costs(self, ctx: SyncContext, works: list[_Work], billing: BillingSettings) -> None:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from clio_xero.clock import Clock
-from clio_xero.errors import NeedsReviewError, NotFoundError, ValidationFailedError
+from clio_xero.errors import NeedsReviewError, NotFoundError, SyncError, ValidationFailedError
 from clio_xero.sync.contacts.merge import merge, parse_iso, parse_xero_date
 from clio_xero.sync.contacts.projection import (
     SharedContact,
@@ -31,6 +31,8 @@ from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 
 RECORD_TYPE = "contact"
+#: Contacts created in one Xero call by :meth:`ContactSyncer.link_new` (Xero's recommended batch).
+BATCH = 50
 _DUPLICATE_NAME = ("already assigned to another contact", "must be unique")
 
 
@@ -162,6 +164,42 @@ class ContactSyncer:
         if record is None:
             return self._clio_deleted(clio_id, mapping)
         return self._reconcile(mapping, record, xero)
+
+    def link_new(self, records: Sequence[dict[str, Any]], *, numbers_taken: set[str]) -> list[str]:
+        """Create many not-yet-linked Clio contacts in Xero at once (the clients of a bill burst):
+        one write of up to 50 (per-element results), then their mappings. Best effort and
+        conservative: a contact whose ContactNumber Xero already holds (an earlier uncertain
+        attempt), one Xero refuses (a duplicate name) or one under review is left to
+        :meth:`sync_from_clio`, which links, disambiguates or asks for review one by one. Returns
+        the Clio ids linked."""
+        fresh: list[tuple[dict[str, Any], Mapping | None, SharedContact]] = []
+        for record in records:
+            clio_id = str(record["id"])
+            mapping = self.mappings.get(self.connection_id, RECORD_TYPE, clio_id)
+            if mapping is not None and (mapping.xero_id or mapping.status is MappingStatus.NEEDS_REVIEW):
+                continue
+            if contact_number(clio_id) in numbers_taken:
+                continue
+            fresh.append((record, mapping, from_clio(record)))
+        linked: list[str] = []
+        for start in range(0, len(fresh), BATCH):
+            chunk = fresh[start : start + BATCH]
+            payloads = [
+                to_xero_payload(contact, clio_id=str(record["id"]), xero_id=None, name=contact.name)
+                for record, _, contact in chunk
+            ]
+            content = "|".join(f"{record['id']}:{contact.digest()}" for record, _, contact in chunk)
+            key = idempotency_key(self.connection_id, "contacts", str(chunk[0][0]["id"]), content)
+            results = self.xero.save_contacts(payloads, idempotency_key=key, create=True)
+            for (record, mapping, contact), result in zip(chunk, results, strict=True):
+                if not result.ok or result.record is None:
+                    continue
+                try:
+                    self._create_mapping(record, result.record, synced=contact, prior=mapping)
+                except SyncError:  # another worker linked it first; its own sync finds the winner
+                    continue
+                linked.append(str(record["id"]))
+        return linked
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

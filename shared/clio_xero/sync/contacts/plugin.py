@@ -6,13 +6,14 @@ this module tells the engine how to reach it and what contacts need around it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from clio_xero.events import RecordType, Source, SyncEvent
 from clio_xero.sync.contacts.engine import ClioContactsPort, ContactSyncer, SyncResult, XeroContactsPort
 from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
+from clio_xero.sync.contacts.projection import contact_number
 from clio_xero.sync.core.plugin import ClioWebhook, RecordTypePlugin, SyncContext
 from clio_xero.sync.settings import ContactScope
 
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 SWEEP_FIELDS = "id,etag,updated_at"
 
 Ports = Callable[[SyncContext], tuple[ClioContactsPort, XeroContactsPort]]
+
+
+def _everyone(ctx: SyncContext) -> SyncContext:
+    """A bill's client goes to Xero whatever the contact scope (as in Clio's own integration)."""
+    everyone = ctx.settings.model_copy(
+        update={"contacts": ctx.settings.contacts.model_copy(update={"contact_scope": ContactScope.ALL})}
+    )
+    return ctx.derive(settings=everyone)
 
 
 def client_ports(ctx: SyncContext) -> tuple[ClioContactsPort, XeroContactsPort]:
@@ -61,12 +70,21 @@ class ContactPlugin(RecordTypePlugin):
         return syncer.sync_from_xero(event.record_id)
 
     def sync_parent(self, ctx: SyncContext, event: SyncEvent) -> SyncResult:
-        # A bill's client goes to Xero whatever the contact scope (as in Clio's own integration).
-        everyone = ctx.settings.model_copy(
-            update={"contacts": ctx.settings.contacts.model_copy(update={"contact_scope": ContactScope.ALL})}
-        )
-        scoped = ctx.derive(settings=everyone)
-        return self.sync(scoped, event)
+        return self.sync(_everyone(ctx), event)
+
+    def sync_parents(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> None:
+        """The clients of a bill burst, in bulk: one Clio read by ids, one Xero lookup of their
+        ContactNumbers, one write of up to 50 (docs/billing.md "A burst of bills"). With other
+        ports (test fakes) nothing is done here and each client is linked one by one."""
+        scoped = _everyone(ctx)
+        clio, xero = self._ports(scoped)
+        if not isinstance(clio, ClioContacts) or not isinstance(xero, XeroContacts):
+            return
+        records = clio.get_contacts([e.record_id for e in events if e.source is Source.CLIO])
+        if not records:
+            return
+        taken = xero.numbers_taken([contact_number(str(r["id"])) for r in records])
+        self.syncer(scoped).link_new(records, numbers_taken=taken)
 
     def changed_since(
         self, clio: ClioClient, xero: XeroClient, source: Source, since: datetime

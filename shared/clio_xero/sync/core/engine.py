@@ -52,6 +52,7 @@ class SyncEngine:
     def context(self, connection_id: str) -> SyncContext:
         ctx = self._contexts(connection_id)
         ctx.resolve_parent = self._resolve_parent
+        ctx.resolve_parents = self._resolve_parents
         return ctx
 
     def plugin_for(self, event: SyncEvent) -> RecordTypePlugin | None:
@@ -102,6 +103,24 @@ class SyncEngine:
     def _resolve_parent(self, ctx: SyncContext, record_type: RecordType, clio_id: str) -> Mapping:
         return self._linked(ctx, record_type, clio_id, depth=1)
 
+    def _resolve_parents(self, ctx: SyncContext, record_type: RecordType, clio_ids: Sequence[str]) -> None:
+        plugin = self.registry.find(record_type)
+        if plugin is None:
+            return
+        missing = [
+            i
+            for i in dict.fromkeys(clio_ids)
+            if not is_linked(ctx.mappings.get(ctx.connection_id, record_type.value, i))
+        ]
+        if not missing:
+            return
+        events = [_parent_event(ctx, record_type, clio_id) for clio_id in missing]
+        nested = ctx.derive(resolve_parent=lambda c, t, i: self._linked(c, t, i, depth=2))
+        try:
+            plugin.sync_parents(nested, events)
+        except SyncError:
+            return  # best effort: each child's linked_parent then links (or explains) its own parent
+
     def _linked(self, ctx: SyncContext, record_type: RecordType, clio_id: str, *, depth: int) -> Mapping:
         ref = parent_ref(record_type, clio_id)
         mapping = ctx.mappings.get(ctx.connection_id, record_type.value, clio_id)
@@ -113,15 +132,7 @@ class SyncEngine:
             raise DependencyPendingError(f"waiting for {ref}: that record type is not synced", parent=ref)
         if depth > MAX_PARENT_DEPTH:
             raise DependencyPendingError(f"waiting for {ref}: parents nest deeper than {MAX_PARENT_DEPTH}", parent=ref)
-        event = SyncEvent(
-            connection_id=ctx.connection_id,
-            source=Source.CLIO,
-            record_type=record_type,
-            record_id=clio_id,
-            action=Action.UPDATED,
-            received_at=ctx.clock.now(),
-            dedupe_key=dedupe_key("parent", ctx.connection_id, ref),
-        )
+        event = _parent_event(ctx, record_type, clio_id)
         nested = ctx.derive(resolve_parent=lambda c, t, i: self._linked(c, t, i, depth=depth + 1))
         try:
             plugin.sync_parent(nested, event)
@@ -135,3 +146,16 @@ class SyncEngine:
             return mapping
         state = f"{mapping.status.value}: {mapping.last_error}" if mapping and mapping.last_error else "not linked"
         raise DependencyPendingError(f"waiting for {ref} to be linked in Xero ({state})", parent=ref)
+
+
+def _parent_event(ctx: SyncContext, record_type: RecordType, clio_id: str) -> SyncEvent:
+    """The event a parent is synced with because a child needs it (never on the queue)."""
+    return SyncEvent(
+        connection_id=ctx.connection_id,
+        source=Source.CLIO,
+        record_type=record_type,
+        record_id=clio_id,
+        action=Action.UPDATED,
+        received_at=ctx.clock.now(),
+        dedupe_key=dedupe_key("parent", ctx.connection_id, parent_ref(record_type, clio_id)),
+    )

@@ -96,6 +96,8 @@ class SyncContext:
     apis: Callable[[], tuple[ClioClient, XeroClient]]
     #: Set by the engine: (record type, Clio id) → the parent's linked mapping.
     resolve_parent: Callable[[SyncContext, RecordType, str], Mapping] | None = None
+    #: Set by the engine: link many parents of one type in one go (see :meth:`link_parents`).
+    resolve_parents: Callable[[SyncContext, RecordType, Sequence[str]], None] | None = None
     _clients: tuple[ClioClient, XeroClient] | None = field(default=None, repr=False)
 
     def _built(self) -> tuple[ClioClient, XeroClient]:
@@ -123,6 +125,14 @@ class SyncContext:
         if self.resolve_parent is None:
             raise RuntimeError("linked_parent needs the engine (SyncEngine.context)")
         return self.resolve_parent(self, record_type, clio_id)
+
+    def link_parents(self, record_type: RecordType, clio_ids: Sequence[str]) -> None:
+        """Link the parents of a burst in bulk before the children ask for them one by one (the
+        bills of a month-end run name dozens of clients not yet in Xero: one bulk read and one
+        write of up to 50 instead of two or three calls each). Best effort: whatever is still not
+        linked afterwards is linked (or explained) by :meth:`linked_parent`."""
+        if self.resolve_parents is not None:
+            self.resolve_parents(self, record_type, clio_ids)
 
 
 class RecordTypePlugin(ABC):
@@ -177,6 +187,12 @@ class RecordTypePlugin(ABC):
         Defaults to :meth:`sync`; a type whose filters would keep a needed parent out overrides it
         (the contact plug-in ignores its scope: a bill's client is always sent)."""
         return self.sync(ctx, event)
+
+    def sync_parents(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> None:
+        """Link many records children need, in bulk (:meth:`SyncContext.link_parents`). Best
+        effort, no result: the default does nothing and each child then asks for its parent
+        through :meth:`sync_parent`; a type that can read and write in bulk overrides it."""
+        return None
 
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
         """Several changes of this type on one connection that arrived together (one SQS batch).

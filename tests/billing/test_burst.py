@@ -1,0 +1,194 @@
+"""A burst of bills (issue 11's month-end run): hints that cost nothing, the read-ahead, clients
+linked in bulk and two workers racing on one bill.
+
+Real engine, real bill and contact plug-ins, real clients, both sandboxes in process
+(tests/payments/harness.py); the path through the local runtime is test_burst_real_path.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from clio_xero.clients import XeroClient
+from clio_xero.errors import RetryableError
+from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
+from clio_xero.payments.plugins import payment_plugins
+from clio_xero.sync.bills.plugin import BillOutcome, BillPlugin, BillResult
+from clio_xero.sync.contacts.plugin import ContactPlugin
+from clio_xero.sync.core import Registry, SyncContext, SyncEngine
+from clio_xero.sync.core.engine import Handled
+from clio_xero.sync.mapping import MappingStatus
+from clio_xero_tools.sandbox.clio.store import Record
+from tests.payments.harness import CONNECTION, PaymentsWorld, make_world
+
+INVOICES = "/api.xro/2.0/Invoices"
+
+
+def hint(world: PaymentsWorld, bill_id: object, *, version: str | None, action: Action = Action.UPDATED) -> SyncEvent:
+    """A bill webhook as the intake normalises it (Clio's etag carried as ``version``)."""
+    return SyncEvent(
+        connection_id=CONNECTION,
+        source=Source.CLIO,
+        record_type=RecordType.BILL,
+        record_id=str(bill_id),
+        action=action,
+        received_at=world.clock.now(),
+        dedupe_key=dedupe_key("burst-test", bill_id, version, action),
+        version=version,
+    )
+
+
+def run(engine: SyncEngine, events: list[SyncEvent]) -> list[Any]:
+    """What the plug-in answered for each event (a result, or the error the worker would apply)."""
+    return [r.result if isinstance(r, Handled) else r for r in engine.sync_batch(events)]
+
+
+def etag(world: PaymentsWorld, bill: Record) -> str:
+    [row] = world.clio.iter_records("bills", fields="id,etag", params={"ids[]": [bill.id]})
+    return str(row["etag"])
+
+
+def calls(world: PaymentsWorld) -> int:
+    return len(world.clio_world.sandbox.request_log.entries()) + len(world.xero_world.sandbox.request_log.entries())
+
+
+def clear_logs(world: PaymentsWorld) -> None:
+    world.clio_world.sandbox.request_log.clear()
+    world.xero_world.sandbox.request_log.clear()
+
+
+def invoice_numbers(world: PaymentsWorld) -> list[str]:
+    org = world.xero_world.sandbox.store.orgs[world.tenant]
+    return [d.number for d in org.invoices.values() if d.type == "ACCREC" and d.number]
+
+
+def new_client_bill(world: PaymentsWorld, name: str, amount: float) -> tuple[Record, int]:
+    sandbox = world.clio_world.sandbox
+    client = sandbox.act_create("contacts", {"type": "Company", "name": name})
+    matter = sandbox.act_create("matters", {"client": {"id": client.id}, "description": name})
+    return sandbox.create_bill(
+        client_id=client.id,
+        matter_ids=[matter.id],
+        state="awaiting_payment",
+        line_items=[{"description": "Advice", "price": amount, "quantity": 1, "taxable": False}],
+    ), client.id
+
+
+def test_a_hint_naming_the_synced_etag_costs_no_api_call() -> None:
+    world = make_world()
+    bill = world.bill(120)
+    assert world.engine is not None
+    [first] = run(world.engine, [hint(world, bill.id, version=None)])
+    assert isinstance(first, BillResult) and first.outcome is BillOutcome.CREATED
+    version = etag(world, bill)
+    clear_logs(world)
+
+    [again] = run(world.engine, [hint(world, bill.id, version=version)])
+
+    assert isinstance(again, BillResult) and again.outcome is BillOutcome.UNCHANGED
+    assert calls(world) == 0  # neither Clio nor Xero was asked
+    # Another etag, a delete, or changed settings: the bill is read again.
+    for event in (
+        hint(world, bill.id, version='"another-etag"'),
+        hint(world, bill.id, version=version, action=Action.DELETED),
+    ):
+        clear_logs(world)
+        run(world.engine, [event])
+        assert world.clio_world.sandbox.request_log.entries(method="GET", path_prefix="/api/v4/bills")
+    world.settings = world.settings.changed(time_account_code="210")
+    clear_logs(world)
+    run(world.engine, [hint(world, bill.id, version=version)])
+    assert world.clio_world.sandbox.request_log.entries(method="GET", path_prefix="/api/v4/bills")
+
+
+def test_the_read_ahead_syncs_the_bills_whose_hints_are_still_queued() -> None:
+    world = make_world()
+    bills = [world.bill(100 + i) for i in range(6)]
+    assert world.engine is not None
+    clear_logs(world)
+
+    [result] = run(world.engine, [hint(world, bills[0].id, version=etag(world, bills[0]))])
+
+    assert isinstance(result, BillResult) and result.outcome is BillOutcome.CREATED
+    assert len(world.xero_world.sandbox.request_log.entries(method="PUT", path_prefix=INVOICES)) == 1
+    assert sorted(invoice_numbers(world)) == sorted(str(b.attrs["number"]) for b in bills)
+    for bill in bills:
+        mapping = world.mappings.get(CONNECTION, "bill", str(bill.id))
+        assert mapping is not None and mapping.status is MappingStatus.OK
+    # The hints that were queued behind it now cost nothing.
+    later = [hint(world, b.id, version=etag(world, b)) for b in bills[1:]]
+    clear_logs(world)
+    results = run(world.engine, later)
+    assert all(isinstance(r, BillResult) and r.outcome is BillOutcome.UNCHANGED for r in results)
+    assert calls(world) == 0
+
+
+def test_the_clients_of_a_burst_are_linked_in_one_write() -> None:
+    world = make_world()
+    made = [new_client_bill(world, f"Burst Client {i}", 200 + i) for i in range(7)]
+    bills = [bill for bill, _ in made]
+    assert world.engine is not None
+    clear_logs(world)
+
+    results = run(world.engine, [hint(world, b.id, version=None) for b in bills])
+
+    assert all(isinstance(r, BillResult) and r.outcome is BillOutcome.CREATED for r in results)
+    xero = world.xero_world.sandbox.request_log
+    assert len(xero.entries(method="PUT", path_prefix="/api.xro/2.0/Contacts")) == 1
+    assert len(xero.entries(path_prefix="/api.xro/2.0/Contacts")) == 2  # one lookup by numbers, one write
+    assert len(world.clio_world.sandbox.request_log.entries(path_prefix="/api/v4/contacts")) == 1
+    for _, client_id in made:
+        mapping = world.mappings.get(CONNECTION, "contact", str(client_id))
+        assert mapping is not None and mapping.status is MappingStatus.OK and mapping.xero_id
+
+
+class RacingXero:
+    """Worker A's Xero client: just before A's invoice write goes out, worker B syncs ``bill`` (its
+    own hint, in its own message group) to the end. Everything else is the real client."""
+
+    def __init__(self, xero: XeroClient, other: SyncEngine, event: SyncEvent) -> None:
+        self._xero, self._other, self._event = xero, other, event
+        self.raced: list[Any] = []
+
+    def save_records(self, resource: str, key: str, records: Any, **kw: Any) -> Any:
+        if resource == "Invoices" and kw.get("create") and not self.raced:
+            self.raced.extend(run(self._other, [self._event]))
+        return self._xero.save_records(resource, key, records, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xero, name)
+
+
+def test_a_bill_synced_by_a_read_ahead_and_by_its_own_hint_at_once_is_invoiced_once() -> None:
+    world = make_world()
+    first, second = world.bill(310), world.bill(320)
+    # Worker B: its own engine and plug-ins (another Lambda container), the same table and APIs.
+    worker_b = SyncEngine(
+        registry=Registry([ContactPlugin(), BillPlugin(), *payment_plugins()]), contexts=world.context
+    )
+    racing = RacingXero(world.xero, worker_b, hint(world, second.id, version=etag(world, second)))
+
+    def worker_a_context(connection_id: str) -> SyncContext:
+        return world.context(connection_id).derive(apis=lambda: (world.clio, cast(XeroClient, racing)))
+
+    worker_a = SyncEngine(
+        registry=Registry([ContactPlugin(), BillPlugin(), *payment_plugins()]), contexts=worker_a_context
+    )
+    # A handles the first bill's hint; its read-ahead finds the second bill too.
+    [result_a] = run(worker_a, [hint(world, first.id, version=etag(world, first))])
+
+    [result_b] = racing.raced
+    assert isinstance(result_b, BillResult) and result_b.outcome is BillOutcome.CREATED
+    assert isinstance(result_a, BillResult | RetryableError)
+    # A's write went out too (B's and A's: two creates) and Xero refused the second number as taken.
+    assert len(world.xero_world.sandbox.request_log.entries(method="PUT", path_prefix=INVOICES)) == 2
+    numbers = invoice_numbers(world)
+    assert sorted(numbers) == sorted([str(first.attrs["number"]), str(second.attrs["number"])])  # once each
+    # Whatever A was told to retry settles on the next attempt, still without a second invoice.
+    world.engine = worker_a
+    for bill in (first, second):
+        [again] = run(worker_a, [hint(world, bill.id, version=etag(world, bill))])
+        assert isinstance(again, BillResult), again
+        mapping = world.mappings.get(CONNECTION, "bill", str(bill.id))
+        assert mapping is not None and mapping.status is MappingStatus.OK and mapping.xero_id
+    assert sorted(invoice_numbers(world)) == sorted(numbers)
