@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from clio_xero.clients import XeroClient
-from clio_xero.errors import RetryableError
+from clio_xero.errors import RetryableError, ThrottledError
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.payments.plugins import payment_plugins
 from clio_xero.sync.bills.plugin import BillOutcome, BillPlugin, BillResult
@@ -121,6 +121,36 @@ def test_the_read_ahead_syncs_the_bills_whose_hints_are_still_queued() -> None:
     results = run(world.engine, later)
     assert all(isinstance(r, BillResult) and r.outcome is BillOutcome.UNCHANGED for r in results)
     assert calls(world) == 0
+
+
+def test_during_a_burst_new_webhook_hints_wait_for_its_window_then_go_together() -> None:
+    world = make_world()
+    assert world.engine is not None
+    opening = [world.bill(400 + i) for i in range(3)]
+    run(world.engine, [hint(world, opening[0].id, version=etag(world, opening[0]))])  # a burst: 3 bills
+    later = [world.bill(500 + i) for i in range(4)]
+    hints = [hint(world, b.id, version=etag(world, b)) for b in later]
+    clear_logs(world)
+
+    held = run(world.engine, hints)
+
+    assert all(isinstance(r, ThrottledError) and r.retry_after and 0 < r.retry_after <= 20 for r in held)
+    assert calls(world) == 0  # waiting costs nothing
+
+    world.clock.advance(20)
+    clear_logs(world)
+    results = run(world.engine, hints)
+
+    assert all(isinstance(r, BillResult) and r.outcome is BillOutcome.CREATED for r in results)
+    assert len(world.xero_world.sandbox.request_log.entries(method="PUT", path_prefix=INVOICES)) == 1
+    assert sorted(invoice_numbers(world)) == sorted(str(b.attrs["number"]) for b in opening + later)
+    # That was a burst too (4 bills): a new window. A hint without an etag (the sweep, a retry)
+    # is not held by it.
+    last = world.bill(600)
+    [with_etag] = run(world.engine, [hint(world, last.id, version=etag(world, last))])
+    assert isinstance(with_etag, ThrottledError)
+    [swept] = run(world.engine, [hint(world, last.id, version=None)])
+    assert isinstance(swept, BillResult) and swept.outcome is BillOutcome.CREATED
 
 
 def test_the_clients_of_a_burst_are_linked_in_one_write() -> None:

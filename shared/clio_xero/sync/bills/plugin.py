@@ -43,6 +43,7 @@ from clio_xero.errors import (
     PermanentError,
     RetryableError,
     SyncError,
+    ThrottledError,
     ValidationFailedError,
 )
 from clio_xero.events import Action, RecordType, Source, SyncEvent
@@ -69,6 +70,10 @@ SWEEP_PART_FIELDS = "id,updated_at,bill{id}"
 READ_AHEAD_OVERLAP = timedelta(seconds=30)
 READ_AHEAD_WINDOW = timedelta(minutes=15)
 READ_AHEAD_PAGES = 2
+#: A read-ahead that syncs this many bills or more is a burst (a month-end run): for
+#: :data:`BURST_WINDOW` after it, new webhook hints wait and are synced together at its end.
+BURST_MIN_BILLS = 3
+BURST_WINDOW = timedelta(seconds=20)
 
 _CHARTS = ChartCache()
 #: The mapping type under which hard costs sent as spend money are remembered (never sent twice).
@@ -193,6 +198,9 @@ class BillPlugin(BatchedPlugin):
         # Per connection: when the last read-ahead read Clio's bills to the end (a Lambda
         # container keeps it between invocations; a new one starts from its batch's oldest hint).
         self._cursors: dict[str, datetime] = {}
+        # Per connection: until when a burst's webhook hints wait to be synced together.
+        self._windows: dict[str, datetime] = {}
+        self.held = 0  # hints held for a burst's window (for tests and the bench)
 
     # ------------------------------------------------------------------ the burst
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
@@ -207,6 +215,7 @@ class BillPlugin(BatchedPlugin):
             known = self._known_version(ctx, event, digest)
             if known is not None:
                 answered[index] = known
+        held = self._gathering(ctx, events, answered)
         pending = [e for i, e in enumerate(events) if i not in answered]
         if pending:
             named = list(dict.fromkeys(e.record_id for e in pending))
@@ -216,10 +225,34 @@ class BillPlugin(BatchedPlugin):
                 results: dict[str, SyncedRecord | SyncError] = dict.fromkeys(named, exc)
             else:
                 results = self.sync_bills(ctx, named + extra, found=found)
+                if len(named) + len(extra) >= BURST_MIN_BILLS:  # a burst: gather the next hints
+                    self._windows[ctx.connection_id] = ctx.clock.now() + BURST_WINDOW
             for index, event in enumerate(events):
                 if index not in answered:
                     answered[index] = results[event.record_id]
+        if held:
+            self.held += held
         return [answered[i] for i in range(len(events))]
+
+    def _gathering(self, ctx: SyncContext, events: Sequence[SyncEvent], answered: dict[int, Any]) -> int:
+        """During a burst's window, webhook hints (they carry Clio's etag) wait for its end: one
+        read-ahead then syncs every bill approved meanwhile, 50 to a Xero write, instead of one
+        read-ahead per SQS batch. The wait is a :class:`ThrottledError` whose ``retry_after`` the
+        Lambda entry turns into the message's delay (never a sleep). Hints from the sweep, a retry
+        or the backfill (no etag) go at once. Returns how many were held."""
+        until = self._windows.get(ctx.connection_id)
+        now = ctx.clock.now()
+        if until is None or now >= until:
+            return 0
+        wait = (until - now).total_seconds()
+        held = 0
+        for index, event in enumerate(events):
+            if index not in answered and event.version is not None:
+                answered[index] = ThrottledError(
+                    f"gathering a burst of bills: this one is synced with the others in {wait:.0f} s", retry_after=wait
+                )
+                held += 1
+        return held
 
     def _known_version(self, ctx: SyncContext, event: SyncEvent, digest: str) -> BillResult | None:
         """The answer to a hint that names the version last synced, from the mapping alone (no

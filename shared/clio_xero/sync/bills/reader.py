@@ -1,9 +1,10 @@
 """What the bill plug-in reads, in as few calls as the APIs allow (docs/billing.md "Reads and calls").
 
-Clio: bills by ``ids[]`` (one call for up to 200); their line items either one call per bill
-(``bill_id`` takes one id) or, for three bills or more created recently, one ``created_since``
-scan of the line items (a line is never older than its bill), filtered to the bills asked for;
-activities and matters by ``ids[]``; interest charges only for bills that carry interest.
+Clio: bills by ``ids[]`` (one call for up to 200), with their matters' number and description;
+their line items either one call per bill (``bill_id`` takes one id) or, for three bills or more
+created recently, one ``created_since`` scan of the line items (a line is never older than its
+bill), filtered to the bills asked for; activities by ``ids[]`` (matters too, only for the
+practice area or a line's other matter); interest charges only for bills that carry interest.
 
 Xero: the organisation's chart (accounts, tax rates, currencies, tracking categories) is cached
 per connection for :data:`CHART_TTL_SECONDS`; a bill the cached chart refuses is checked again
@@ -39,7 +40,7 @@ __all__ = [
 
 BILL_FIELDS = (
     "id,etag,number,state,type,kind,issued_at,due_at,created_at,updated_at,subject,purchase_order,"
-    "currency{id,code},client{id,name},matters{id},discount,interest,tax_rate,secondary_tax_rate,"
+    "currency{id,code},client{id,name},matters{id,display_number,description},discount,interest,tax_rate,secondary_tax_rate,"
     "sub_total,tax_sum,secondary_tax_sum,total_tax,total,due,balance,paid,credits_issued"
 )
 LINE_FIELDS = (
@@ -155,8 +156,15 @@ def read_bundles(
         {m["id"] for b in bills for m in b.get("matters") or []}
         | {li["matter"]["id"] for ls in lines.values() for li in ls if li.get("matter")}
     )
+    # The bills carry their matters' number and description (BILL_FIELDS): only the practice
+    # area, or a line's matter that is not one of its bill's, needs a read of its own.
+    carried = (
+        {} if practice_areas else {m["id"]: m for b in bills for m in b.get("matters") or [] if "display_number" in m}
+    )
     matter_fields = MATTER_FIELDS + (PRACTICE_AREA_FIELD if practice_areas else "")
-    matters = {m["id"]: m for m in _by_ids(fetch, "matters", matter_fields, matter_ids)}
+    matters = carried | {
+        m["id"]: m for m in _by_ids(fetch, "matters", matter_fields, [i for i in matter_ids if i not in carried])
+    }
     charges: dict[str, list[dict[str, Any]]] = {}
     for bill in bills:
         if _has_interest(bill):
