@@ -1,4 +1,4 @@
-"""What the bill plug-in reads, in as few calls as the APIs allow (docs/billing.md "Reads and calls").
+"""What the bill plug-in reads, in as few calls as the APIs allow (docs/billing.md "The bill plug-in").
 
 Clio: bills by ``ids[]`` (one call for up to 200), with their matters' number and description;
 their line items either one call per bill (``bill_id`` takes one id) or, for three bills or more
