@@ -13,7 +13,7 @@ from clio_xero.clients import XeroClient
 from clio_xero.errors import RetryableError, ThrottledError
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.payments.plugins import payment_plugins
-from clio_xero.sync.bills.plugin import BillOutcome, BillPlugin, BillResult
+from clio_xero.sync.bills.plugin import ActivityPlugin, BillOutcome, BillPlugin, BillResult
 from clio_xero.sync.contacts.plugin import ContactPlugin
 from clio_xero.sync.core import Registry, SyncContext, SyncEngine
 from clio_xero.sync.core.engine import Handled
@@ -151,6 +151,61 @@ def test_during_a_burst_new_webhook_hints_wait_for_its_window_then_go_together()
     assert isinstance(with_etag, ThrottledError)
     [swept] = run(world.engine, [hint(world, last.id, version=None)])
     assert isinstance(swept, BillResult) and swept.outcome is BillOutcome.CREATED
+
+
+def test_the_activity_hints_of_a_burst_wait_with_it_then_cost_nothing() -> None:
+    world = make_world()
+    bills_plugin = BillPlugin()  # the harness registers no activity plug-in: the shipped registry does
+    world.engine = SyncEngine(
+        registry=Registry([ContactPlugin(), bills_plugin, ActivityPlugin(bills_plugin), *payment_plugins()]),
+        contexts=world.context,
+    )
+    sandbox = world.clio_world.sandbox
+    entries, bills = [], []
+    for i in range(3):
+        entry = sandbox.act_create(
+            "activities",
+            {"matter": {"id": world.matter_id}, "type": "TimeEntry", "quantity": 3600, "price": 200 + i},
+        )
+        entries.append(entry)
+        bills.append(
+            sandbox.create_bill(
+                client_id=world.client_id, matter_ids=[world.matter_id], activity_ids=[entry.id],
+                state="awaiting_payment",
+            )
+        )  # fmt: skip
+    [activity_etags] = [
+        {str(a["id"]): str(a["etag"]) for a in world.clio.iter_records(
+            "activities", fields="id,etag", params={"ids[]": [e.id for e in entries]})}
+    ]  # fmt: skip
+    activity_hints = [
+        hint(world, e.id, version=activity_etags[str(e.id)]).model_copy(update={"record_type": RecordType.ACTIVITY})
+        for e in entries
+    ]
+    run(world.engine, [hint(world, bills[0].id, version=etag(world, bills[0]))])  # a burst of 3: a window
+    clear_logs(world)
+
+    answered = run(world.engine, activity_hints)
+
+    # Their bills were synced by the read-ahead, which read these very etags: nothing to do.
+    assert all(isinstance(r, BillResult) and r.outcome is BillOutcome.UNCHANGED for r in answered)
+    assert calls(world) == 0
+    # A new bill's activity during the window waits with the bills, then one read-ahead syncs it.
+    late = sandbox.act_create("activities", {"matter": {"id": world.matter_id}, "type": "TimeEntry",
+                                             "quantity": 1800, "price": 300})  # fmt: skip
+    late_bill = sandbox.create_bill(
+        client_id=world.client_id, matter_ids=[world.matter_id], activity_ids=[late.id], state="awaiting_payment"
+    )
+    [late_row] = world.clio.iter_records("activities", fields="id,etag", params={"ids[]": [late.id]})
+    late_hint = hint(world, late.id, version=str(late_row["etag"])).model_copy(
+        update={"record_type": RecordType.ACTIVITY}
+    )
+    [held] = run(world.engine, [late_hint])
+    assert isinstance(held, ThrottledError)
+    world.clock.advance(20)
+    [released] = run(world.engine, [late_hint])
+    assert isinstance(released, BillResult) and released.outcome is BillOutcome.UNCHANGED
+    assert str(late_bill.attrs["number"]) in invoice_numbers(world)
 
 
 def test_the_clients_of_a_burst_are_linked_in_one_write() -> None:

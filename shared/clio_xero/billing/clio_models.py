@@ -96,6 +96,7 @@ class ClioExpenseCategory(_Clio):
 
 class ClioActivity(_Clio):
     id: int
+    etag: str | None = None  # the version its bill was synced with (docs/billing.md "A burst of bills")
     type: Literal["TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"] | None = None
     date: dt.date | None = None
     flat_rate: bool | None = None

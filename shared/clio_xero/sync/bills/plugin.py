@@ -74,6 +74,8 @@ READ_AHEAD_PAGES = 2
 #: :data:`BURST_WINDOW` after it, new webhook hints wait and are synced together at its end.
 BURST_MIN_BILLS = 3
 BURST_WINDOW = timedelta(seconds=20)
+#: Activities whose etag at their bill's last sync a container remembers (per connection).
+MAX_REMEMBERED_ACTIVITIES = 20_000
 
 _CHARTS = ChartCache()
 #: The mapping type under which hard costs sent as spend money are remembered (never sent twice).
@@ -200,6 +202,8 @@ class BillPlugin(BatchedPlugin):
         self._cursors: dict[str, datetime] = {}
         # Per connection: until when a burst's webhook hints wait to be synced together.
         self._windows: dict[str, datetime] = {}
+        # Per connection: activity id → the etag it had when its bill was last synced here.
+        self._activities: dict[str, dict[str, str]] = {}
         self.held = 0  # hints held for a burst's window (for tests and the bench)
 
     # ------------------------------------------------------------------ the burst
@@ -220,7 +224,7 @@ class BillPlugin(BatchedPlugin):
         if pending:
             named = list(dict.fromkeys(e.record_id for e in pending))
             try:
-                found, extra = self._read_ahead(ctx, pending, digest)
+                found, extra = self._read_ahead(ctx, min(e.received_at for e in pending), set(named), digest)
             except SyncError as exc:  # the shared read failed (a throttle, a 5xx): every bill waits
                 results: dict[str, SyncedRecord | SyncError] = dict.fromkeys(named, exc)
             else:
@@ -233,6 +237,33 @@ class BillPlugin(BatchedPlugin):
         if held:
             self.held += held
         return [answered[i] for i in range(len(events))]
+
+    def catch_up(self, ctx: SyncContext, oldest: datetime) -> None:
+        """Read ahead and sync every bill changed since the cursor, for a hint that names no bill
+        (an activity of a burst's bill, docs/billing.md "A burst of bills")."""
+        digest = _settings_digest(ctx.settings.billing)
+        found, extra = self._read_ahead(ctx, oldest, set(), digest)
+        if extra:
+            self.sync_bills(ctx, extra, found=found)
+            if len(extra) >= BURST_MIN_BILLS:
+                self._windows[ctx.connection_id] = ctx.clock.now() + BURST_WINDOW
+
+    def window(self, ctx: SyncContext) -> datetime | None:
+        """When the connection's burst window ends (or ended), if one was opened."""
+        return self._windows.get(ctx.connection_id)
+
+    def synced_activity(self, ctx: SyncContext, activity_id: str, version: str | None) -> bool:
+        """Was this activity, at this etag, read into its bill's invoice by this container?"""
+        return version is not None and self._activities.get(ctx.connection_id, {}).get(activity_id) == version
+
+    def _remember_activities(self, ctx: SyncContext, works: Sequence[_Work]) -> None:
+        seen = self._activities.setdefault(ctx.connection_id, {})
+        for work in works:
+            if isinstance(work.result, BillResult) and work.bundle is not None:
+                seen.update({str(a.id): a.etag for a in work.bundle.activities.values() if a.etag})
+        if len(seen) > MAX_REMEMBERED_ACTIVITIES:  # the oldest first: dicts keep insertion order
+            for key in list(seen)[: len(seen) - MAX_REMEMBERED_ACTIVITIES]:
+                del seen[key]
 
     def _gathering(self, ctx: SyncContext, events: Sequence[SyncEvent], answered: dict[int, Any]) -> int:
         """During a burst's window, webhook hints (they carry Clio's etag) wait for its end: one
@@ -267,7 +298,7 @@ class BillPlugin(BatchedPlugin):
         return BillResult(BillOutcome.UNCHANGED, event.record_id, mapping.xero_id, "already in Xero at this version")
 
     def _read_ahead(
-        self, ctx: SyncContext, events: Sequence[SyncEvent], digest: str
+        self, ctx: SyncContext, oldest: datetime, named: set[str], digest: str
     ) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """The bills the events name, and the ids of other bills changed since the read-ahead
         cursor that need a sync (their hints are probably still queued): read in 200-record pages
@@ -275,7 +306,6 @@ class BillPlugin(BatchedPlugin):
         not hold by ``ids[]``. Bills another worker is sending now, parked bills and bills
         already synced at their etag are left to their own hints."""
         now = ctx.clock.now()
-        oldest = min(e.received_at for e in events)
         cursor = self._cursors.get(ctx.connection_id)
         since = max(oldest, cursor or oldest, now - READ_AHEAD_WINDOW) - READ_AHEAD_OVERLAP
         limit = READ_AHEAD_PAGES * PAGE
@@ -286,7 +316,6 @@ class BillPlugin(BatchedPlugin):
                 break
         if len(found) < limit:  # read to the end: later batches start from here
             self._cursors[ctx.connection_id] = now
-        named = {e.record_id for e in events}
         missing = [i for i in named if i not in found]
         if missing:
             found.update(read_bills(ctx.clio, missing))
@@ -365,6 +394,7 @@ class BillPlugin(BatchedPlugin):
                 for work in chunk:
                     if work.result is None:
                         work.result = exc
+        self._remember_activities(ctx, to_map)
         return {w.clio_id: w.result for w in works.values() if w.result is not None}
 
     def _work(self, ctx: SyncContext, clio_id: str, raw: dict[str, Any] | None, digest: str) -> _Work:
@@ -783,6 +813,41 @@ class ActivityPlugin(BatchedPlugin):
         return bool(billing.sync_bills and (billing.sync_time_entries or billing.sync_expenses))
 
     def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        """Each activity's bill synced again. During a bill burst (docs/billing.md "A burst of
+        bills") Clio sends an ``activity`` webhook for every time entry a new bill takes in: those
+        hints wait for the burst's window like the bills' own, then one read-ahead syncs the bills
+        and records the etag of every activity read; a hint naming that etag costs no call."""
+        answered: dict[int, SyncedRecord | SyncError] = {}
+        window = self.bills.window(ctx)
+        now = ctx.clock.now()
+        for attempt in range(2):
+            for index, event in enumerate(events):
+                if index not in answered and self.bills.synced_activity(ctx, event.record_id, event.version):
+                    answered[index] = BillResult(BillOutcome.UNCHANGED, event.record_id, None, "its bill is synced")
+            left = [e for i, e in enumerate(events) if i not in answered and e.version is not None]
+            if not left or window is None or now >= window + BURST_WINDOW or attempt:
+                break
+            if now < window:  # the burst is being gathered: wait for its end, as the bills do
+                wait = (window - now).total_seconds()
+                for index, event in enumerate(events):
+                    if index not in answered and event.version is not None:
+                        answered[index] = ThrottledError(
+                            f"gathering a burst of bills: synced with the others in {wait:.0f} s", retry_after=wait
+                        )
+                break
+            try:  # just after a window: one read-ahead for the whole burst, then look again
+                self.bills.catch_up(ctx, min(e.received_at for e in left))
+            except SyncError:
+                break
+        pending = [(i, e) for i, e in enumerate(events) if i not in answered]
+        for (index, _), result in zip(pending, self._sync_owners(ctx, [e for _, e in pending]), strict=True):
+            answered[index] = result
+        return [answered[i] for i in range(len(events))]
+
+    def _sync_owners(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        """The bills these activities are on, synced (one read of the activities by ids)."""
+        if not events:
+            return []
         ids = list(dict.fromkeys(e.record_id for e in events))
         try:
             activities = {

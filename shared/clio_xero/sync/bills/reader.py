@@ -48,7 +48,7 @@ LINE_FIELDS = (
     "secondary_taxable,group_ordering,created_at,bill{id},activity{id},matter{id}"
 )
 ACTIVITY_FIELDS = (
-    "id,type,date,flat_rate,price,quantity,total,note,reference,vendor{id},matter{id},"
+    "id,etag,type,date,flat_rate,price,quantity,total,note,reference,vendor{id},matter{id},"
     "activity_description{id,name,xero_service_code},expense_category{id,name,entry_type,xero_expense_code}"
 )
 MATTER_FIELDS = "id,display_number,description"
