@@ -7,14 +7,16 @@ this module tells the engine how to reach it and what contacts need around it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from clio_xero.events import RecordType, Source, SyncEvent
-from clio_xero.sync.contacts.engine import ClioContactsPort, ContactSyncer, SyncResult, XeroContactsPort
+from clio_xero.sync.contacts.engine import ClioContactsPort, ContactSyncer, Outcome, SyncResult, XeroContactsPort
+from clio_xero.sync.contacts.merge import parse_xero_date
 from clio_xero.sync.contacts.ports import ClioContacts, XeroContacts
 from clio_xero.sync.contacts.projection import contact_number
 from clio_xero.sync.core.plugin import ClioWebhook, RecordTypePlugin, SyncContext
+from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ContactScope
 
 if TYPE_CHECKING:
@@ -25,6 +27,24 @@ if TYPE_CHECKING:
 SWEEP_FIELDS = "id,etag,updated_at"
 
 Ports = Callable[[SyncContext], tuple[ClioContactsPort, XeroContactsPort]]
+
+
+def _echo_of_our_write(ctx: SyncContext, event: SyncEvent) -> SyncResult | None:
+    """A Xero webhook whose event time is not after the contact's UpdatedDateUTC that our own
+    write was answered with: the echo of that write, answered without a Xero read (Xero's minute
+    limit is shared with the writes that matter: a burst of bills links dozens of clients at once,
+    docs/billing.md "A burst of bills"). Both times are Xero's own clock."""
+    if event.occurred_at is None:
+        return None
+    clio_id = ctx.mappings.clio_id_for(ctx.connection_id, "contact", event.record_id)
+    mapping = ctx.mappings.get(ctx.connection_id, "contact", clio_id) if clio_id else None
+    if mapping is None or mapping.status is not MappingStatus.OK or mapping.xero_id != event.record_id:
+        return None
+    written = parse_xero_date(mapping.xero_updated_at)
+    occurred = event.occurred_at if event.occurred_at.tzinfo else event.occurred_at.replace(tzinfo=UTC)
+    if written is None or occurred > written:
+        return None
+    return SyncResult(Outcome.NO_CHANGE, clio_id=clio_id, xero_id=event.record_id)
 
 
 def _everyone(ctx: SyncContext) -> SyncContext:
@@ -67,6 +87,9 @@ class ContactPlugin(RecordTypePlugin):
         syncer = self.syncer(ctx)
         if event.source is Source.CLIO:
             return syncer.sync_from_clio(event.record_id)
+        echo = _echo_of_our_write(ctx, event)
+        if echo is not None:
+            return echo
         return syncer.sync_from_xero(event.record_id)
 
     def sync_parent(self, ctx: SyncContext, event: SyncEvent) -> SyncResult:
