@@ -13,6 +13,7 @@ in memory (the API budget is what this measures; tests/billing covers the Dynamo
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import logging
 import math
@@ -489,7 +490,7 @@ def run_burst(opts: RunOptions) -> Section:
         'failed as a whole" are batches the worker gave back entire (every record throttled or held): '
         "expected during a burst, logged by the local runtime and kept out of this document."
     )
-    body = "\n\n".join([run_burst.__doc__ or "", table(["", "result"], rows), notes])
+    body = "\n\n".join([inspect.cleandoc(run_burst.__doc__ or ""), table(["", "result"], rows), notes])
     targets = [
         (f"every bill invoiced exactly once ({invoices} of {BURST_BILLS}, duplicates {duplicates})",
          invoices == BURST_BILLS and duplicates == 0),
