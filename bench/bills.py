@@ -256,7 +256,7 @@ def run_latency(opts: RunOptions) -> Section:
         ["p50 / p95", f"{p50:.2f} s / {p95:.2f} s"],
         ["Clio's own integration (anchors: users report)", "5-30 minutes"],
     ]
-    body = "\n\n".join([run_latency.__doc__ or "", table(["", "result"], rows)])
+    body = "\n\n".join([inspect.cleandoc(run_latency.__doc__ or ""), table(["", "result"], rows)])
     targets = [
         (f"every approved bill invoiced ({len(samples)} of {LATENCY_BILLS})", len(samples) == LATENCY_BILLS),
         (f"p50 < {LATENCY_TARGET_P50:.0f} s (was {p50:.2f} s)", p50 < LATENCY_TARGET_P50),
