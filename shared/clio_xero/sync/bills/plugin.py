@@ -223,13 +223,19 @@ class BillPlugin(BatchedPlugin):
         pending = [e for i, e in enumerate(events) if i not in answered]
         if pending:
             named = list(dict.fromkeys(e.record_id for e in pending))
+            # Only webhook hints (they carry Clio's etag) read ahead: the sweep, `retry` and the
+            # backfill name exactly the bills they mean.
+            webhooks = [e for e in pending if e.version is not None]
+            found: dict[str, dict[str, Any]] | None = None
+            extra: list[str] = []
             try:
-                found, extra = self._read_ahead(ctx, min(e.received_at for e in pending), set(named), digest)
+                if webhooks:
+                    found, extra = self._read_ahead(ctx, min(e.received_at for e in webhooks), set(named), digest)
             except SyncError as exc:  # the shared read failed (a throttle, a 5xx): every bill waits
                 results: dict[str, SyncedRecord | SyncError] = dict.fromkeys(named, exc)
             else:
                 results = self.sync_bills(ctx, named + extra, found=found)
-                if len(named) + len(extra) >= BURST_MIN_BILLS:  # a burst: gather the next hints
+                if webhooks and len(named) + len(extra) >= BURST_MIN_BILLS:  # a burst: gather the next hints
                     self._windows[ctx.connection_id] = ctx.clock.now() + BURST_WINDOW
             for index, event in enumerate(events):
                 if index not in answered:
