@@ -255,8 +255,16 @@ class BillPlugin(BatchedPlugin):
                 self._windows[ctx.connection_id] = ctx.clock.now() + BURST_WINDOW
 
     def window(self, ctx: SyncContext) -> datetime | None:
-        """When the connection's burst window ends (or ended), if one was opened."""
-        return self._windows.get(ctx.connection_id)
+        """When the connection's burst window ends (or ended), if one was opened. A window that
+        ends further ahead than it can last, or a cursor in the future, can only come from a clock
+        that went back (a host's clock corrected, a test's clock): forgotten, never waited on."""
+        until = self._windows.get(ctx.connection_id)
+        now = ctx.clock.now()
+        if until is not None and until - now > BURST_WINDOW:
+            self._windows.pop(ctx.connection_id, None)
+            self._cursors.pop(ctx.connection_id, None)
+            return None
+        return until
 
     def synced_activity(self, ctx: SyncContext, activity_id: str, version: str | None) -> bool:
         """Was this activity, at this etag, read into its bill's invoice by this container?"""
@@ -277,7 +285,7 @@ class BillPlugin(BatchedPlugin):
         read-ahead per SQS batch. The wait is a :class:`ThrottledError` whose ``retry_after`` the
         Lambda entry turns into the message's delay (never a sleep). Hints from the sweep, a retry
         or the backfill (no etag) go at once. Returns how many were held."""
-        until = self._windows.get(ctx.connection_id)
+        until = self.window(ctx)
         now = ctx.clock.now()
         if until is None or now >= until:
             return 0
@@ -313,6 +321,8 @@ class BillPlugin(BatchedPlugin):
         already synced at their etag are left to their own hints."""
         now = ctx.clock.now()
         cursor = self._cursors.get(ctx.connection_id)
+        if cursor is not None and cursor > now:  # a clock that went back: start afresh
+            cursor = None
         since = max(oldest, cursor or oldest, now - READ_AHEAD_WINDOW) - READ_AHEAD_OVERLAP
         limit = READ_AHEAD_PAGES * PAGE
         found: dict[str, dict[str, Any]] = {}
