@@ -243,7 +243,7 @@ def activate_clio_hooks(http: httpx.Client, runtime: LocalRuntime) -> None:
     """The Clio activation handshake for each benchmark webhook (not timed). The receiver accepts
     a handshake only for a webhook registration said it awaits, so that is recorded first."""
     for model, (webhook_id, secret) in CLIO_HOOKS.items():
-        runtime.expect_clio_activation(CONNECTION, model, webhook_id)
+        runtime.expect_clio_activation(CONNECTION, model, str(webhook_id))
         response = http.post(
             f"/webhooks/clio/{CONNECTION}?model={model}",
             content=json.dumps({"data": {"webhook_id": webhook_id}}).encode(),
