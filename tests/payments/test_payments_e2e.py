@@ -296,3 +296,24 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
     assert planned["payments"] == {"write": 0, "reasons": {"payments already in Xero": 60}, "off": None}
     assert planned["credit_notes"]["write"] == 0
     assert xero_documents(world) == (3, 60, 2)
+
+
+def test_credit_memos_found_by_the_sweep_are_written_in_bursts(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    """The sweep lists 12 new credit memos; the worker gets them in SQS batches of 10 and writes
+    each batch's credit notes in one PUT /CreditNotes (then one allocation call per credit note)."""
+    bills = [approved_bill(world, 900.0 + n) for n in range(3)]
+    for n in range(12):
+        world.sandboxes.clio.issue_credit_memo(bills[n % 3].id, 20.0)
+    log = world.sandboxes.xero.request_log
+    log.clear()
+    sweep(world, clock)
+    creates = [e for e in log.entries(method="PUT") if e.path == "/api.xro/2.0/CreditNotes"]
+    allocations = [e for e in log.entries(method="PUT") if e.path.endswith("/Allocations")]
+    # SQS batches of 10, shared with the bill changes the same sweep found: 2 or 3 bursts (was 12
+    # creates and 12 lookups), each with one lookup by number.
+    assert 2 <= len(creates) <= 3 and len(allocations) == 12
+    assert len(log.entries(method="GET", path_prefix="/api.xro/2.0/CreditNotes")) == len(creates)
+    for bill in bills:
+        assert Decimal(str(invoice_of(world, bill)["AmountCredited"])) == 80
+    assert xero_documents(world)[2] == 12
+    assert differences(world, cli) == []
