@@ -317,3 +317,37 @@ def test_credit_memos_found_by_the_sweep_are_written_in_bursts(world: LocalWorld
         assert Decimal(str(invoice_of(world, bill)["AmountCredited"])) == 80
     assert xero_documents(world)[2] == 12
     assert differences(world, cli) == []
+
+
+def test_report_receivables_as_of_a_date_through_the_cli(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    """`report receivables --as-of DATE`: the money dated by DATE on both sides, so a payment of a
+    later day that Xero does not have yet makes no difference on an earlier day."""
+    bill = approved_bill(world, 1000.0)
+    world.sandboxes.clio.record_payment(bill.id, 300.0, when="2026-11-30")
+    sweep(world, clock)
+    clock.advance(2 * 86400)
+    world.sandboxes.clio.record_payment(bill.id, 200.0, when="2026-12-02")  # the sweep has not run yet
+
+    def row(as_of: str) -> tuple[int, dict[str, Any]]:
+        code, output = cli("report", "receivables", "--as-of", as_of, "--format", "json")
+        body = json.loads(output)
+        assert body["as_of"] == as_of
+        [found] = [r for r in body["rows"] if r["bill_id"] == str(bill.id)]
+        return code, found
+
+    code, before = row("2026-12-01")
+    assert code == 0 and (before["clio_paid"], before["xero_paid"], before["clio_balance"]) == (
+        "300.00",
+        "300.00",
+        "700.00",
+    )
+    code, after = row("2026-12-02")
+    assert code == 1 and after["differences"] == [
+        "paid: Clio 500.00, Xero 300.00",
+        "balance due: Clio 500.00, Xero 700.00",
+    ]
+    code, table = cli("report", "receivables", "--as-of", "2026-12-01")
+    assert code == 0 and "on or before 2026-12-01" in table, table
+    assert cli("report", "receivables", "--as-of", "2 Dec")[0] == 2
+    sweep(world, clock)
+    assert row("2026-12-02")[0] == 0
