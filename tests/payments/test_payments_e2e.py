@@ -274,8 +274,15 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
     assert xero_documents(world) == (3, 50, 0)
     monkeypatch.setattr(PaymentPlugin, "sync_batch", real_sync_batch)
 
+    log = world.sandboxes.xero.request_log
+    log.clear()
     code, done = cli("backfill", "bills", "--json")
     assert code == 0, done
+    # The two credit notes of the chained runner's last phase: one lookup, one write, one
+    # allocation call each.
+    assert [e.method for e in log.entries(path_prefix="/api.xro/2.0/CreditNotes")].count("PUT") == 3
+    assert len([e for e in log.entries(method="PUT") if e.path == "/api.xro/2.0/CreditNotes"]) == 1
+    assert len([e for e in log.entries(method="GET") if e.path == "/api.xro/2.0/CreditNotes"]) == 1
     assert done["done"] == {} and done["resumed"] is None  # the bills phase had finished
     phases = done["phases"]
     assert phases["resumed"]["payments"]["last_clio_id"] is not None
@@ -287,7 +294,6 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
         assert Decimal(str(invoice["AmountPaid"])) == 200 and Decimal(str(invoice["AmountCredited"])) == credited
     assert differences(world, cli) == []
 
-    log = world.sandboxes.xero.request_log
     writes_before = len([e for e in log.entries() if e.method != "GET"])
     code, again = cli("backfill", "bills", "--json")  # a rerun writes nothing
     assert len([e for e in log.entries() if e.method != "GET"]) == writes_before

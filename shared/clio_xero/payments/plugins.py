@@ -496,7 +496,11 @@ class CreditMemoPlugin(BatchedPlugin):
                         item.memo, contact_id=item.contact_id, settings=ctx.settings.payments, currency_code=currency
                     )
                 )
-            key = _key("cn", ctx.connection_id, (f"{w.memo.id}:{w.memo.etag}" for w in chunk))
+            # The key changes with each memo's etag and its mapping's version (a failure recorded
+            # on it), so a retry after an error Xero cached for the key's 6 minutes is a new request;
+            # a retry after a lost answer finds the credit note by number first and sends nothing.
+            parts = (f"{w.memo.id}:{w.memo.etag}:{_version(w.mapping)}" for w in chunk)
+            key = _key("cn", ctx.connection_id, parts)
             results = ctx.xero.save_records("CreditNotes", "CreditNotes", payloads, idempotency_key=key, create=True)
             for item, result in zip(chunk, results, strict=True):
                 if not result.ok or result.record is None:
