@@ -239,9 +239,11 @@ def sustained_deliveries(key: str, count: int, rng: random.Random) -> list[Deliv
     return out
 
 
-def activate_clio_hooks(http: httpx.Client) -> None:
-    """The Clio activation handshake for each benchmark webhook (not timed)."""
+def activate_clio_hooks(http: httpx.Client, runtime: LocalRuntime) -> None:
+    """The Clio activation handshake for each benchmark webhook (not timed). The receiver accepts
+    a handshake only for a webhook registration said it awaits, so that is recorded first."""
     for model, (webhook_id, secret) in CLIO_HOOKS.items():
+        runtime.expect_clio_activation(CONNECTION, model, webhook_id)
         response = http.post(
             f"/webhooks/clio/{CONNECTION}?model={model}",
             content=json.dumps({"data": {"webhook_id": webhook_id}}).encode(),
@@ -325,7 +327,7 @@ def run_sustained(opts: RunOptions) -> Section:
     tally = Tally()
     with local_stack("bench-sustained") as runtime:
         with httpx.Client(base_url=runtime.api_url, timeout=10) as http:
-            activate_clio_hooks(http)
+            activate_clio_hooks(http, runtime)
         deliveries = sustained_deliveries(runtime.xero_webhook_key, count, rng)
         sqs = runtime.client("sqs")
         queue_url = runtime.queue_url("SyncQueue")

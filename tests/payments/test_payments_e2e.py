@@ -202,8 +202,15 @@ def test_the_daily_function_counts_the_differences(world: LocalWorld, clock: Man
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
     world.sandboxes.clio.record_payment(bill.id, 10.0)  # not swept yet: Xero does not know it
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 1
+    day_copy = f"receivables/reports/{world.connection_id}/{clock.now().date().isoformat()}"
+    s3, bucket = world.runtime.client("s3"), world.runtime.physical_id("DeliveryBucket")
+    kept = json.loads(s3.get_object(Bucket=bucket, Key=f"{day_copy}.json")["Body"].read())
+    assert (kept["differences"], kept["rows"][0]["bill_id"]) == (1, str(bill.id))  # the day's copy, kept
     sweep(world, clock)
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
+    kept = json.loads(s3.get_object(Bucket=bucket, Key=f"{day_copy}.json")["Body"].read())
+    assert kept["differences"] == 0  # a later run the same day replaces it
+    assert "text/csv" in s3.head_object(Bucket=bucket, Key=f"{day_copy}.csv")["ContentType"]
 
 
 def test_backfill_payments_through_the_cli(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
