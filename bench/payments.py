@@ -106,7 +106,11 @@ def _firm(clock: ManualClock) -> _Firm:
         use_clio_category_codes=False,
     )
     mappings = InMemoryMappingStore()
-    patience = Patience(clock.advance)
+
+    def wait(seconds: float) -> None:  # throttles are waited out on the simulated clock
+        clock.advance(seconds)
+
+    patience = Patience(wait)
     xero_sb.request_log.clear()
     clio_sb.request_log.clear()
     ContactBackfill(
@@ -226,6 +230,12 @@ def run(opts: RunOptions) -> Section:
         [
             __doc__.split("\n\n", 1)[1].strip() if __doc__ else "",
             table(["", "result"], rows),
+            f"Where the calls go: the {PAYMENTS:,} payments cost {payment_writes} `PUT /Payments` and "
+            f"{payment_invoice_reads} invoice reads; the {CREDIT_NOTES} credit notes, in bursts of 50, cost "
+            f"{cn_lookups} lookups by number, {cn_writes} `PUT /CreditNotes`, {cn_allocations} allocation calls "
+            '(Xero allocates one credit note per call: docs/payments.md "Credit notes in bursts") and '
+            f"{cn_invoice_reads} invoice reads (one per burst, and one per retry after Xero's minute limit), "
+            f"{len(credit_calls)} in all.",
             "Per phase of the chain:",
             table(["phase", "Xero calls", "Clio calls", "simulated time"], _phase_rows(marks)),
         ]
