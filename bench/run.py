@@ -31,7 +31,7 @@ PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "httpx", "
 
 def benchmarks() -> list[tuple[str, Benchmark]]:
     """Every benchmark, in run order, by the name ``--only`` selects it with."""
-    from bench import backfill, bills, coldstart, intake, payments, trust
+    from bench import backfill, bills, coldstart, cost, intake, payments, trust
 
     return [
         ("coldstart", coldstart.run),
@@ -43,6 +43,7 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("bill-burst", bills.run_burst),
         ("payments", payments.run),
         ("trust", trust.run),
+        ("cost", cost.run),
     ]
 
 
