@@ -147,6 +147,8 @@ _GUARD = threading.local()
 
 def _family(sk: str) -> str:
     """``RATE#xero#m#202612011201`` → ``RATE#xero#m``: which kind of item a unit was spent on."""
+    if sk.startswith("deliveries/"):
+        return "deliveries/... (the raw delivery archive)"
     parts = sk.split("#")
     if parts[0] == "RATE" and len(parts) >= 3:
         return "#".join(parts[:3])

@@ -111,40 +111,6 @@ def delivery_document(
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
 
-class S3DeliveryArchive:
-    """Writes one object per delivery; the object key is the delivery id."""
-
-    def __init__(self, bucket: str, s3: S3Client) -> None:
-        self._bucket = bucket
-        self._s3 = s3
-
-    def put(
-        self,
-        *,
-        source: str,
-        connection_id: str | None,
-        headers: Mapping[str, str],
-        body: bytes,
-        received_at: datetime,
-        path: str | None = None,
-    ) -> str:
-        document = delivery_document(
-            source=source,
-            connection_id=connection_id,
-            headers=headers,
-            body=body,
-            received_at=received_at,
-            path=path,
-        )
-        return self.put_document(source, received_at, document)
-
-    def put_document(self, source: str, received_at: datetime, document: bytes) -> str:
-        key = delivery_key(source, received_at, uuid.uuid4().hex)
-        with aws_errors("archive raw delivery"):
-            self._s3.put_object(Bucket=self._bucket, Key=key, Body=document, ContentType="application/json")
-        return key
-
-
 class TieredDeliveryArchive:
     """Small deliveries as table items with a TTL, large ones as S3 objects (see the module doc).
 
@@ -164,7 +130,8 @@ class TieredDeliveryArchive:
     ) -> None:
         self._table = table_name
         self._ddb = dynamodb
-        self._objects = S3DeliveryArchive(bucket, s3)
+        self._bucket = bucket
+        self._s3 = s3
         self._retention = timedelta(days=retention_days)
         self._inline_limit = inline_limit
 
@@ -181,10 +148,12 @@ class TieredDeliveryArchive:
         document = delivery_document(
             source=source, connection_id=connection_id, headers=headers, body=body, received_at=received_at, path=path
         )
+        key = delivery_key(source, received_at, uuid.uuid4().hex)
         packed = zlib.compress(document, 9)
         if len(packed) > self._inline_limit:
-            return self._objects.put_document(source, received_at, document)
-        key = delivery_key(source, received_at, uuid.uuid4().hex)
+            with aws_errors("archive raw delivery"):
+                self._s3.put_object(Bucket=self._bucket, Key=key, Body=document, ContentType="application/json")
+            return key
         expires = int((received_at + self._retention).timestamp())
         with aws_errors("archive raw delivery"):
             self._ddb.put_item(

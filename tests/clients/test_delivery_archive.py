@@ -7,13 +7,11 @@ import base64
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from clio_xero.aws.archive import (
     INLINE_LIMIT_BYTES,
@@ -22,40 +20,17 @@ from clio_xero.aws.archive import (
     delivery_partition,
     delivery_received_at,
 )
-from clio_xero_tools.local.cfn_yaml import load_template
-from clio_xero_tools.local.stack import create_table_args
-from clio_xero_tools.local.template import SamTemplate
-from tests.conftest import ROOT, TEMPLATE
+from tests.clients.conftest import CREDS, Aws
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 12, 1, 23, 59, 58, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def client(service: str, endpoint: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=endpoint,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        region_name="us-east-1",
-    )
-
-
 @pytest.fixture
-def parts(endpoint: str) -> dict[str, Any]:
-    ddb, s3 = client("dynamodb", endpoint), client("s3", endpoint)
-    table = f"t-{uuid.uuid4().hex[:8]}"
+def parts(aws: Aws, moto_endpoint: str) -> dict[str, Any]:
+    ddb, table = aws.dynamodb, aws.table
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **CREDS)  # type: ignore[call-overload]
     bucket = f"b-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(**create_table_args(SamTemplate.from_dict(load_template(TEMPLATE), ROOT), "Table", table))
     s3.create_bucket(Bucket=bucket)
     archive = TieredDeliveryArchive(table_name=table, dynamodb=ddb, bucket=bucket, s3=s3, retention_days=30)
     reader = ArchivedDeliveries(table_name=table, dynamodb=ddb, bucket=bucket, s3=s3)
