@@ -852,6 +852,11 @@ def report(m: Measured) -> tuple[str, list[tuple[str, bool]], dict[str, float]]:
             totals["issue_variable"] < TARGET_DOLLARS,
         ),
         (
+            f"the same with the always-free allowances under ${TARGET_DOLLARS:.0f} a month "
+            f"(was {_dollars(totals['issue_variable_free'])})",
+            totals["issue_variable_free"] < TARGET_DOLLARS,
+        ),
+        (
             f"every approved bill invoiced ({m.invoices} of "
             f"{sum(n for w, n in m.mix if w.startswith('bill approved'))})",
             m.invoices == sum(n for w, n in m.mix if w.startswith("bill approved")),
