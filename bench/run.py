@@ -38,7 +38,7 @@ PACKAGES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "httpx", "
 
 def benchmarks() -> list[tuple[str, Benchmark]]:
     """Every benchmark, in run order, by the name ``--only`` selects it with."""
-    from bench import backfill, bills, coldstart, intake, payments, trust
+    from bench import backfill, bills, coldstart, cost, intake, payments, trust
 
     return [
         ("coldstart", coldstart.run),
@@ -50,6 +50,7 @@ def benchmarks() -> list[tuple[str, Benchmark]]:
         ("bill-burst", bills.run_burst),
         ("payments", payments.run),
         ("trust", trust.run),
+        ("cost", cost.run),
     ]
 
 
