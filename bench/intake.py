@@ -309,14 +309,14 @@ def queue_counts(sqs: Any, url: str) -> dict[str, int]:
 def archived(s3: Any, bucket: str, dynamodb: Any, table_name: str) -> int:
     """Archived deliveries: S3 objects (large ones) plus table items (small ones; docs/cost.md)."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="deliveries/")
-    objects = sum(page.get("KeyCount", 0) for page in pages)
+    objects = sum(int(page.get("KeyCount", 0)) for page in pages)
     items = dynamodb.get_paginator("scan").paginate(
         TableName=table_name,
         FilterExpression="begins_with(pk, :p)",
         ExpressionAttributeValues={":p": {"S": "DELIVERY#"}},
         Select="COUNT",
     )
-    return objects + sum(page.get("Count", 0) for page in items)
+    return objects + sum(int(page.get("Count", 0)) for page in items)
 
 
 @dataclass
