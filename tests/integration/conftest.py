@@ -47,7 +47,6 @@ from clio_xero_tools.sandbox._base import ServedApp, serve
 from clio_xero_tools.sandbox.clio import ClioSandbox
 from clio_xero_tools.sandbox.serve import ServedSandboxes, build_sandboxes
 from clio_xero_tools.sandbox.xero import XeroSandbox
-from tests.conftest import TEMPLATE
 
 CliCall = Callable[..., tuple[int, Any]]
 # Its own stack name and config path: a runtime another module starts (default names) never
@@ -268,15 +267,6 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-
-
-@pytest.fixture(scope="session")
-def shared_world() -> Iterator[WorldPool]:
-    """The shared local world: ``with shared_world(settings=..., clock=...) as world:`` in a
-    module's ``world`` fixture (the same arguments as `local_world`)."""
-    pool = WorldPool(TEMPLATE)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture
