@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,15 +38,42 @@ def tools_python() -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+TRANSFORM_SCRIPT = ROOT / "tools" / "clio_xero_tools" / "transform_template.py"
+TRANSFORM_CACHE = ROOT / ".cache" / "tests" / "transform"
+
+
+def _transform_key(python: Path, template: Path) -> str:
+    """Everything the transform's output depends on: the template, the script, and the
+    interpreter with the aws-sam-translator release installed beside it."""
+    translators = sorted(p.name for p in python.parent.parent.glob("lib/python*/site-packages/aws_sam_translator-*"))
+    digest = hashlib.sha256()
+    for part in (
+        template.read_bytes(),
+        TRANSFORM_SCRIPT.read_bytes(),
+        str(python.resolve()).encode(),
+        *map(str.encode, translators),
+    ):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
 def transform(template: Path) -> dict[str, Any]:
-    """Run aws-sam-translator (in the tools venv) over ``template``; CloudFormation JSON back."""
+    """Run aws-sam-translator (in the tools venv) over ``template``; CloudFormation JSON back.
+
+    The translator's start-up costs 4 to 7 s a process, and under `pytest -n 2` every worker
+    needs the result: it is kept in .cache/tests/transform/ under a hash of all its inputs
+    (``_transform_key``), so an edited template, script or translator release transforms anew."""
     python = tools_python()
     if python is None:
         if os.environ.get("CI"):
             pytest.fail("the tools venv is missing: run `make tools` (make test does)")
         pytest.skip("tools venv (.venv-tools) not installed: run `make tools`")
+    cached = TRANSFORM_CACHE / f"{_transform_key(python, template)}.json"
+    if cached.is_file():
+        kept: dict[str, Any] = json.loads(cached.read_text(encoding="utf-8"))
+        return kept
     result = subprocess.run(
-        [str(python), str(ROOT / "tools" / "clio_xero_tools" / "transform_template.py"), str(template)],
+        [str(python), str(TRANSFORM_SCRIPT), str(template)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -55,6 +83,10 @@ def transform(template: Path) -> dict[str, Any]:
     if result.returncode != 0:
         raise AssertionError(f"aws-sam-translator failed on {template}:\n{result.stderr}")
     data: dict[str, Any] = json.loads(result.stdout)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(result.stdout, encoding="utf-8")
+    partial.replace(cached)  # atomic: the other xdist worker reads a whole file or none
     return data
 
 
