@@ -25,7 +25,6 @@ deploys again. Under pytest-xdist every worker is its own process with its own p
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -105,10 +104,7 @@ class WorldPool:
                 parameters=parameters,
             )
             before = {k: os.environ.get(k) for k in RUNTIME_ENV}
-            runtime = LocalRuntime(options, clock=SystemClock())
-            # One boto3 client per service for the shared runtime's life (its endpoint and
-            # credentials never change): creating one costs ~25 ms, and resets and tests ask often.
-            runtime.client = functools.cache(runtime.client)  # type: ignore[method-assign]
+            runtime = LocalRuntime(options, clock=SystemClock())  # keeps one boto3 client per service
             runtime.start()
             self._runtime_env = {k: os.environ[k] for k in RUNTIME_ENV}
             _restore_env(before)
