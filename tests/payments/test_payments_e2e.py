@@ -18,10 +18,10 @@ import pytest
 from clio_xero.clock import ManualClock
 from clio_xero.payments.plugins import PaymentPlugin
 from clio_xero_tools.local.scheduler import scheduled_event
-from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
+from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from clio_xero_tools.sandbox.clio import domain
 from clio_xero_tools.sandbox.clio.store import Record
-from tests.integration.conftest import cli
+from tests.integration.conftest import WorldPool, cli
 from tests.payments.harness import SETTINGS
 
 __all__ = ["cli"]
@@ -59,8 +59,8 @@ def xero_admin(world: LocalWorld, method: str, path: str, body: Any = None) -> d
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
         register_clio_webhooks(w, clock)
         w.pump()
         xero_api(w, "PUT", "/Currencies", {"Code": "USD"})  # the Clio sandbox bills in USD
