@@ -91,13 +91,13 @@ class LocalRuntime:
         return self._api.url
 
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from clio_xero_tools.local.moto_server import AtomicMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         # Functions hosted here take their time from the runtime's clock (a ManualClock in tests).
         self._clock_scope = use_clock(self.clock)
         self._clock_scope.__enter__()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
+        self._moto = AtomicMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
         self._moto.start()
         self._sqs_rules = contextlib.ExitStack()
         self._sqs_rules.enter_context(fifo_deduplication())  # SQS FIFO's 5-minute window (sqs_fidelity.py)
