@@ -77,7 +77,7 @@ cfn-lint: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 
 pytest: venv tools dynamodb-local render-tools browser-tools
-	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	TOOLS_PYTHON=$(abspath $(TOOLS))/bin/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The two virtualenvs install side by side on a fresh clone (mostly downloads), then the checks run in order.
 test:

@@ -212,9 +212,10 @@ def run_latency(opts: RunOptions) -> Section:
             "After each request, untimed, the queue is purged, so every request meets the same empty queue "
             "(moto's SQS costs O(queue depth) per message sent; see *moto's SQS* below).",
             "Each request does the whole intake: signature check (key from SSM, cached), one DynamoDB query "
-            "for the tenant, the raw delivery archived to S3 and one `SendMessageBatch` of 10 events to the "
+            "for the tenant, the raw delivery archived (a table item; S3 for a large one) and one "
+            "`SendMessageBatch` of 10 events to the "
             "FIFO queue, plus the Powertools log line and metrics. **The numbers include moto over HTTP** "
-            "(DynamoDB query, S3 archive, SQS send) and the local HTTP API server, all on this machine and "
+            "(DynamoDB query and archive, SQS send) and the local HTTP API server, all on this machine and "
             "mostly in this one Python process: they are not AWS latencies.",
             MOTO_NOTE,
             table(
@@ -239,9 +240,11 @@ def sustained_deliveries(key: str, count: int, rng: random.Random) -> list[Deliv
     return out
 
 
-def activate_clio_hooks(http: httpx.Client) -> None:
-    """The Clio activation handshake for each benchmark webhook (not timed)."""
+def activate_clio_hooks(http: httpx.Client, runtime: LocalRuntime) -> None:
+    """The Clio activation handshake for each benchmark webhook (not timed). The receiver accepts
+    a handshake only for a webhook registration said it awaits, so that is recorded first."""
     for model, (webhook_id, secret) in CLIO_HOOKS.items():
+        runtime.expect_clio_activation(CONNECTION, model, str(webhook_id))
         response = http.post(
             f"/webhooks/clio/{CONNECTION}?model={model}",
             content=json.dumps({"data": {"webhook_id": webhook_id}}).encode(),
@@ -303,9 +306,17 @@ def queue_counts(sqs: Any, url: str) -> dict[str, int]:
     return {name: int(attrs.get(name, 0)) for name in QUEUE_COUNTS}
 
 
-def archived(s3: Any, bucket: str) -> int:
+def archived(s3: Any, bucket: str, dynamodb: Any, table_name: str) -> int:
+    """Archived deliveries: S3 objects (large ones) plus table items (small ones; docs/cost.md)."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="deliveries/")
-    return sum(page.get("KeyCount", 0) for page in pages)
+    objects = sum(int(page.get("KeyCount", 0)) for page in pages)
+    items = dynamodb.get_paginator("scan").paginate(
+        TableName=table_name,
+        FilterExpression="begins_with(pk, :p)",
+        ExpressionAttributeValues={":p": {"S": "DELIVERY#"}},
+        Select="COUNT",
+    )
+    return objects + sum(int(page.get("Count", 0)) for page in items)
 
 
 @dataclass
@@ -325,7 +336,7 @@ def run_sustained(opts: RunOptions) -> Section:
     tally = Tally()
     with local_stack("bench-sustained") as runtime:
         with httpx.Client(base_url=runtime.api_url, timeout=10) as http:
-            activate_clio_hooks(http)
+            activate_clio_hooks(http, runtime)
         deliveries = sustained_deliveries(runtime.xero_webhook_key, count, rng)
         sqs = runtime.client("sqs")
         queue_url = runtime.queue_url("SyncQueue")
@@ -355,7 +366,12 @@ def run_sustained(opts: RunOptions) -> Section:
                 sqs.purge_queue(QueueUrl=queue_url)
         finally:
             sender.close()
-        archive_count = archived(runtime.client("s3"), runtime.physical_id("DeliveryBucket"))
+        archive_count = archived(
+            runtime.client("s3"),
+            runtime.physical_id("DeliveryBucket"),
+            runtime.client("dynamodb"),
+            runtime.physical_id("Table"),
+        )
     return sustained_section(opts, deliveries, tally, archive_count)
 
 
@@ -414,8 +430,9 @@ def sustained_section(opts: RunOptions, deliveries: list[Delivery], tally: Tally
             "is counted with `GetQueueAttributes` `ApproximateNumberOfMessages` (polled with a bounded wait "
             f"of {QUEUE_WAIT_SECONDS:.0f} s until it equals the chunk's accepted events; nothing consumes "
             "the queue, pollers are off, and in-flight + delayed must stay 0), then purged; the counts are "
-            "summed. At the end the `DeliveryBucket` objects under `deliveries/` are counted with "
-            "`ListObjectsV2`. Throughput is over the timed sending only.",
+            "summed. At the end the archived deliveries are counted: `DeliveryBucket` objects under "
+            "`deliveries/` (`ListObjectsV2`) and the table's `DELIVERY#` items (`Scan`). Throughput is over "
+            "the timed sending only.",
             "The local runtime runs one invocation at a time (each function sees its own `os.environ`, as "
             "separate Lambda processes would), so the threads overlap only the HTTP and client work: this "
             "measures the intake path in one Python process with moto, not AWS's parallel scaling.",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import WorldPool
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every response the sandboxes produce anywhere in the suite is checked against the official specs
@@ -33,15 +38,42 @@ def tools_python() -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+TRANSFORM_SCRIPT = ROOT / "tools" / "clio_xero_tools" / "transform_template.py"
+TRANSFORM_CACHE = ROOT / ".cache" / "tests" / "transform"
+
+
+def _transform_key(python: Path, template: Path) -> str:
+    """Everything the transform's output depends on: the template, the script, and the
+    interpreter with the aws-sam-translator release installed beside it."""
+    translators = sorted(p.name for p in python.parent.parent.glob("lib/python*/site-packages/aws_sam_translator-*"))
+    digest = hashlib.sha256()
+    for part in (
+        template.read_bytes(),
+        TRANSFORM_SCRIPT.read_bytes(),
+        str(python.resolve()).encode(),
+        *map(str.encode, translators),
+    ):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
 def transform(template: Path) -> dict[str, Any]:
-    """Run aws-sam-translator (in the tools venv) over ``template``; CloudFormation JSON back."""
+    """Run aws-sam-translator (in the tools venv) over ``template``; CloudFormation JSON back.
+
+    The translator's start-up costs 4 to 7 s a process, and under `pytest -n 2` every worker
+    needs the result: it is kept in .cache/tests/transform/ under a hash of all its inputs
+    (``_transform_key``), so an edited template, script or translator release transforms anew."""
     python = tools_python()
     if python is None:
         if os.environ.get("CI"):
             pytest.fail("the tools venv is missing: run `make tools` (make test does)")
         pytest.skip("tools venv (.venv-tools) not installed: run `make tools`")
+    cached = TRANSFORM_CACHE / f"{_transform_key(python, template)}.json"
+    if cached.is_file():
+        kept: dict[str, Any] = json.loads(cached.read_text(encoding="utf-8"))
+        return kept
     result = subprocess.run(
-        [str(python), str(ROOT / "tools" / "clio_xero_tools" / "transform_template.py"), str(template)],
+        [str(python), str(TRANSFORM_SCRIPT), str(template)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -51,6 +83,10 @@ def transform(template: Path) -> dict[str, Any]:
     if result.returncode != 0:
         raise AssertionError(f"aws-sam-translator failed on {template}:\n{result.stderr}")
     data: dict[str, Any] = json.loads(result.stdout)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(result.stdout, encoding="utf-8")
+    partial.replace(cached)  # atomic: the other xdist worker reads a whole file or none
     return data
 
 
@@ -77,17 +113,72 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 INTEGRATION = ROOT / "tests" / "integration"
+# The longest xdist groups, longest first (measured, docs/testing.md#parallel-runs). Under
+# `-n 2 --dist loadgroup --no-loadscope-reorder` groups are handed out in collection order, so a
+# minute-long module that started last would leave one core idle at the end: these start first,
+# then the other integration modules, then the many small tests, which fill the gaps.
+SLOWEST_FIRST = (
+    "local-state-file",  # test_cli_local_up*, test_cli_sandbox_up: `clio-xero local up` subprocesses
+    "payments/test_payments_e2e",
+    "billing/test_real_path",
+    "test_console_browser_bills",
+    "test_console_browser",
+    "billing/test_billing_cli",
+    "test_store_backends",
+    "test_demo",
+    "test_ops_e2e",
+    "test_trust_xero_e2e",
+    "test_trust_e2e",
+    "test_contacts_faults_e2e",
+    "test_dlq_e2e",
+    "test_webhooks_e2e",
+)
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name"))
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Test tiers by folder: everything under tests/integration is ``integration`` (the quick tier,
-    `make test-fast`, leaves it out). Under `-n 2 --dist loadgroup` each integration module stays on
-    one worker (``xdist_group``), so its shared world and module-scoped runtimes boot once, while
-    the many small tests elsewhere spread freely."""
+    `make test-fast`, leaves it out). Under `-n 2 --dist loadgroup` each integration module
+    (wherever it lives: tests/payments and tests/billing hold some) stays on one worker
+    (``xdist_group``), so its shared world and module-scoped runtimes boot once, while the many
+    small tests elsewhere spread freely. Groups are ordered longest first (``SLOWEST_FIRST``)."""
     for item in items:
-        if INTEGRATION not in item.path.parents:
+        if INTEGRATION in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("integration") is None or item.get_closest_marker("xdist_group") is not None:
             continue
-        item.add_marker(pytest.mark.integration)
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        name = (
+            item.path.stem
+            if INTEGRATION in item.path.parents
+            else item.path.relative_to(ROOT / "tests").with_suffix("")
+        )
+        item.add_marker(pytest.mark.xdist_group(str(name)))
+
+    def rank(item: pytest.Item) -> int:
+        group = _group(item)
+        if group in SLOWEST_FIRST:
+            return SLOWEST_FIRST.index(group)
+        return len(SLOWEST_FIRST) if group is not None else len(SLOWEST_FIRST) + 1
+
+    items.sort(key=rank)  # stable: file order inside every rank, so a module keeps its own order
+
+
+@pytest.fixture(scope="session")
+def shared_world() -> Iterator[WorldPool]:
+    """The shared local world (tests/integration/conftest.py, docs/testing.md): ``with
+    shared_world(settings=..., clock=...) as world:`` in a module's ``world`` fixture, with the
+    same arguments as `local_world`. Defined here so end-to-end modules outside tests/integration
+    (tests/payments, tests/billing) share the one pool of their process: moto's state is
+    process-wide, so two pools would create the same stack twice."""
+    from tests.integration.conftest import WorldPool
+
+    pool = WorldPool(TEMPLATE)
+    yield pool
+    pool.close()

@@ -30,6 +30,8 @@ class ReceiverSettings(EnvSettings):
     queue_url: str
     delivery_bucket: str
     kms_key_id: str
+    #: DeliveryRetentionDays: how long small deliveries kept in the table live (their TTL).
+    delivery_retention_days: int = 30
 
 
 class XeroReceiverSettings(ReceiverSettings):

@@ -29,7 +29,7 @@ from clio_xero.clock import Clock
 from clio_xero.config import EnvSettings
 from clio_xero.errors import ConfigurationError, NotFoundError
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
-from clio_xero.store.rate_budget import DynamoRateBudget
+from clio_xero.store.rate_budget import WORKER_LEASE, DynamoRateBudget
 from clio_xero.store.tokens import DynamoTokenStore
 
 __all__ = ["AppCredentials", "ConnectionClients", "ProviderUrls", "Stack", "StackSettings", "connection_clients"]
@@ -185,7 +185,7 @@ class Stack:
             urls=self.urls,
             connections=connections,
             tokens=DynamoTokenStore(self.table_name, self.dynamodb, self.kms, self.kms_key_id, self.clock),
-            budget=DynamoRateBudget(self.table_name, self.dynamodb, self.clock),
+            budget=DynamoRateBudget(self.table_name, self.dynamodb, self.clock, lease=WORKER_LEASE),
             credentials=AppCredentials(self.config_path, self.ssm),
             clock=self.clock,
             transport=self.transport,

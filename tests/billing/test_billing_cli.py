@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clio_xero.clock import ManualClock
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from tests.billing.test_real_path import (
     SETTINGS,
     TRACKING,
@@ -21,7 +21,7 @@ from tests.billing.test_real_path import (
     xero_admin,
     xero_api,
 )
-from tests.integration.conftest import cli
+from tests.integration.conftest import WorldPool, cli
 
 __all__ = ["cli", "clock"]  # fixtures
 
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(
         settings=SETTINGS.changed(sync_bills=False), function_output=io.StringIO(), clock=clock, api_timeout_seconds=1
     ) as w:
         xero_api(w, "PUT", "/TrackingCategories", {"Name": TRACKING})

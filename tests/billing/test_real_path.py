@@ -23,11 +23,11 @@ from clio_xero.sync.bills.plugin import BillPlugin
 from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.local.scheduler import scheduled_event
-from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
+from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from clio_xero_tools.sandbox._base import FaultPlan
 from clio_xero_tools.sandbox.clio.store import Record
 from clio_xero_tools.sandbox.xero.store import Document
-from tests.integration.conftest import cli
+from tests.integration.conftest import WorldPool, cli
 
 __all__ = ["cli"]  # the operator CLI fixture, pointed at this module's world
 
@@ -55,8 +55,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
         records = register_clio_webhooks(w, clock)  # `webhooks register`, now that sync_bills is on
         assert {r.model for r in records} == {"contact", "bill", "activity"}  # learnt from the registry
         w.pump()

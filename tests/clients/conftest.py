@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from clio_xero.clients import (
     AuthlibRefresher,
@@ -27,6 +26,7 @@ from clio_xero.clients import (
 from clio_xero.clients.oauth import token_set_from_response
 from clio_xero.clock import ManualClock
 from clio_xero_tools.local.cfn_yaml import load_template
+from clio_xero_tools.local.moto_server import AtomicMotoServer
 from clio_xero_tools.local.stack import create_table_args
 from clio_xero_tools.local.template import SamTemplate
 from clio_xero_tools.sandbox._base import wsgi_transport
@@ -175,7 +175,7 @@ def clio(clock: ManualClock) -> ClioWorld:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"

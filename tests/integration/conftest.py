@@ -25,7 +25,6 @@ deploys again. Under pytest-xdist every worker is its own process with its own p
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -47,7 +46,6 @@ from clio_xero_tools.sandbox._base import ServedApp, serve
 from clio_xero_tools.sandbox.clio import ClioSandbox
 from clio_xero_tools.sandbox.serve import ServedSandboxes, build_sandboxes
 from clio_xero_tools.sandbox.xero import XeroSandbox
-from tests.conftest import TEMPLATE
 
 CliCall = Callable[..., tuple[int, Any]]
 # Its own stack name and config path: a runtime another module starts (default names) never
@@ -106,10 +104,7 @@ class WorldPool:
                 parameters=parameters,
             )
             before = {k: os.environ.get(k) for k in RUNTIME_ENV}
-            runtime = LocalRuntime(options, clock=SystemClock())
-            # One boto3 client per service for the shared runtime's life (its endpoint and
-            # credentials never change): creating one costs ~25 ms, and resets and tests ask often.
-            runtime.client = functools.cache(runtime.client)  # type: ignore[method-assign]
+            runtime = LocalRuntime(options, clock=SystemClock())  # keeps one boto3 client per service
             runtime.start()
             self._runtime_env = {k: os.environ[k] for k in RUNTIME_ENV}
             _restore_env(before)
@@ -268,15 +263,6 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-
-
-@pytest.fixture(scope="session")
-def shared_world() -> Iterator[WorldPool]:
-    """The shared local world: ``with shared_world(settings=..., clock=...) as world:`` in a
-    module's ``world`` fixture (the same arguments as `local_world`)."""
-    pool = WorldPool(TEMPLATE)
-    yield pool
-    pool.close()
 
 
 @pytest.fixture

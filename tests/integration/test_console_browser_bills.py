@@ -19,7 +19,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from clio_xero.clock import SystemClock
 from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
@@ -179,6 +179,18 @@ def test_the_receivables_report_is_viewed_and_downloaded(world: LocalWorld, cli:
     assert as_json["bills"] == 2 and as_json["differences"] == 1
     code, cli_csv = cli("report", "receivables", "--format", "csv")
     assert code == 1 and cli_csv == download.text  # the CLI's report, byte for byte (exit 1: a difference)
+
+    # The daily check keeps a copy, listed on Reports and opened without reading Clio or Xero again.
+    daily = world.runtime.functions["ReceivablesReportFunction"].invoke({})
+    assert daily["differences"] == 1
+    go(browser, world, "/console/reports")
+    kept = browser.find_element(By.XPATH, "//tr[td[contains(., 'Receivables: Clio beside Xero (daily copy)')]]")
+    reads_before = len(world.sandboxes.clio.request_log.entries())
+    kept.find_element(By.LINK_TEXT, "View").click()
+    WebDriverWait(browser, 60).until(lambda d: "1 with differences" in d.find_element(By.TAG_NAME, "body").text)
+    assert str(parked.id) in browser.find_element(By.TAG_NAME, "body").text
+    assert len(world.sandboxes.clio.request_log.entries()) == reads_before  # the stored copy: no Clio call
+    screenshot(browser, "reports-receivables-daily-copy")
 
     # The parked bill explained on the Errors page: the error and its fix, as the CLI says it.
     go(browser, world, "/console/errors")

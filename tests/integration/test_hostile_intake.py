@@ -100,8 +100,11 @@ def runtime() -> Iterator[LocalRuntime]:
 
 
 def archived_keys(rt: LocalRuntime) -> set[str]:
+    """Every archived delivery: S3 objects (large ones) and table items (small ones)."""
     listed = rt.client("s3").list_objects_v2(Bucket=rt.physical_id("DeliveryBucket"))
-    return {o["Key"] for o in listed.get("Contents", [])}
+    items = rt.client("dynamodb").scan(TableName=rt.physical_id("Table"))["Items"]
+    inline = {i["sk"]["S"] for i in items if i["pk"]["S"].startswith("DELIVERY#")}
+    return {o["Key"] for o in listed.get("Contents", [])} | inline
 
 
 def queued(rt: LocalRuntime) -> int:

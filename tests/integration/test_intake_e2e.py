@@ -7,17 +7,20 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from clio_xero.admin.stack import OpsStack
+from clio_xero.aws.archive import ArchivedDeliveries
 from clio_xero.events import SyncEvent
 from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.webhooks.signing import sign_clio, sign_xero
 from clio_xero_tools.demo import run_scenario
 from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
+from clio_xero_tools.ops.replay import Replayer
 from tests.conftest import TEMPLATE
 
 pytestmark = pytest.mark.integration
@@ -124,11 +127,54 @@ def test_xero_delivery_lands_on_the_queue_as_normalised_events(
     first = next(m for m in messages if rid("c-1") in m["Body"])
     assert first["Attributes"]["MessageGroupId"] == f"firm1#xero:contact:{rid('c-1')}"
     assert first["MessageAttributes"]["record_type"]["StringValue"] == "contact"
-    # The raw delivery is archived in S3, byte for byte, for replay.
-    archived = runtime.client("s3").get_object(Bucket=runtime.physical_id("DeliveryBucket"), Key=events[0].delivery_id)
-    document = json.loads(archived["Body"].read())
+    # The raw delivery is archived, byte for byte, for replay (small: a table item, docs/cost.md).
+    document = archive(runtime).document(str(events[0].delivery_id))
+    assert document is not None
     assert base64.b64decode(document["body_b64"]) == raw
     assert document["headers"]["x-xero-signature"] == sign_xero(raw, KEY)
+
+
+def archive(runtime: LocalRuntime) -> ArchivedDeliveries:
+    return ArchivedDeliveries(
+        table_name=runtime.physical_id("Table"),
+        dynamodb=runtime.client("dynamodb"),
+        bucket=runtime.physical_id("DeliveryBucket"),
+        s3=runtime.client("s3"),
+    )
+
+
+def test_small_deliveries_are_table_items_large_ones_s3_objects_and_replay_reads_both(
+    http: httpx.Client, runtime: LocalRuntime, queue: str
+) -> None:
+    small = xero_delivery("small-1")
+    large = xero_delivery(*(f"large-{i}" for i in range(60)))  # 60 events: several KB even compressed
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    for raw in (small, large):
+        response = http.post("/webhooks/xero", content=raw, headers={"x-xero-signature": sign_xero(raw, KEY)})
+        assert response.status_code == 200
+    events = [SyncEvent.model_validate_json(m["Body"]) for m in drain(runtime, queue)]
+    small_key = next(str(e.delivery_id) for e in events if e.record_id == rid("small-1"))
+    large_key = next(str(e.delivery_id) for e in events if e.record_id == rid("large-0"))
+    bucket = runtime.physical_id("DeliveryBucket")
+    in_s3 = {o["Key"] for o in runtime.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert large_key in in_s3 and small_key not in in_s3
+    for key, raw in ((small_key, small), (large_key, large)):
+        document = archive(runtime).document(key)
+        assert document is not None and base64.b64decode(document["body_b64"]) == raw
+
+    stack = OpsStack(
+        table_name=runtime.physical_id("Table"),
+        queue_url=queue,
+        dead_letter_queue_url=runtime.queue_url("SyncDeadLetterQueue"),
+        delivery_bucket=bucket,
+        data_key_arn=runtime.physical_id("DataKey"),
+        clients=runtime.client,
+        receive_wait_seconds=0,
+    )
+    report = Replayer(stack).replay(since=since, until=datetime.now(UTC), sources=["xero"], dry_run=True)
+    assert report.skipped == {}  # (earlier tests' deliveries may be in the window too)
+    replayed = {(e.delivery_id, e.record_id) for e in report.events}
+    assert {(e.delivery_id, e.record_id) for e in events} <= replayed  # 61 events, from both places
 
 
 def test_a_redelivered_xero_event_is_queued_once(http: httpx.Client, runtime: LocalRuntime, queue: str) -> None:

@@ -20,9 +20,10 @@ from clio_xero.sync.mapping import MappingStatus
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
 from clio_xero_tools.local.sqs_fidelity import fifo_deduplication
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox._base import FaultPlan
 from tests.conftest import TEMPLATE
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +34,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(
         settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO(), clock=clock
     ) as w:
         yield w

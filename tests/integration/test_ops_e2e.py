@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from clio_xero.admin.stack import OpsStack
+from clio_xero.aws.archive import ArchivedDeliveries
 from clio_xero.events import SyncEvent
 from clio_xero.store.settings import DynamoSettingsStore
 from clio_xero.sync.mapping import MappingStatus
@@ -154,9 +156,14 @@ def test_replay_redrives_archived_deliveries_with_their_original_dedupe_keys(wor
     # Within 5 minutes SQS FIFO would drop the replayed events as duplicates (the local runtime
     # applies that rule too): replay is for deliveries lost longer ago.
     world.runtime.advance_queue_time(301)
-    s3, bucket = world.runtime.client("s3"), world.runtime.physical_id("DeliveryBucket")
-    stored = s3.list_objects_v2(Bucket=bucket, Prefix="deliveries/clio/")["Contents"]
-    document = json.loads(s3.get_object(Bucket=bucket, Key=stored[0]["Key"])["Body"].read())
+    stack = ops_stack(world)
+    archive = ArchivedDeliveries(
+        table_name=stack.table_name, dynamodb=stack.dynamodb, bucket=stack.delivery_bucket, s3=stack.client("s3")
+    )
+    now = world.runtime.clock.now()
+    stored = archive.keys("clio", now - timedelta(hours=1), now)  # small: table items (docs/cost.md)
+    document = archive.document(stored[0])
+    assert document is not None
     assert document["path"] == f"/webhooks/clio/{world.connection_id}?model=contact"  # replay reads the model here
 
     code, out = cli("replay", "--since", "10m", "--source", "clio", "--dry-run", "--json")

@@ -19,15 +19,16 @@ import pytest
 
 from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
+from tests.integration.conftest import WorldPool
 from tests.integration.test_dlq_e2e import depth, quiet_contacts
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def world() -> Iterator[LocalWorld]:
-    with local_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
+def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
+    with shared_world(settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO()) as w:
         yield w
 
 

@@ -10,15 +10,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.sandbox.xero.contacts import contact_json
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def world() -> Iterator[LocalWorld]:
-    with local_world(function_output=io.StringIO()) as w:  # default settings: contact_scope=clients
+def world(shared_world: WorldPool) -> Iterator[LocalWorld]:
+    with shared_world(function_output=io.StringIO()) as w:  # default settings: contact_scope=clients
         yield w
 
 

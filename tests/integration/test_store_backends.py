@@ -14,13 +14,13 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from clio_xero.clock import ManualClock
 from clio_xero.errors import ConfigurationError, SyncError
 from clio_xero.store.connections import Connection, DynamoConnectionStore
 from clio_xero.store.webhook_secrets import PENDING_TTL, KmsDynamoWebhookSecrets
 from clio_xero_tools.local.cfn_yaml import load_template
+from clio_xero_tools.local.moto_server import AtomicMotoServer
 from clio_xero_tools.local.stack import create_table_args
 from clio_xero_tools.local.template import SamTemplate
 from tests.conftest import ROOT, TEMPLATE, java_and_jar
@@ -40,7 +40,7 @@ def aws_client(service: str, endpoint: str) -> Any:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"

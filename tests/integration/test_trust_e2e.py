@@ -35,7 +35,8 @@ from typer.testing import CliRunner
 
 from clio_xero_tools.cli import app
 from clio_xero_tools.cli.context import LocalState
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -127,8 +128,10 @@ def function_output() -> io.StringIO:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function_output: io.StringIO) -> Iterator[LocalWorld]:
-    with local_world(function_output=function_output) as w:
+def world(
+    shared_world: WorldPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function_output: io.StringIO
+) -> Iterator[LocalWorld]:
+    with shared_world(function_output=function_output) as w:
         runtime = w.runtime
         state = tmp_path / "stack.json"
         LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(state)

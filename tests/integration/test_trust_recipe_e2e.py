@@ -41,9 +41,9 @@ from typing import Any
 import httpx
 import pytest
 
-from clio_xero_tools.local.world import LocalWorld, local_world
+from clio_xero_tools.local.world import LocalWorld
 from clio_xero_tools.trust_samples import statement_ofx
-from tests.integration.conftest import CliCall
+from tests.integration.conftest import CliCall, WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +52,8 @@ OFX_LINES = [(94, "3000.00"), (88, "-250.00"), (69, "-800.00"), (64, "-200.00"),
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
-    with local_world() as w:
+def world(shared_world: WorldPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
+    with shared_world() as w:
         monkeypatch.chdir(tmp_path)  # the CLI keeps its Clio snapshot under ./.cache/trust
         yield w
 

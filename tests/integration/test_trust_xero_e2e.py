@@ -30,7 +30,7 @@ import pytest
 
 from clio_xero.connect.providers import XERO_SCOPES, XERO_TRUST_REPORT_SCOPE
 from clio_xero_tools.local.world import LocalWorld
-from tests.integration.conftest import CliCall
+from tests.integration.conftest import CliCall, WorldPool
 from tests.integration.test_trust_e2e import LINES, Admin, make_trust_activity, statement
 
 pytestmark = pytest.mark.integration
@@ -40,10 +40,8 @@ XERO_TRUST = "Client Trust Account"
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
-    from clio_xero_tools.local.world import local_world
-
-    with local_world() as w:
+def world(shared_world: WorldPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWorld]:
+    with shared_world() as w:
         monkeypatch.chdir(tmp_path)  # the CLI keeps its Clio snapshot under ./.cache/trust
         yield w
 

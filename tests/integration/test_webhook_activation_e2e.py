@@ -14,7 +14,8 @@ import pytest
 from clio_xero.clock import ManualClock
 from clio_xero.store.webhook_secrets import ACTIVATION_WINDOW
 from clio_xero.sync.settings import ConnectionSettings, ContactScope
-from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
+from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
+from tests.integration.conftest import WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +26,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(
         settings=ConnectionSettings(contact_scope=ContactScope.ALL), function_output=io.StringIO(), clock=clock
     ) as w:
         yield w

@@ -104,3 +104,30 @@ def test_the_plan_covers_only_the_given_bills_and_says_which_phase_is_off() -> N
     report = backfill.run(plan)
     assert report.counts == {"credit_notes_written": 1} and checkpoints["allocation"].writes == 0
     assert Decimal(str(world.invoice(covered)["AmountPaid"])) == 0
+
+
+def test_the_credit_notes_phase_writes_fifty_credit_notes_per_call() -> None:
+    """The chained runner's credit-notes phase: 60 credit memos are two bursts, each one lookup by
+    number and one PUT /CreditNotes, then one allocation call per credit note."""
+    world = make_world()
+    assert world.engine is not None
+    bills = [world.bill(1000.0) for _ in range(3)]
+    world.sync(RecordType.BILL, *(b.id for b in bills))
+    for n in range(60):
+        world.clio_world.sandbox.issue_credit_memo(bills[n % 3].id, 5.0)
+    checkpoints: defaultdict[str, InMemoryCheckpointStore] = defaultdict(InMemoryCheckpointStore)
+    backfill = MoneyBackfill(
+        world.engine.context(CONNECTION), checkpoints=checkpoints.__getitem__, patience=Patience(waiter(world.clock))
+    )
+    plan = backfill.plan()
+    log = world.xero_world.sandbox.request_log
+    log.clear()
+    report = backfill.run(plan)
+    assert report.errors == [] and report.counts == {"credit_notes_written": 60} and report.batches == 2
+    creates = [e for e in log.entries(method="PUT") if e.path == "/api.xro/2.0/CreditNotes"]
+    lookups = [e for e in log.entries(method="GET") if e.path == "/api.xro/2.0/CreditNotes"]
+    allocations = [e for e in log.entries(method="PUT") if e.path.endswith("/Allocations")]
+    assert (len(creates), len(lookups), len(allocations)) == (2, 2, 60)  # was 60 creates and 60 lookups
+    # Plus the invoice read of each burst (and of a retry after Xero's minute limit was reached).
+    assert len(log.entries()) - len(log.entries(method="GET", path_prefix="/api.xro/2.0/Invoices")) == 64
+    assert [Decimal(str(world.invoice(b)["AmountCredited"])) for b in bills] == [Decimal(100)] * 3

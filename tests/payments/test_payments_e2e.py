@@ -18,10 +18,10 @@ import pytest
 from clio_xero.clock import ManualClock
 from clio_xero.payments.plugins import PaymentPlugin
 from clio_xero_tools.local.scheduler import scheduled_event
-from clio_xero_tools.local.world import LocalWorld, local_world, register_clio_webhooks
+from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from clio_xero_tools.sandbox.clio import domain
 from clio_xero_tools.sandbox.clio.store import Record
-from tests.integration.conftest import cli
+from tests.integration.conftest import WorldPool, cli
 from tests.payments.harness import SETTINGS
 
 __all__ = ["cli"]
@@ -59,8 +59,8 @@ def xero_admin(world: LocalWorld, method: str, path: str, body: Any = None) -> d
 
 
 @pytest.fixture
-def world(clock: ManualClock) -> Iterator[LocalWorld]:
-    with local_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
+def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
+    with shared_world(settings=SETTINGS, function_output=io.StringIO(), clock=clock, api_timeout_seconds=1) as w:
         register_clio_webhooks(w, clock)
         w.pump()
         xero_api(w, "PUT", "/Currencies", {"Code": "USD"})  # the Clio sandbox bills in USD
@@ -202,8 +202,15 @@ def test_the_daily_function_counts_the_differences(world: LocalWorld, clock: Man
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
     world.sandboxes.clio.record_payment(bill.id, 10.0)  # not swept yet: Xero does not know it
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 1
+    day_copy = f"receivables/reports/{world.connection_id}/{clock.now().date().isoformat()}"
+    s3, bucket = world.runtime.client("s3"), world.runtime.physical_id("DeliveryBucket")
+    kept = json.loads(s3.get_object(Bucket=bucket, Key=f"{day_copy}.json")["Body"].read())
+    assert (kept["differences"], kept["rows"][0]["bill_id"]) == (1, str(bill.id))  # the day's copy, kept
     sweep(world, clock)
     assert daily.invoke(scheduled_event("receivables", clock.now()))["differences"] == 0
+    kept = json.loads(s3.get_object(Bucket=bucket, Key=f"{day_copy}.json")["Body"].read())
+    assert kept["differences"] == 0  # a later run the same day replaces it
+    assert "text/csv" in s3.head_object(Bucket=bucket, Key=f"{day_copy}.csv")["ContentType"]
 
 
 def test_backfill_payments_through_the_cli(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
@@ -274,8 +281,15 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
     assert xero_documents(world) == (3, 50, 0)
     monkeypatch.setattr(PaymentPlugin, "sync_batch", real_sync_batch)
 
+    log = world.sandboxes.xero.request_log
+    log.clear()
     code, done = cli("backfill", "bills", "--json")
     assert code == 0, done
+    # The two credit notes of the chained runner's last phase: one lookup, one write, one
+    # allocation call each.
+    assert [e.method for e in log.entries(path_prefix="/api.xro/2.0/CreditNotes")].count("PUT") == 3
+    assert len([e for e in log.entries(method="PUT") if e.path == "/api.xro/2.0/CreditNotes"]) == 1
+    assert len([e for e in log.entries(method="GET") if e.path == "/api.xro/2.0/CreditNotes"]) == 1
     assert done["done"] == {} and done["resumed"] is None  # the bills phase had finished
     phases = done["phases"]
     assert phases["resumed"]["payments"]["last_clio_id"] is not None
@@ -287,7 +301,6 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
         assert Decimal(str(invoice["AmountPaid"])) == 200 and Decimal(str(invoice["AmountCredited"])) == credited
     assert differences(world, cli) == []
 
-    log = world.sandboxes.xero.request_log
     writes_before = len([e for e in log.entries() if e.method != "GET"])
     code, again = cli("backfill", "bills", "--json")  # a rerun writes nothing
     assert len([e for e in log.entries() if e.method != "GET"]) == writes_before
@@ -296,3 +309,58 @@ def test_backfill_bills_brings_the_payments_and_credit_notes_of_its_bills(
     assert planned["payments"] == {"write": 0, "reasons": {"payments already in Xero": 60}, "off": None}
     assert planned["credit_notes"]["write"] == 0
     assert xero_documents(world) == (3, 60, 2)
+
+
+def test_credit_memos_found_by_the_sweep_are_written_in_bursts(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    """The sweep lists 12 new credit memos; the worker gets them in SQS batches of 10 and writes
+    each batch's credit notes in one PUT /CreditNotes (then one allocation call per credit note)."""
+    bills = [approved_bill(world, 900.0 + n) for n in range(3)]
+    for n in range(12):
+        world.sandboxes.clio.issue_credit_memo(bills[n % 3].id, 20.0)
+    log = world.sandboxes.xero.request_log
+    log.clear()
+    sweep(world, clock)
+    creates = [e for e in log.entries(method="PUT") if e.path == "/api.xro/2.0/CreditNotes"]
+    allocations = [e for e in log.entries(method="PUT") if e.path.endswith("/Allocations")]
+    # SQS batches of 10, shared with the bill changes the same sweep found: 2 or 3 bursts (was 12
+    # creates and 12 lookups), each with one lookup by number.
+    assert 2 <= len(creates) <= 3 and len(allocations) == 12
+    assert len(log.entries(method="GET", path_prefix="/api.xro/2.0/CreditNotes")) == len(creates)
+    for bill in bills:
+        assert Decimal(str(invoice_of(world, bill)["AmountCredited"])) == 80
+    assert xero_documents(world)[2] == 12
+    assert differences(world, cli) == []
+
+
+def test_report_receivables_as_of_a_date_through_the_cli(world: LocalWorld, clock: ManualClock, cli: Any) -> None:
+    """`report receivables --as-of DATE`: the money dated by DATE on both sides, so a payment of a
+    later day that Xero does not have yet makes no difference on an earlier day."""
+    bill = approved_bill(world, 1000.0)
+    world.sandboxes.clio.record_payment(bill.id, 300.0, when="2026-11-30")
+    sweep(world, clock)
+    clock.advance(2 * 86400)
+    world.sandboxes.clio.record_payment(bill.id, 200.0, when="2026-12-02")  # the sweep has not run yet
+
+    def row(as_of: str) -> tuple[int, dict[str, Any]]:
+        code, output = cli("report", "receivables", "--as-of", as_of, "--format", "json")
+        body = json.loads(output)
+        assert body["as_of"] == as_of
+        [found] = [r for r in body["rows"] if r["bill_id"] == str(bill.id)]
+        return code, found
+
+    code, before = row("2026-12-01")
+    assert code == 0 and (before["clio_paid"], before["xero_paid"], before["clio_balance"]) == (
+        "300.00",
+        "300.00",
+        "700.00",
+    )
+    code, after = row("2026-12-02")
+    assert code == 1 and after["differences"] == [
+        "paid: Clio 500.00, Xero 300.00",
+        "balance due: Clio 500.00, Xero 700.00",
+    ]
+    code, table = cli("report", "receivables", "--as-of", "2026-12-01")
+    assert code == 0 and "on or before 2026-12-01" in table, table
+    assert cli("report", "receivables", "--as-of", "2 Dec")[0] == 2
+    sweep(world, clock)
+    assert row("2026-12-02")[0] == 0

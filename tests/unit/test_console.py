@@ -24,7 +24,7 @@ from clio_xero.console.audit import InMemoryAuditLog
 from clio_xero.console.backend import Chart, Finding, billing_preflight
 from clio_xero.console.forms import account_choices, build_sections, read_form
 from clio_xero.console.sessions import COOKIE_NAME, InMemorySessionStore, sign_in_link
-from clio_xero.errors import InvalidSettingsError
+from clio_xero.errors import InvalidSettingsError, ThrottledError
 from clio_xero.intake.http import HttpRequest, HttpResponse
 from clio_xero.payments.receivables import ReceivableRow
 from clio_xero.payments.report import Receivables
@@ -190,6 +190,8 @@ class FakeBackend:
 
     def explain_bill(self, connection_id: str, number: str) -> list[BillExplanation]:
         self.explained.append(number)
+        if number == "SLOW":
+            raise ThrottledError("clio rate limit reached", retry_after=30)
         if number != "INV-7":
             return []
         return [BillExplanation(bill="7", action="skip", explanation="Bill INV-7 (draft in Clio): <not yet>")]
@@ -399,6 +401,9 @@ def test_the_errors_page_explains_a_bill_by_number_with_a_labelled_get_form(
     assert "Clio has no bill numbered NOPE." in none.body
     long = call(console, "GET", "/console/errors", cookie=session, query={"bill": "9" * 65})
     assert long.status == 400 and "at most 64 characters" in long.body and backend.explained == ["INV-7", "NOPE"]
+    slow = call(console, "GET", "/console/errors", cookie=session, query={"bill": "SLOW"})
+    assert slow.status == 502 and 'id="bill-problem"' in slow.body and "clio rate limit reached" in slow.body
+    assert "try again in a minute" in slow.body and '<h2 id="h-explain">' in slow.body  # the page, not a bare error
     assert call(console, "GET", "/console/errors", query={"bill": "INV-7"}).status == 401
 
 
@@ -419,3 +424,44 @@ def test_the_receivables_report_is_viewed_and_downloaded_for_the_session_connect
     assert '"differences": 1' in data.body and data.headers["content-type"] == "application/json"
     assert call(console, "GET", "/console/reports/receivables", cookie=session, query={"format": "xml"}).status == 400
     assert call(console, "GET", "/console/reports/receivables", query={"format": "csv"}).status == 401
+
+
+# ------------------------------------------------------------------------------ the report shelf
+class FakeObjects:
+    """The two calls the shelf makes of the bucket (clio_xero.aws.objects.S3Objects)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.stored = {k: k.encode() for k in keys}
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k in self.stored if k.startswith(prefix)]
+
+    def get(self, key: str) -> bytes | None:
+        return self.stored.get(key)
+
+
+def test_the_shelf_lists_daily_receivables_copies_before_trust_reports_and_serves_only_its_own() -> None:
+    from clio_xero.console.reports import RECEIVABLES_TITLE, TRUST_TITLE, StoredReportShelf, filename
+
+    keys = [
+        "receivables/reports/firm/2026-12-01.html",
+        "receivables/reports/firm/2026-12-01.json",
+        "receivables/reports/firm/2026-12-02.csv",
+        "receivables/reports/other/2026-12-02.csv",
+        "receivables/reports/firm/not-a-day.csv",
+        "trust/reports/firm/2026-11-30/7.html",
+    ]
+    shelf = StoredReportShelf(FakeObjects(keys))  # type: ignore[arg-type]
+    listed = shelf.list("firm")
+    assert [(r.title, r.as_of, sorted(r.keys)) for r in listed] == [
+        (RECEIVABLES_TITLE, "2026-12-02", ["csv"]),
+        (RECEIVABLES_TITLE, "2026-12-01", ["html", "json"]),
+        (TRUST_TITLE, "2026-11-30", ["html"]),
+    ]
+    assert shelf.get("firm", "receivables/reports/firm/2026-12-02.csv") == (
+        "text/csv; charset=utf-8",
+        b"receivables/reports/firm/2026-12-02.csv",
+    )
+    assert shelf.get("firm", "receivables/reports/other/2026-12-02.csv") is None  # another connection's
+    assert shelf.get("firm", "receivables/reports/firm/not-a-day.csv") is None  # not a report's shape
+    assert filename("receivables/reports/firm/2026-12-02.csv") == "receivables-firm-2026-12-02.csv"

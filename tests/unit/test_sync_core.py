@@ -256,6 +256,7 @@ def test_disabled_and_unregistered_types_are_acknowledged() -> None:
     w.side.source["c1"] = {"id": "c1", "parent": "p1"}
     assert w.worker.handle_body(event("c1").model_dump_json(), receive_count=1).result is None
     assert w.side.writes == []
+    assert w.count.values["SkippedSwitchedOff"] == 1  # counted, so a quiet switch is visible
     w.worker.handle_body(event("b1", RecordType.BILL).model_dump_json(), receive_count=1)
     assert w.count.values["Unhandled"] == 1
 

@@ -202,8 +202,11 @@ def test_raw_deliveries_kept_at_least_14_days(transformed_template: Template) ->
     param = transformed_template["Parameters"]["DeliveryRetentionDays"]
     assert int(param["Default"]) >= 14 and int(param["MinValue"]) >= 14
     bucket = transformed_template["Resources"]["DeliveryBucket"]["Properties"]
-    [rule] = bucket["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == {"Ref": "DeliveryRetentionDays"}
+    rules = {r["Prefix"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["deliveries/"]["ExpirationInDays"] == {"Ref": "DeliveryRetentionDays"}
+    # Nothing else expires sooner than the raw deliveries, and the trust reports are kept.
+    assert set(rules) == {"deliveries/", "receivables/reports/"}
+    assert rules["receivables/reports/"]["ExpirationInDays"] >= 14
 
 
 def test_secrets_are_not_template_values(transformed_template: Template) -> None:

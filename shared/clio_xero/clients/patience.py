@@ -25,7 +25,7 @@ class Patience:
     """
 
     def __init__(
-        self, wait: Callable[[float], None] = time.sleep, *, max_attempts: int = 30, backoff: float = 2.0
+        self, wait: Callable[[float], object] = time.sleep, *, max_attempts: int = 30, backoff: float = 2.0
     ) -> None:
         self.wait = wait
         self.max_attempts = max_attempts

@@ -14,6 +14,13 @@ What is counted, per (provider, key) (key = Xero tenant id / Clio connection):
 * **blocked until**: set by ``observe`` from a 429's ``Retry-After`` (or a ``...-Remaining: 0``
   header), so every other Lambda backs off too instead of spending its own 429.
 
+**Leases** (docs/cost.md#the-rate-budget): a budget built with ``lease=N`` takes up to N calls of a
+window in one conditional write (never more than a tenth of the window's limit) and hands them out
+to its own calls, so a busy container pays one write per N calls instead of one per call. The shared
+counter counts every leased call, made or not, so the provider's limit is never passed; the price
+is that calls leased and not made before the window ends are lost for that window (at most N per
+container, 10% of the limit). A refused call gives its tokens of other windows back to the lease.
+
 Our windows are aligned to the UTC clock; Xero's start at each tenant's first call (docs/facts-xero.md#rate-limits),
 so the two drift apart by up to a window. That is why the provider's own signals (429 +
 Retry-After, remaining-headers) override our counters through ``blocked until``.
@@ -147,11 +154,14 @@ def _seconds_until(when: datetime, now: datetime) -> float:
 class WindowedBudget(ABC):
     """The algorithm; subclasses provide the shared state (memory or DynamoDB)."""
 
-    def __init__(self, clock: Clock | None, limits: Mapping[str, RateLimits] | None) -> None:
+    def __init__(self, clock: Clock | None, limits: Mapping[str, RateLimits] | None, lease: int = 1) -> None:
         self._clock = clock or SystemClock()
         self._limits = dict(limits or DEFAULT_LIMITS)
         self._held_lock = threading.Lock()
         self._held: dict[tuple[str, str], list[str]] = {}
+        self._lease = max(1, lease)
+        # (provider, key, window kind) -> (window id, calls leased and not yet handed out)
+        self._leased: dict[tuple[str, str, str], tuple[str, int]] = {}
 
     def limits_for(self, provider: str) -> RateLimits:
         try:
@@ -176,7 +186,7 @@ class WindowedBudget(ABC):
             )
             if slot is None:
                 raise ThrottledError(f"{provider} concurrency budget for {key} is in use", retry_after=1.0)
-        taken: list[tuple[str, int]] = []
+        taken: list[tuple[str, str]] = []
         try:
             windows = (
                 ("m", limits.per_minute, now.strftime("%Y%m%d%H%M"), _minute_end(now)),
@@ -185,14 +195,14 @@ class WindowedBudget(ABC):
             for kind, limit, window, end in windows:
                 if limit is None:
                     continue
-                if not self._increment(provider, key, f"{kind}#{window}", limit, end):
-                    for window_id, _ in taken:
-                        self._decrement(provider, key, window_id)
+                if not self._take(provider, key, kind, window, limit=limit, end=end):
+                    for taken_kind, taken_window in taken:
+                        self._give_back(provider, key, taken_kind, taken_window)
                     what = "minute" if kind == "m" else "day"
                     raise ThrottledError(
                         f"{provider} {what} budget for {key} is spent", retry_after=_seconds_until(end, now)
                     )
-                taken.append((f"{kind}#{window}", limit))
+                taken.append((kind, window))
         except BaseException:
             if slot is not None:
                 self._free_slot(provider, key, slot)
@@ -200,6 +210,36 @@ class WindowedBudget(ABC):
         if slot is not None:
             with self._held_lock:
                 self._held.setdefault((provider, key), []).append(slot)
+
+    def _take(self, provider: str, key: str, kind: str, window: str, *, limit: int, end: datetime) -> bool:
+        """One call of ``window``: from this budget's lease, else a new lease (or a single call,
+        when the window has no room for a lease) from the shared counter."""
+        lease_key = (provider, key, kind)
+        with self._held_lock:
+            held = self._leased.get(lease_key)
+            if held is not None and held[0] == window and held[1] > 0:
+                self._leased[lease_key] = (window, held[1] - 1)
+                return True
+        size = min(self._lease, max(1, limit // 10))
+        for calls in dict.fromkeys((size, 1)):
+            if self._increment(provider, key, f"{kind}#{window}", limit, end, calls=calls):
+                with self._held_lock:
+                    held = self._leased.get(lease_key)
+                    spare = held[1] if held is not None and held[0] == window else 0
+                    self._leased[lease_key] = (window, spare + calls - 1)
+                return True
+        return False
+
+    def _give_back(self, provider: str, key: str, kind: str, window: str) -> None:
+        """A call taken for a refused acquire: back to the lease, or to the shared counter."""
+        if self._lease == 1:
+            self._decrement(provider, key, f"{kind}#{window}")
+            return
+        lease_key = (provider, key, kind)
+        with self._held_lock:
+            held = self._leased.get(lease_key)
+            spare = held[1] if held is not None and held[0] == window else 0
+            self._leased[lease_key] = (window, spare + 1)
 
     def release(self, provider: str, key: str) -> None:
         with self._held_lock:
@@ -242,7 +282,10 @@ class WindowedBudget(ABC):
     def _free_slot(self, provider: str, key: str, slot: str) -> None: ...
 
     @abstractmethod
-    def _increment(self, provider: str, key: str, window: str, limit: int, expires: datetime) -> bool: ...
+    def _increment(
+        self, provider: str, key: str, window: str, limit: int, expires: datetime, *, calls: int = 1
+    ) -> bool:
+        """Add ``calls`` to the window's counter unless that would pass ``limit``; False if it would."""
 
     @abstractmethod
     def _decrement(self, provider: str, key: str, window: str) -> None: ...
@@ -251,8 +294,10 @@ class WindowedBudget(ABC):
 class InMemoryRateBudget(WindowedBudget):
     """Same semantics in one process (tests, the local single-process runtime); thread-safe."""
 
-    def __init__(self, clock: Clock | None = None, limits: Mapping[str, RateLimits] | None = None) -> None:
-        super().__init__(clock, limits)
+    def __init__(
+        self, clock: Clock | None = None, limits: Mapping[str, RateLimits] | None = None, lease: int = 1
+    ) -> None:
+        super().__init__(clock, limits, lease)
         self._lock = threading.Lock()
         self._blocked: dict[tuple[str, str], datetime] = {}
         self._slots: dict[tuple[str, str, int], tuple[str, datetime]] = {}
@@ -290,12 +335,14 @@ class InMemoryRateBudget(WindowedBudget):
             if held is not None and held[0] == owner:
                 del self._slots[(provider, key, int(index))]
 
-    def _increment(self, provider: str, key: str, window: str, limit: int, expires: datetime) -> bool:
+    def _increment(
+        self, provider: str, key: str, window: str, limit: int, expires: datetime, *, calls: int = 1
+    ) -> bool:
         with self._lock:
             current = self._counts.get((provider, key, window), 0)
-            if current >= limit:
+            if current + calls > limit:
                 return False
-            self._counts[(provider, key, window)] = current + 1
+            self._counts[(provider, key, window)] = current + calls
             return True
 
     def _decrement(self, provider: str, key: str, window: str) -> None:

@@ -331,7 +331,15 @@ class Console:
         if len(number) > MAX_BILL_NUMBER:
             bill_problem, status = f"A bill number is at most {MAX_BILL_NUMBER} characters.", 400
         elif number:
-            explained = self._backend.explain_bill(session.connection_id, number)
+            try:
+                explained = self._backend.explain_bill(session.connection_id, number)
+            except SyncError as exc:  # said beside the form, with the rest of the page still there
+                self._log.warning("bill explanation failed", extra={"reason": exc.message})
+                bill_problem, status = (
+                    f"Could not ask Clio and Xero about this bill: {exc.message}. Nothing was changed; "
+                    "try again in a minute.",
+                    502,
+                )
         return self._page(
             status,
             "errors.html",

@@ -18,7 +18,7 @@ from clio_xero.connect.flow import ProviderEndpoints
 from clio_xero.connect.wiring import base_url_of
 from clio_xero.console.app import Console
 from clio_xero.console.backend import StackBackend
-from clio_xero.console.reports import TrustReportShelf
+from clio_xero.console.reports import StoredReportShelf
 from clio_xero.intake.http import request_from_apigw
 from clio_xero.intake.observe import Log
 from clio_xero.store.connect_state import DynamoConnectStore
@@ -105,7 +105,7 @@ def build_console(
         clock=clock,
         log=log,
         session_ttl=timedelta(minutes=settings.session_minutes),
-        reports=TrustReportShelf(S3Objects(settings.report_bucket, client("s3"))) if settings.report_bucket else None,
+        reports=StoredReportShelf(S3Objects(settings.report_bucket, client("s3"))) if settings.report_bucket else None,
     )
 
 

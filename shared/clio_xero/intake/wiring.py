@@ -7,7 +7,9 @@ else in, so the same intake code runs against AWS, the local runtime's moto serv
 
 from __future__ import annotations
 
-from clio_xero.aws.archive import S3DeliveryArchive
+from typing import Any
+
+from clio_xero.aws.archive import TieredDeliveryArchive
 from clio_xero.aws.clients import receiver_client
 from clio_xero.aws.parameters import CachedParameter
 from clio_xero.aws.queue import SqsEventPublisher
@@ -20,11 +22,23 @@ from clio_xero.store.connections import DynamoConnectionStore
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 
 
+def build_archive(settings: ReceiverSettings, dynamodb: Any) -> TieredDeliveryArchive:
+    """Small deliveries in the table, large ones in the bucket (docs/cost.md#the-raw-delivery-archive)."""
+    return TieredDeliveryArchive(
+        table_name=settings.table_name,
+        dynamodb=dynamodb,
+        bucket=settings.delivery_bucket,
+        s3=receiver_client("s3"),
+        retention_days=settings.delivery_retention_days,
+    )
+
+
 def build_xero_intake(settings: XeroReceiverSettings, *, log: Log, count: Counter) -> XeroIntake:
+    dynamodb = receiver_client("dynamodb")
     return XeroIntake(
         webhook_key=CachedParameter(settings.xero_webhook_key_parameter, receiver_client("ssm")),
-        connections=DynamoConnectionStore(settings.table_name, receiver_client("dynamodb")),
-        archive=S3DeliveryArchive(settings.delivery_bucket, receiver_client("s3")),
+        connections=DynamoConnectionStore(settings.table_name, dynamodb),
+        archive=build_archive(settings, dynamodb),
         publisher=SqsEventPublisher(settings.queue_url, receiver_client("sqs")),
         clock=default_clock(),
         log=log,
@@ -40,7 +54,7 @@ def build_clio_intake(settings: ReceiverSettings, *, log: Log, count: Counter) -
         secrets=KmsDynamoWebhookSecrets(
             settings.table_name, dynamodb, receiver_client("kms"), settings.kms_key_id, clock
         ),
-        archive=S3DeliveryArchive(settings.delivery_bucket, receiver_client("s3")),
+        archive=build_archive(settings, dynamodb),
         publisher=SqsEventPublisher(settings.queue_url, receiver_client("sqs")),
         clock=clock,
         log=log,

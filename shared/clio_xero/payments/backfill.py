@@ -8,8 +8,9 @@ credit notes). A phase whose switch (``sync_payments`` / ``sync_credit_notes``) 
 as "switched off" and writes nothing. Reads: allocations (``parent_type=Payment``, valid only) and
 credit memos in Clio's 200-record pages, one pass each (plus the credit memos' own allocations when
 only some bills are covered). Writes: :meth:`PaymentPlugin.sync_batch` per 50 (one Clio read by
-ids, one Xero invoice read by ``IDs=``, one ``PUT /Payments``), :meth:`CreditMemoPlugin.sync` per
-credit memo. Each phase keeps its own checkpoint (the record type's key in
+ids, one Xero invoice read by ``IDs=``, one ``PUT /Payments``), :meth:`CreditMemoPlugin.sync_batch`
+per 50 (one lookup by number, one ``PUT /CreditNotes``, then one allocation call per credit note).
+Each phase keeps its own checkpoint (the record type's key in
 :mod:`clio_xero.store.checkpoints`) naming the last Clio id done; a run started again skips what
 is done, and the mappings (and our References on the invoices) make sure nothing is written
 twice. Throttles are waited out.
@@ -34,7 +35,7 @@ __all__ = ["MoneyBackfill", "MoneyBackfillPlan", "MoneyBackfillReport", "PhaseCh
 #: The phase each money record type is backfilled in (its checkpoint is keyed by the record type).
 PHASE_OF = {RecordType.ALLOCATION: "payments", RecordType.CREDIT_MEMO: "credit_notes"}
 PHASES = tuple(PHASE_OF.values())
-BATCH = {"payments": XERO_BATCH, "credit_notes": 1}  # credit notes go one by one (their allocations follow)
+BATCH = {"payments": XERO_BATCH, "credit_notes": XERO_BATCH}  # both plug-ins take bursts of 50
 MAX_THROTTLED_ROUNDS = 30
 Progress = Callable[[str, int, int], None]
 #: A record type's name → the store of that type's backfill checkpoints.

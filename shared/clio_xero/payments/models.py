@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clio_xero.billing.clio_models import ClioRef
+from clio_xero.sync.contacts.merge import parse_xero_date
 
 __all__ = [
     "ALLOCATION_FIELDS",
@@ -21,9 +22,11 @@ __all__ = [
     "ClioAllocation",
     "ClioBankAccountRef",
     "ClioCreditMemo",
+    "XeroCreditRef",
     "XeroInvoiceView",
     "XeroPaymentRef",
     "cents",
+    "xero_day",
 ]
 
 #: One level of nesting only (Clio refuses deeper ``fields``).
@@ -31,7 +34,7 @@ ALLOCATION_FIELDS = (
     "id,etag,date,amount,interest,voided_at,description,has_online_payment,payment_type,updated_at,"
     "parent,bill{id},contact{id},source_bank_account{id,name,type},destination_bank_account{id,name,type}"
 )
-CREDIT_MEMO_FIELDS = "id,etag,date,amount,description,discount,voided_at,updated_at,contact{id}"
+CREDIT_MEMO_FIELDS = "id,etag,date,amount,description,discount,voided_at,created_at,updated_at,contact{id}"
 
 
 def cents(value: Decimal | float | int | str | None) -> Decimal:
@@ -104,12 +107,21 @@ class ClioCreditMemo(_Clio):
     discount: bool | None = None
     voided_at: dt.datetime | None = None
     contact: ClioRef | None = None
+    created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
     @field_validator("amount", mode="before")
     @classmethod
     def _money(cls, value: Any) -> Any:
         return repr(value) if isinstance(value, float) else value
+
+
+def xero_day(value: Any) -> dt.date | None:
+    """The day of a Xero date (``/Date(1551744000000+0000)/`` or ISO text); ``None`` when absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = parse_xero_date(value)
+    return parsed.date() if parsed is not None else None
 
 
 class XeroPaymentRef(BaseModel):
@@ -120,6 +132,19 @@ class XeroPaymentRef(BaseModel):
     payment_id: str
     amount: Decimal
     reference: str = ""
+    date: dt.date | None = None
+
+
+class XeroCreditRef(BaseModel):
+    """Credit applied to an invoice as the invoice lists it (``Invoice.CreditNotes[]``: the credit
+    note, the amount applied and its date)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    credit_note_id: str
+    amount: Decimal
+    number: str | None = None
+    date: dt.date | None = None
 
 
 class XeroInvoiceView(BaseModel):
@@ -135,6 +160,7 @@ class XeroInvoiceView(BaseModel):
     amount_paid: Decimal
     amount_credited: Decimal
     payments: list[XeroPaymentRef] = Field(default_factory=list)
+    credits: list[XeroCreditRef] = Field(default_factory=list)
     updated: str | None = None
     currency_code: str | None = None
 
@@ -153,13 +179,29 @@ class XeroInvoiceView(BaseModel):
                     payment_id=str(p["PaymentID"]),
                     amount=cents(p.get("Amount")),
                     reference=str(p.get("Reference") or ""),
+                    date=xero_day(p.get("Date")),
                 )
                 for p in row.get("Payments") or []
                 if p.get("PaymentID")
             ],
+            credits=[
+                XeroCreditRef(
+                    credit_note_id=str(c["CreditNoteID"]).lower(),
+                    amount=cents(c.get("AppliedAmount")),
+                    number=c.get("CreditNoteNumber"),
+                    date=xero_day(c.get("Date")),
+                )
+                for c in row.get("CreditNotes") or []
+                if c.get("CreditNoteID")
+            ],
             updated=row.get("UpdatedDateUTC"),
             currency_code=row.get("CurrencyCode"),
         )
+
+    def credited_from(self, credit_note_id: str) -> Decimal:
+        """What the credit note ``credit_note_id`` has already applied to this invoice."""
+        wanted = credit_note_id.lower()
+        return sum((c.amount for c in self.credits if c.credit_note_id == wanted), Decimal("0.00"))
 
     @property
     def label(self) -> str:

@@ -6,7 +6,9 @@
   of the invoices (``IDs=``, which also answers the uncertain-outcome lookup: the invoice lists its
   payments with our Reference) and one ``PUT /Payments`` per 50.
 * :class:`CreditMemoPlugin` (``credit_memo``): a Clio credit memo → an ACCRECCREDIT credit note,
-  allocated to its bills' invoices as in Clio; voided in Clio → voided in Xero.
+  allocated to its bills' invoices as in Clio; voided in Clio → voided in Xero. Bursts too: one
+  ``PUT /CreditNotes`` per 50, then one allocation call per credit note (Xero's allocation
+  endpoint takes one credit note).
 * :class:`InvoiceWatchPlugin` (``invoice``, from Xero webhooks): a synced invoice read back and
   compared with what we wrote; a person's change waits in `errors` (or, with the policy
   ``reapply``, Clio's version is written again where that is safe).
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -334,7 +336,75 @@ class PaymentPlugin(BatchedPlugin):
 
 
 # ====================================================================================== credit notes
-class CreditMemoPlugin(RecordTypePlugin):
+@dataclass
+class _MemoWork:
+    """One live credit memo of a burst, read and resolved: what its credit note needs."""
+
+    memo: ClioCreditMemo
+    mapping: Mapping | None
+    contact_id: str
+    allocations: list[ClioAllocation]
+    invoice_ids: dict[int, str]  # bill id → InvoiceID
+    credit_note_id: str | None = None
+    was_linked: bool = False
+
+
+def _or_where(field: str, values: Sequence[str], *, guid: bool = False) -> str:
+    """``A=="x" OR A=="y"``: one ``where`` for many values (``/CreditNotes`` has no ``IDs=``,
+    docs/payments.md "Credit notes in bursts")."""
+    term = '{f}==Guid("{v}")' if guid else '{f}=="{v}"'
+    return " OR ".join(term.format(f=field, v=v) for v in values)
+
+
+def read_credit_notes(
+    xero: XeroClient, field: str, values: Iterable[str], *, guid: bool = False
+) -> list[dict[str, Any]]:
+    """Credit notes whose ``field`` is one of ``values``: one read per 50 (``page=1``: full records,
+    with their Allocations)."""
+    wanted = list(dict.fromkeys(v for v in values if v))
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), XERO_BATCH):
+        where = _or_where(field, wanted[start : start + XERO_BATCH], guid=guid)
+        rows.extend(xero.read_page("CreditNotes", "CreditNotes", params={"where": where}).rows)
+    return rows
+
+
+def _credit_allocations(clio: ClioClient, memos: Sequence[ClioCreditMemo]) -> dict[int, list[ClioAllocation]]:
+    """The allocations of ``memos``, by memo id. Clio filters allocations by one ``parent_id``
+    only, so a burst reads the credit-memo allocations created since its oldest memo (one read per
+    200; an allocation cannot be older than its credit memo) instead of one read per memo; a lone
+    memo (or one without ``created_at``) is read by its ``parent_id`` (docs/payments.md)."""
+    out: dict[int, list[ClioAllocation]] = {m.id: [] for m in memos}
+    created = [m.created_at for m in memos if m.created_at is not None]
+    if len(memos) > 1 and len(created) == len(memos):
+        # A minute's margin for the clock resolution of the two records written together.
+        since = min(created) - timedelta(minutes=1)
+        params: dict[str, Any] = {"parent_type": "CreditMemo", "created_since": since.isoformat()}
+        rows = list(clio.iter_records("allocations", fields=ALLOCATION_FIELDS, params=params))
+    else:
+        rows = [
+            row
+            for m in memos
+            for row in clio.iter_records(
+                "allocations", fields=ALLOCATION_FIELDS, params={"parent_id": m.id, "parent_type": "CreditMemo"}
+            )
+        ]
+    for row in rows:
+        allocation = ClioAllocation.model_validate(row)
+        if allocation.parent is not None and allocation.parent.id in out:
+            out[allocation.parent.id].append(allocation)
+    return out
+
+
+class CreditMemoPlugin(BatchedPlugin):
+    """Clio credit memos → ACCRECCREDIT credit notes, in bursts (docs/payments.md "Credit notes in
+    bursts"): one Clio read of the memos by ids, one of their allocations, one Xero read of
+    the invoices (``IDs=``, 50 per call; each lists the credit already applied to it), one lookup
+    by our number of the memos not linked yet (50 per call: the uncertain-outcome lookup), one
+    ``PUT /CreditNotes`` per 50 new ones, then one ``PUT /CreditNotes/{id}/Allocations`` per credit
+    note with something to allocate (Xero allocates one credit note per call). Voids: one read per
+    50, one ``DELETE`` per allocation, one ``POST /CreditNotes`` per 50."""
+
     record_type = RecordType.CREDIT_MEMO
     switch = "sync_credit_notes"
     depends_on = RecordType.CONTACT
@@ -347,36 +417,126 @@ class CreditMemoPlugin(RecordTypePlugin):
         for row in clio.iter_records("credit_memos", fields="id,etag", updated_since=since):
             yield str(row["id"]), row.get("etag")
 
-    def sync(self, ctx: SyncContext, event: SyncEvent) -> SyncedRecord:
-        clio_id = event.record_id
-        row = ctx.clio.get_record("credit_memos", clio_id, fields=CREDIT_MEMO_FIELDS)
-        memo = ClioCreditMemo.model_validate(row) if row is not None else None
-        mapping = ctx.mappings.get(ctx.connection_id, self.name, clio_id)
-        if memo is None or memo.voided_at is not None:
-            return self._void(ctx, clio_id, mapping)
+    def sync_batch(self, ctx: SyncContext, events: Sequence[SyncEvent]) -> list[SyncedRecord | SyncError]:
+        ids = list(dict.fromkeys(e.record_id for e in events))
+        memos = {
+            str(row["id"]): ClioCreditMemo.model_validate(row)
+            for row in ctx.clio.iter_records("credit_memos", fields=CREDIT_MEMO_FIELDS, params={"ids[]": ids})
+        }
+        mappings = {i: ctx.mappings.get(ctx.connection_id, self.name, i) for i in ids}
+        outcomes: dict[str, SyncedRecord | SyncError] = {}
+        gone = [i for i in ids if memos.get(i) is None or memos[i].voided_at is not None]
+        self._void(ctx, gone, mappings, outcomes)
+        live = [memos[i] for i in ids if i not in gone]
+        allocations = _credit_allocations(ctx.clio, live)
+        work: dict[str, _MemoWork] = {}
+        for memo in live:
+            clio_id = str(memo.id)
+            try:
+                work[clio_id] = self._prepare(ctx, memo, mappings[clio_id], allocations.get(memo.id, []))
+            except SyncError as exc:
+                outcomes[clio_id] = exc
+        if work:
+            invoices = read_invoices(ctx.xero, (i for w in work.values() for i in w.invoice_ids.values()))
+            self._find_or_create(ctx, work, invoices, outcomes)
+            for clio_id, item in work.items():
+                if clio_id in outcomes:
+                    continue
+                try:
+                    outcomes[clio_id] = self._allocate(ctx, item, invoices)
+                except SyncError as exc:
+                    outcomes[clio_id] = exc
+        return [outcomes[e.record_id] for e in events]
+
+    # ------------------------------------------------------------------ live memos
+    def _prepare(
+        self, ctx: SyncContext, memo: ClioCreditMemo, mapping: Mapping | None, allocations: list[ClioAllocation]
+    ) -> _MemoWork:
         if memo.contact is None:
-            raise ValidationFailedError(f"Clio credit note {clio_id} names no client", [])
+            raise ValidationFailedError(f"Clio credit note {memo.id} names no client", [])
         contact = ctx.linked_parent(RecordType.CONTACT, str(memo.contact.id))
-        allocations = [
-            ClioAllocation.model_validate(a)
-            for a in ctx.clio.iter_records(
-                "allocations", fields=ALLOCATION_FIELDS, params={"parent_id": clio_id, "parent_type": "CreditMemo"}
-            )
-        ]
         bills = sorted({a.bill.id for a in allocations if a.bill is not None and a.voided_at is None})
         invoice_ids = {b: str(ctx.linked_parent(RecordType.BILL, str(b)).xero_id) for b in bills}
-        views = read_invoices(ctx.xero, invoice_ids.values())
-        # Xero allocates only within one currency: the credit note takes its bills' invoice currency.
-        currency = next((v.currency_code for v in views.values() if v.currency_code), None)
-        credit_note = self._credit_note(ctx, memo, mapping, str(contact.xero_id), currency)
-        credit_note_id = str(credit_note["CreditNoteID"])
-        was_linked = mapping is not None and mapping.xero_id == credit_note_id and mapping.status is MappingStatus.OK
-        invoices = {b: views[i.lower()] for b, i in invoice_ids.items() if i.lower() in views}
-        already: dict[str, Decimal] = {}
-        for a in credit_note.get("Allocations") or []:
-            invoice_id = str((a.get("Invoice") or {}).get("InvoiceID") or "")
-            already[invoice_id] = already.get(invoice_id, Decimal(0)) + cents(a.get("Amount"))
-        todo, problems = plan_credit_allocations(memo, allocations, invoices=invoices, already=already)
+        linked = mapping.xero_id if mapping is not None and mapping.status is not MappingStatus.TOMBSTONED else None
+        return _MemoWork(
+            memo,
+            mapping,
+            str(contact.xero_id),
+            allocations,
+            invoice_ids,
+            credit_note_id=linked,
+            was_linked=bool(linked),
+        )
+
+    def _find_or_create(
+        self,
+        ctx: SyncContext,
+        work: dict[str, _MemoWork],
+        invoices: dict[str, XeroInvoiceView],
+        outcomes: dict[str, SyncedRecord | SyncError],
+    ) -> None:
+        """Give every memo its credit note: the linked one; one Xero already has under our number
+        (an earlier answer was lost: adopted, never written twice); else a new one, 50 per call."""
+        unlinked = {credit_note_number(w.memo.id): w for w in work.values() if w.credit_note_id is None}
+        for row in read_credit_notes(ctx.xero, "CreditNoteNumber", list(unlinked)):
+            item = unlinked.get(str(row.get("CreditNoteNumber") or ""))
+            if item is not None and row.get("Status") != "DELETED" and item.credit_note_id is None:
+                item.credit_note_id = str(row["CreditNoteID"])
+                self._linked(ctx, item)
+        new = [w for w in unlinked.values() if w.credit_note_id is None]
+        for start in range(0, len(new), XERO_BATCH):
+            chunk = new[start : start + XERO_BATCH]
+            payloads = []
+            for item in chunk:
+                views = [invoices[i.lower()] for i in item.invoice_ids.values() if i.lower() in invoices]
+                # Xero allocates only within one currency: the credit note takes its bills' invoice currency.
+                currency = next((v.currency_code for v in views if v.currency_code), None)
+                payloads.append(
+                    credit_note_payload(
+                        item.memo, contact_id=item.contact_id, settings=ctx.settings.payments, currency_code=currency
+                    )
+                )
+            # The key changes with each memo's etag and its mapping's version (a failure recorded
+            # on it), so a retry after an error Xero cached for the key's 6 minutes is a new request;
+            # a retry after a lost answer finds the credit note by number first and sends nothing.
+            parts = (f"{w.memo.id}:{w.memo.etag}:{_version(w.mapping)}" for w in chunk)
+            key = _key("cn", ctx.connection_id, parts)
+            results = ctx.xero.save_records("CreditNotes", "CreditNotes", payloads, idempotency_key=key, create=True)
+            for item, result in zip(chunk, results, strict=True):
+                if not result.ok or result.record is None:
+                    outcomes[str(item.memo.id)] = ValidationFailedError(
+                        f"Xero refused Clio credit note {item.memo.id}: {'; '.join(result.errors)}", result.errors
+                    )
+                    continue
+                item.credit_note_id = str(result.record["CreditNoteID"])
+                self._linked(ctx, item)
+
+    def _linked(self, ctx: SyncContext, item: _MemoWork) -> None:
+        memo = item.memo
+        _link(
+            ctx.mappings,
+            connection_id=ctx.connection_id,
+            record_type=self.name,
+            clio_id=str(memo.id),
+            now=ctx.clock.now(),
+            existing=item.mapping,
+            xero_id=item.credit_note_id,
+            xero_label=credit_note_number(memo.id),
+            status=MappingStatus.OK,
+            depends_on=record_ref(RecordType.CONTACT.value, str(memo.contact.id if memo.contact else "")),
+            clio_version=memo.etag,
+            synced={"amount": str(cents(memo.amount))},
+        )
+        item.mapping = ctx.mappings.get(ctx.connection_id, self.name, str(memo.id))
+
+    def _allocate(self, ctx: SyncContext, item: _MemoWork, invoices: dict[str, XeroInvoiceView]) -> SyncedRecord:
+        """The memo's allocations not yet in Xero, in one call for its credit note (what each
+        invoice already has from it is on the invoice: ``Invoice.CreditNotes[]``)."""
+        credit_note_id = str(item.credit_note_id)
+        views = {b: invoices[i.lower()] for b, i in item.invoice_ids.items() if i.lower() in invoices}
+        already = {v.invoice_id: v.credited_from(credit_note_id) for v in views.values()}
+        todo, problems = plan_credit_allocations(item.memo, item.allocations, invoices=views, already=already)
+        clio_id = str(item.memo.id)
         if todo:
             key = _key("cn-alloc", ctx.connection_id, (f"{credit_note_id}:{t.invoice_id}:{t.amount}" for t in todo))
             results = ctx.xero.save_records(
@@ -387,6 +547,10 @@ class CreditMemoPlugin(RecordTypePlugin):
                 create=True,
             )
             refused = [f"{t.invoice_id}: {'; '.join(r.errors)}" for t, r in zip(todo, results, strict=True) if not r.ok]
+            for t, r in zip(todo, results, strict=True):
+                if r.ok:  # a later memo of the burst on the same invoice sees this credit as taken
+                    view = invoices[t.invoice_id.lower()]
+                    invoices[t.invoice_id.lower()] = view.model_copy(update={"amount_due": view.amount_due - t.amount})
             if refused:
                 messages = [m for r in results for m in r.errors]
                 raise ValidationFailedError(
@@ -394,87 +558,97 @@ class CreditMemoPlugin(RecordTypePlugin):
                 )
         if problems:
             raise XeroSideChangeError(" ".join(problems))
-        if was_linked and not todo:  # a second look (a rerun of the backfill) writes nothing
+        if item.was_linked and not todo:  # a second look (a rerun of the backfill) writes nothing
             return MoneyResult(MoneyOutcome.UNCHANGED, clio_id, credit_note_id, "already in Xero, allocated as in Clio")
         return MoneyResult(MoneyOutcome.WRITTEN, clio_id, credit_note_id, f"{len(todo)} allocation(s) written")
 
-    def _credit_note(
-        self, ctx: SyncContext, memo: ClioCreditMemo, mapping: Mapping | None, contact_id: str, currency: str | None
-    ) -> dict[str, Any]:
-        """The memo's credit note in Xero: the linked one, one Xero already has under our number
-        (an earlier answer was lost), or a new one."""
-        now = ctx.clock.now()
-        if mapping is not None and mapping.xero_id and mapping.status is not MappingStatus.TOMBSTONED:
-            current = ctx.xero.get_record("CreditNotes", "CreditNotes", mapping.xero_id)
-            if current is not None:
-                return current
-        number = credit_note_number(memo.id)
-        page = ctx.xero.read_page("CreditNotes", "CreditNotes", params={"where": f'CreditNoteNumber=="{number}"'})
-        existing = next((r for r in page.rows if r.get("Status") != "DELETED"), None)
-        if existing is None:
-            payload = credit_note_payload(
-                memo, contact_id=contact_id, settings=ctx.settings.payments, currency_code=currency
-            )
-            [result] = ctx.xero.save_records(
-                "CreditNotes",
-                "CreditNotes",
-                [payload],
-                idempotency_key=_key("cn", ctx.connection_id, (memo.id, memo.etag)),
-                create=True,
-            )
-            if not result.ok or result.record is None:
-                raise ValidationFailedError(
-                    f"Xero refused Clio credit note {memo.id}: {'; '.join(result.errors)}", result.errors
+    # ------------------------------------------------------------------ voided in Clio
+    def _void(
+        self,
+        ctx: SyncContext,
+        clio_ids: Sequence[str],
+        mappings: dict[str, Mapping | None],
+        outcomes: dict[str, SyncedRecord | SyncError],
+    ) -> None:
+        """Voided (or deleted) in Clio: each credit note's allocations removed (one ``DELETE``
+        each: Xero voids a credit note only once they are), then the voids, 50 per ``POST``."""
+        linked: dict[str, str] = {}
+        for clio_id in clio_ids:
+            mapping = mappings[clio_id]
+            if mapping is None or not mapping.xero_id or mapping.status is MappingStatus.TOMBSTONED:
+                outcomes[clio_id] = MoneyResult(
+                    MoneyOutcome.UNCHANGED, clio_id, reason="void in Clio and never in Xero"
                 )
-            existing = result.record
-        _link(
-            ctx.mappings,
-            connection_id=ctx.connection_id,
-            record_type=self.name,
-            clio_id=str(memo.id),
-            now=now,
-            existing=mapping,
-            xero_id=str(existing["CreditNoteID"]),
-            xero_label=number,
-            status=MappingStatus.OK,
-            depends_on=record_ref(RecordType.CONTACT.value, str(memo.contact.id if memo.contact else "")),
-            clio_version=memo.etag,
-            synced={"amount": str(cents(memo.amount))},
-        )
-        return existing
+            else:
+                linked[clio_id] = mapping.xero_id
+        if not linked:
+            return
+        to_void = self._unallocate(ctx, linked, outcomes)
+        for start in range(0, len(to_void), XERO_BATCH):
+            self._write_voids(ctx, to_void[start : start + XERO_BATCH], linked, mappings, outcomes)
+        for clio_id, credit_note_id in linked.items():
+            if clio_id in outcomes:
+                continue
+            _link(
+                ctx.mappings,
+                connection_id=ctx.connection_id,
+                record_type=self.name,
+                clio_id=clio_id,
+                now=ctx.clock.now(),
+                existing=mappings[clio_id],
+                status=MappingStatus.TOMBSTONED,
+            )
+            outcomes[clio_id] = MoneyResult(
+                MoneyOutcome.VOIDED, clio_id, credit_note_id, "voided in Clio: voided in Xero"
+            )
 
-    def _void(self, ctx: SyncContext, clio_id: str, mapping: Mapping | None) -> SyncedRecord:
-        if mapping is None or not mapping.xero_id or mapping.status is MappingStatus.TOMBSTONED:
-            return MoneyResult(MoneyOutcome.UNCHANGED, clio_id, reason="void in Clio and never in Xero")
-        current = ctx.xero.get_record("CreditNotes", "CreditNotes", mapping.xero_id)
-        if current is not None and current.get("Status") not in {"VOIDED", "DELETED"}:
-            # Xero voids a credit note only once its allocations are removed.
-            for allocation in current.get("Allocations") or []:
-                if allocation.get("AllocationID"):
+    def _unallocate(
+        self, ctx: SyncContext, linked: dict[str, str], outcomes: dict[str, SyncedRecord | SyncError]
+    ) -> list[str]:
+        """Remove the allocations of the credit notes still live in Xero; the memos to void next."""
+        current = {
+            str(r["CreditNoteID"]).lower(): r
+            for r in read_credit_notes(ctx.xero, "CreditNoteID", list(linked.values()), guid=True)
+        }
+        to_void: list[str] = []
+        for clio_id, credit_note_id in linked.items():
+            row = current.get(credit_note_id.lower())
+            if row is None or row.get("Status") in {"VOIDED", "DELETED"}:
+                continue  # already gone in Xero (a person, or our earlier attempt whose answer was lost)
+            live = [a for a in row.get("Allocations") or [] if a.get("AllocationID") and not a.get("IsDeleted")]
+            try:
+                for allocation in live:
                     ctx.xero.request(
-                        "DELETE", f"/CreditNotes/{mapping.xero_id}/Allocations/{allocation['AllocationID']}"
+                        "DELETE", f"/CreditNotes/{credit_note_id}/Allocations/{allocation['AllocationID']}"
                     )
-            [result] = ctx.xero.save_records(
-                "CreditNotes",
-                "CreditNotes",
-                [{"CreditNoteID": mapping.xero_id, "Status": "VOIDED"}],
-                idempotency_key=_key("cn-void", ctx.connection_id, (clio_id, mapping.xero_id)),
-                create=False,
-            )
-            if not result.ok:
-                raise ValidationFailedError(
-                    f"Xero refused to void credit note {mapping.xero_label}: {'; '.join(result.errors)}", result.errors
-                )
-        _link(
-            ctx.mappings,
-            connection_id=ctx.connection_id,
-            record_type=self.name,
-            clio_id=clio_id,
-            now=ctx.clock.now(),
-            existing=mapping,
-            status=MappingStatus.TOMBSTONED,
+            except SyncError as exc:
+                outcomes[clio_id] = exc
+                continue
+            to_void.append(clio_id)
+        return to_void
+
+    def _write_voids(
+        self,
+        ctx: SyncContext,
+        chunk: Sequence[str],
+        linked: dict[str, str],
+        mappings: dict[str, Mapping | None],
+        outcomes: dict[str, SyncedRecord | SyncError],
+    ) -> None:
+        results = ctx.xero.save_records(
+            "CreditNotes",
+            "CreditNotes",
+            [{"CreditNoteID": linked[c], "Status": "VOIDED"} for c in chunk],
+            idempotency_key=_key("cn-void", ctx.connection_id, (f"{c}:{linked[c]}" for c in chunk)),
+            create=False,
         )
-        return MoneyResult(MoneyOutcome.VOIDED, clio_id, mapping.xero_id, "voided in Clio: voided in Xero")
+        for clio_id, result in zip(chunk, results, strict=True):
+            if not result.ok:
+                mapping = mappings[clio_id]
+                label = mapping.xero_label if mapping is not None and mapping.xero_label else linked[clio_id]
+                outcomes[clio_id] = ValidationFailedError(
+                    f"Xero refused to void credit note {label}: {'; '.join(result.errors)}", result.errors
+                )
 
 
 # ====================================================================================== Xero-side changes

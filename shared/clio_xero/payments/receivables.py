@@ -12,15 +12,26 @@ import csv
 import html
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from clio_xero.billing.clio_models import ClioBill
 from clio_xero.payments.models import XeroInvoiceView, cents
 
-__all__ = ["ReceivableRow", "ReportFormat", "compare_bill", "missing_row", "render", "sort_rows"]
+__all__ = [
+    "ClioMoneyAsOf",
+    "ReceivableRow",
+    "ReportFormat",
+    "clio_money_as_of",
+    "compare_bill",
+    "missing_row",
+    "render",
+    "sort_rows",
+]
 
 #: The Xero statuses a Clio bill state agrees with.
 EXPECTED_STATUS: dict[str, frozenset[str]] = {
@@ -62,6 +73,54 @@ class ReceivableRow:
         return bool(self.differences)
 
 
+@dataclass(frozen=True)
+class ClioMoneyAsOf:
+    """A bill's payments and credits dated on or before a day, from Clio's dated allocations."""
+
+    day: date
+    paid: Decimal = Decimal("0.00")
+    credits: Decimal = Decimal("0.00")
+
+
+def clio_money_as_of(allocations: Iterable[Mapping[str, Any]], day: date) -> dict[str, ClioMoneyAsOf]:
+    """Bill id → what was paid and credited on it by ``day``: Clio's live allocations (``date``,
+    ``amount``, ``parent{type}``, ``bill{id}``) dated on or before ``day``. One without a date
+    counts from the day it was created (docs/payments.md "As of a date")."""
+    paid: dict[str, Decimal] = {}
+    credits: dict[str, Decimal] = {}
+    for row in allocations:
+        bill = str((row.get("bill") or {}).get("id") or "")
+        dated = row.get("date") or str(row.get("created_at") or "")[:10]
+        if not bill or not dated or date.fromisoformat(str(dated)) > day:
+            continue
+        kind = (row.get("parent") or {}).get("type")
+        target = paid if kind == "Payment" else credits if kind == "CreditMemo" else None
+        if target is not None:
+            target[bill] = target.get(bill, Decimal("0.00")) + cents(row.get("amount"))
+    return {
+        b: ClioMoneyAsOf(day, paid.get(b, Decimal("0.00")), credits.get(b, Decimal("0.00")))
+        for b in paid.keys() | credits.keys()
+    }
+
+
+def _clio_figures(bill: ClioBill, as_of: ClioMoneyAsOf | None) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(total, paid, credits, balance) of a Clio bill: now, or as of a day."""
+    total = cents(bill.due if bill.due is not None else bill.total)
+    if as_of is None:
+        return total, cents(bill.paid), cents(bill.credits_issued), cents(bill.balance)
+    return total, as_of.paid, as_of.credits, total - as_of.paid - as_of.credits
+
+
+def _xero_figures(invoice: XeroInvoiceView, day: date | None) -> tuple[Decimal, Decimal, Decimal]:
+    """(paid, credits, balance due) of a Xero invoice: now, or from its payments and applied
+    credit dated on or before ``day``."""
+    if day is None:
+        return invoice.amount_paid, invoice.amount_credited, invoice.amount_due
+    paid = sum((p.amount for p in invoice.payments if p.date is None or p.date <= day), Decimal("0.00"))
+    credits = sum((c.amount for c in invoice.credits if c.date is None or c.date <= day), Decimal("0.00"))
+    return paid, credits, invoice.total - paid - credits
+
+
 def compare_bill(
     bill: ClioBill,
     invoice: XeroInvoiceView,
@@ -69,10 +128,13 @@ def compare_bill(
     payments_synced: bool,
     credits_synced: bool,
     flagged: str | None = None,
+    as_of: ClioMoneyAsOf | None = None,
 ) -> ReceivableRow:
     """One synced bill beside its invoice. Paid and credits are compared only while their sync is
-    on (with it off, Xero is not expected to know them); the balance only when both are on."""
-    clio_total = cents(bill.due if bill.due is not None else bill.total)
+    on (with it off, Xero is not expected to know them); the balance only when both are on. With
+    ``as_of``, paid, credits and balance are those dated on or before its day on both sides."""
+    clio_total, clio_paid, clio_credits, clio_balance = _clio_figures(bill, as_of)
+    xero_paid, xero_credits, xero_balance = _xero_figures(invoice, as_of.day if as_of else None)
     row = ReceivableRow(
         bill_id=str(bill.id),
         bill_number=bill.number,
@@ -81,12 +143,12 @@ def compare_bill(
         xero_status=invoice.status,
         clio_total=clio_total,
         xero_total=invoice.total,
-        clio_paid=cents(bill.paid),
-        xero_paid=invoice.amount_paid,
-        clio_credits=cents(bill.credits_issued),
-        xero_credits=invoice.amount_credited,
-        clio_balance=cents(bill.balance),
-        xero_balance=invoice.amount_due,
+        clio_paid=clio_paid,
+        xero_paid=xero_paid,
+        clio_credits=clio_credits,
+        xero_credits=xero_credits,
+        clio_balance=clio_balance,
+        xero_balance=xero_balance,
         flagged=flagged,
     )
     gone = bill.state in {"void", "deleted"}
@@ -98,27 +160,28 @@ def compare_bill(
         return row
     if clio_total != invoice.total:
         row.differences.append(f"total: Clio {clio_total}, Xero {invoice.total}")
-    if payments_synced and row.clio_paid != invoice.amount_paid:
-        row.differences.append(f"paid: Clio {row.clio_paid}, Xero {invoice.amount_paid}")
-    if credits_synced and row.clio_credits != invoice.amount_credited:
-        row.differences.append(f"credits: Clio {row.clio_credits}, Xero {invoice.amount_credited}")
-    if payments_synced and credits_synced and row.clio_balance != invoice.amount_due:
-        row.differences.append(f"balance due: Clio {row.clio_balance}, Xero {invoice.amount_due}")
+    if payments_synced and clio_paid != xero_paid:
+        row.differences.append(f"paid: Clio {clio_paid}, Xero {xero_paid}")
+    if credits_synced and clio_credits != xero_credits:
+        row.differences.append(f"credits: Clio {clio_credits}, Xero {xero_credits}")
+    if payments_synced and credits_synced and clio_balance != xero_balance:
+        row.differences.append(f"balance due: Clio {clio_balance}, Xero {xero_balance}")
     return row
 
 
-def missing_row(bill: ClioBill, reason: str) -> ReceivableRow:
+def missing_row(bill: ClioBill, reason: str, *, as_of: ClioMoneyAsOf | None = None) -> ReceivableRow:
     """A bill that should be in Xero and is not, with the reason `billing explain` gives."""
+    total, paid, credits, balance = _clio_figures(bill, as_of)
     return ReceivableRow(
         bill_id=str(bill.id),
         bill_number=bill.number,
         clio_state=bill.state,
         invoice_number=None,
         xero_status=None,
-        clio_total=cents(bill.due if bill.due is not None else bill.total),
-        clio_paid=cents(bill.paid),
-        clio_credits=cents(bill.credits_issued),
-        clio_balance=cents(bill.balance),
+        clio_total=total,
+        clio_paid=paid,
+        clio_credits=credits,
+        clio_balance=balance,
         differences=[f"not in Xero: {reason}"],
     )
 
@@ -186,7 +249,9 @@ def render(rows: Sequence[ReceivableRow], fmt: ReportFormat, *, as_of: str | Non
         for row in ordered:
             writer.writerow(_cells(row))
         return buffer.getvalue()
-    summary = f"{len(ordered)} bills, {differing} with differences" + (f" (as of {as_of})" if as_of else "")
+    summary = f"{len(ordered)} bills, {differing} with differences" + (
+        f" (bills issued, paid and credited on or before {as_of})" if as_of else ""
+    )
     if fmt is ReportFormat.HTML:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
         body_rows = "".join(

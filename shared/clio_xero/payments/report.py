@@ -15,7 +15,7 @@ from clio_xero.billing.clio_models import ClioBill
 from clio_xero.billing.eligibility import BillAction, BillSyncState, decide, explain
 from clio_xero.events import RecordType
 from clio_xero.payments.plugins import read_invoices
-from clio_xero.payments.receivables import ReceivableRow, compare_bill, missing_row
+from clio_xero.payments.receivables import ClioMoneyAsOf, ReceivableRow, clio_money_as_of, compare_bill, missing_row
 from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore, record_ref
 from clio_xero.sync.settings import ConnectionSettings
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["REPORT_BILL_FIELDS", "Receivables", "read_receivables"]
 
+#: What the report reads of Clio's allocations with ``--as-of`` (their dates make it historical).
+AS_OF_ALLOCATION_FIELDS = "id,date,amount,created_at,parent,bill{id}"
 REPORT_BILL_FIELDS = (
     "id,etag,number,state,type,kind,issued_at,due_at,total,due,paid,credits_issued,balance,updated_at,client{id}"
 )
@@ -62,7 +64,10 @@ def read_receivables(
     settings: ConnectionSettings,
     as_of: date | None = None,
 ) -> Receivables:
-    """Every bill Clio has (issued on or before ``as_of``) that is synced or should be."""
+    """Every bill Clio has (issued on or before ``as_of``) that is synced or should be. With
+    ``as_of``, paid and credits are those dated on or before it on both sides (Clio's live
+    allocations, one more pass in pages of 200; Xero's payments and applied credit as the
+    invoices list them): docs/payments.md "As of a date"."""
     params = {"issued_before": as_of.isoformat()} if as_of else None
     bills = [
         ClioBill.model_validate(row)
@@ -76,9 +81,14 @@ def read_receivables(
     invoices = read_invoices(
         xero, (m.xero_id for m in linked.values() if m.xero_id and m.status is not MappingStatus.TOMBSTONED)
     )
+    money: dict[str, ClioMoneyAsOf] = {}
+    if as_of is not None:
+        live = clio.iter_records("allocations", fields=AS_OF_ALLOCATION_FIELDS, params={"status": "valid"})
+        money = clio_money_as_of(live, as_of)
     billing = settings.billing
     rows: list[ReceivableRow] = []
     for bill in bills:
+        dated = money.get(str(bill.id), ClioMoneyAsOf(as_of)) if as_of is not None else None
         mapping = linked.get(str(bill.id))
         invoice = invoices.get((mapping.xero_id or "").lower()) if mapping else None
         waiting = "; ".join(flagged.get(str(bill.id), [])) or None
@@ -90,11 +100,12 @@ def read_receivables(
                     payments_synced=billing.sync_payments,
                     credits_synced=billing.sync_credit_notes,
                     flagged=waiting,
+                    as_of=dated,
                 )
             )
             continue
         state = BillSyncState(last_error=mapping.last_error if mapping else None)
         decision = decide(bill, billing, state)
         if decision.action in {BillAction.CREATE, BillAction.UPDATE, BillAction.WAIT}:
-            rows.append(missing_row(bill, explain(bill, billing, state)))
+            rows.append(missing_row(bill, explain(bill, billing, state), as_of=dated))
     return Receivables(rows)

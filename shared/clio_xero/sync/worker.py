@@ -196,6 +196,11 @@ class SyncWorker:
             self._log.info("record type not synced yet", extra={"record_type": event.record_type.value})
             self._count("Unhandled")
             return Disposition()
+        if handled.skipped is Skip.DISABLED:
+            # Switched off for this connection: acknowledged and counted, so the metric (and a
+            # person reading it) sees the event was seen and why nothing was written.
+            self._count("SkippedSwitchedOff")
+            return Disposition()
         if handled.result is None:
             return Disposition()
         self._count("Synced")

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from clio_xero.aws.archive import delivery_received_at
+from clio_xero.aws.archive import ArchivedDeliveries, delivery_received_at
 from clio_xero.errors import ConfigurationError, SyncError
 from clio_xero_tools.cli.context import StackContext
 from clio_xero_tools.cli.options import (
@@ -297,26 +297,11 @@ def webhooks_register(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
-def last_xero_delivery(s3: Any, bucket: str, now: datetime, days: int = LAST_XERO_DELIVERY_LOOKBACK_DAYS) -> str | None:
-    """Key of the newest archived Xero delivery: walk the date prefixes back from today (bounded)."""
-    from clio_xero.aws.errors import aws_errors
-
-    for back in range(days + 1):
-        day = now - timedelta(days=back)
-        prefix = f"deliveries/xero/{day:%Y/%m/%d}/"
-        newest: str | None = None
-        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        while True:
-            with aws_errors("list Xero deliveries"):
-                page = s3.list_objects_v2(**request)
-            for item in page.get("Contents", []):
-                newest = max(newest or "", item["Key"])
-            if not page.get("IsTruncated"):
-                break
-            request["ContinuationToken"] = page["NextContinuationToken"]
-        if newest:
-            return newest
-    return None
+def last_xero_delivery(
+    archive: ArchivedDeliveries, now: datetime, days: int = LAST_XERO_DELIVERY_LOOKBACK_DAYS
+) -> str | None:
+    """Key of the newest archived Xero delivery (table items and S3 objects), bounded look-back."""
+    return archive.newest("xero", now, days)
 
 
 def _awaited_activations(ledger: Any, connection_id: str) -> list[dict[str, Any]]:
@@ -417,7 +402,13 @@ def webhooks_status(
                         "note": note or record.message,
                     }
                 )
-        key = last_xero_delivery(pieces.context.client("s3"), pieces.context.delivery_bucket, now)
+        archive = ArchivedDeliveries(
+            table_name=pieces.context.table_name,
+            dynamodb=pieces.context.client("dynamodb"),
+            bucket=pieces.context.delivery_bucket,
+            s3=pieces.context.client("s3"),
+        )
+        key = last_xero_delivery(archive, now)
     when = delivery_received_at(key) if key else None
     if as_json:
         print_json(

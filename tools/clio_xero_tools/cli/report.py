@@ -40,7 +40,11 @@ payments_app = typer.Typer(help="Payments and the ways out of a Xero-side change
 
 @report_app.command("receivables")
 def receivables(
-    as_of: str | None = typer.Option(None, "--as-of", help="Only bills issued on or before DATE (YYYY-MM-DD)."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Bills issued on or before DATE (YYYY-MM-DD), with paid, credits and balance as they stood on DATE.",
+    ),
     fmt: ReportFormat = typer.Option(ReportFormat.TABLE, "--format", help="table | csv | json | html"),
     connection: str | None = CONNECTION_OPTION,
     stack: str | None = STACK_OPTION,

@@ -10,6 +10,6 @@
 4. ``SQS`` events are polled and delivered in batches with partial-failure semantics;
 5. ``Schedule`` events run at their rate.
 
-Limits (see docs/local-runtime.md): handlers run in this Python, not the Lambda runtime; IAM is
+Limits (see docs/architecture.md, "The local runtime"): handlers run in this Python, not the Lambda runtime; IAM is
 not enforced; invocations are serialised (one at a time), like a reserved concurrency of one.
 """

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 log = logging.getLogger(__name__)
+# How long the background poller rests after an empty receive (the delivery latency it adds).
+IDLE_PAUSE_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,14 @@ class SqsPoller:
         self._thread.start()
 
     def _run(self) -> None:
+        # Short receives, and the idle pause taken WITHOUT the lock: a long poll (WaitTimeSeconds)
+        # would hold the lock while it waits, and as Python's locks are not fair, a caller's
+        # drain() (the world's pump during `local up --sandbox` start-up) waited up to 5 s a call
+        # behind a loop that released and took the lock again straight away.
         while not self._stop.is_set():
             try:
-                self.poll_once(wait_seconds=1)
+                if self.poll_once().received == 0:
+                    self._stop.wait(IDLE_PAUSE_SECONDS)
             except Exception:
                 if self._stop.is_set():
                     return

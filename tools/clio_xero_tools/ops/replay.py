@@ -1,7 +1,8 @@
 """``replay``: re-drive raw deliveries kept in the DeliveryBucket through the receivers' own normalisers.
 
-Deliveries are stored under ``deliveries/<source>/<YYYY>/<MM>/<DD>/<HHMMSSffffff>-<uuid>.json``
-(:mod:`clio_xero.aws.archive`), so a time range is a walk over day prefixes. Each document is
+Deliveries are keyed ``deliveries/<source>/<YYYY>/<MM>/<DD>/<HHMMSSffffff>-<uuid>.json`` and kept
+as table items (small ones) or S3 objects (large ones) (:mod:`clio_xero.aws.archive`, which reads
+both), so a time range is a walk over days in both places. Each document is
 normalised again with the same pure functions the receivers use (``event_from_xero`` /
 ``event_from_clio``), so every replayed event carries **the dedupe key of the original**: SQS FIFO
 drops it if the original is still within its 5-minute window, and the worker, which reads
@@ -21,14 +22,15 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
 from clio_xero.admin.stack import OpsStack
-from clio_xero.aws.archive import delivery_received_at
+from clio_xero.aws.archive import ArchivedDeliveries, delivery_received_at
+from clio_xero.aws.archive import day_prefixes as archive_days
 from clio_xero.aws.errors import aws_errors
 from clio_xero.aws.queue import SqsEventPublisher
 from clio_xero.errors import SyncError
@@ -43,8 +45,6 @@ from clio_xero.events import (
 )
 from clio_xero.store.dynamo import connection_pk, from_item, key
 from clio_xero.store.webhook_secrets import hook_sk
-
-PREFIX = "deliveries"
 
 
 @dataclass
@@ -67,10 +67,8 @@ class ReplayReport:
 
 
 def day_prefixes(source: str, since: datetime, until: datetime) -> Iterator[str]:
-    day = since.replace(hour=0, minute=0, second=0, microsecond=0)
-    while day <= until:
-        yield f"{PREFIX}/{source}/{day.strftime('%Y/%m/%d')}/"
-        day += timedelta(days=1)
+    """The S3 prefixes of ``source``'s deliveries, a day each (the table is walked by day too)."""
+    return (prefix for _, prefix in archive_days(source, since, until))
 
 
 class Replayer:
@@ -80,33 +78,23 @@ class Replayer:
         self._tenants: dict[str, list[str]] = {}
 
     @property
-    def _s3(self) -> Any:
-        return self._stack.client("s3")
+    def _archive(self) -> ArchivedDeliveries:
+        return ArchivedDeliveries(
+            table_name=self._stack.table_name,
+            dynamodb=self._stack.dynamodb,
+            bucket=self._stack.delivery_bucket,
+            s3=self._stack.client("s3"),
+        )
 
     def delivery_keys(self, sources: list[str], since: datetime, until: datetime) -> list[str]:
-        keys: list[str] = []
-        for source in sources:
-            for prefix in day_prefixes(source, since, until):
-                token: str | None = None
-                while True:
-                    kwargs: dict[str, Any] = {"Bucket": self._stack.delivery_bucket, "Prefix": prefix}
-                    if token:
-                        kwargs["ContinuationToken"] = token
-                    with aws_errors("list archived deliveries"):
-                        page = self._s3.list_objects_v2(**kwargs)
-                    for item in page.get("Contents", []):
-                        when = delivery_received_at(item["Key"])
-                        if when is not None and since <= when <= until:
-                            keys.append(item["Key"])
-                    token = page.get("NextContinuationToken")
-                    if not token:
-                        break
+        archive = self._archive
+        keys = [key for source in sources for key in archive.keys(source, since, until)]
         return sorted(keys, key=lambda k: (delivery_received_at(k), k))
 
-    def _document(self, object_key: str) -> dict[str, Any]:
-        with aws_errors("read an archived delivery"):
-            body = self._s3.get_object(Bucket=self._stack.delivery_bucket, Key=object_key)["Body"].read()
-        document: dict[str, Any] = json.loads(body)
+    def _document(self, key: str) -> dict[str, Any]:
+        document = self._archive.document(key)
+        if document is None:
+            raise ValueError("no longer archived (expired, or removed)")
         return document
 
     def events_for(self, object_key: str, document: dict[str, Any]) -> list[SyncEvent]:

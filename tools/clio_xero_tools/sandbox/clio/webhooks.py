@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from clio_xero.webhooks.signing import sign_clio
-from clio_xero_tools.sandbox._base import FaultPlan
+from clio_xero_tools.sandbox._base import FaultPlan, delivery_client
 
 from .api_errors import bad_request, unprocessable
 from .fields import MAX_WEBHOOK_FIELDS_LENGTH, FieldsError, Selection, parse_fields
@@ -306,8 +306,10 @@ class WebhookHub:
             faults = self._faults()
             if faults and faults.reorder:
                 faults.rng.shuffle(batch)
+        if not batch:
+            return 0
         posts = 0
-        with httpx.Client(transport=transport, timeout=DELIVERY_TIMEOUT_S) as client:
+        with delivery_client(transport, DELIVERY_TIMEOUT_S) as client:
             for d in batch:
                 posts += self._deliver_one(client, d, faults)
         return posts

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from clio_xero.webhooks.signing import sign_xero
+from clio_xero_tools.sandbox._base import delivery_client
 
 if TYPE_CHECKING:
     from clio_xero.clock import Clock
@@ -199,7 +200,9 @@ class Webhooks:
                 now = self.clock.now()
                 if status == "RETRYING" and s.next_attempt is not None and now < s.next_attempt:
                     return 0
-            with httpx.Client(transport=self.transport, timeout=TIMEOUT_SECONDS) as client:
+                if status != "PENDING_ITR" and not any(e.due <= now for e in s.pending):
+                    return 0  # nothing to send (and no client to build)
+            with delivery_client(self.transport, TIMEOUT_SECONDS) as client:
                 posts = 0
                 if status == "PENDING_ITR":
                     ok, posts = self._intent_to_receive(client, url, key)
