@@ -123,6 +123,27 @@ def test_the_read_ahead_syncs_the_bills_whose_hints_are_still_queued() -> None:
     assert calls(world) == 0
 
 
+def test_a_read_ahead_leaves_synced_bills_alone_after_a_settings_change() -> None:
+    """Which synced invoices follow a new setting must not depend on timing: only a bill's own
+    change (or its own hint) applies it, never another bill's read-ahead that lists it."""
+    world = make_world()
+    synced = world.bill(100)
+    assert world.engine is not None
+    run(world.engine, [hint(world, synced.id, version=None)])
+    world.settings = world.settings.changed(time_account_code="210")
+    fresh = world.bill(200)
+    clear_logs(world)
+
+    [result] = run(world.engine, [hint(world, fresh.id, version=etag(world, fresh))])
+
+    assert isinstance(result, BillResult) and result.outcome is BillOutcome.CREATED
+    writes = world.xero_world.sandbox.request_log.entries(method="PUT", path_prefix=INVOICES)
+    writes += world.xero_world.sandbox.request_log.entries(method="POST", path_prefix=INVOICES)
+    assert len(writes) == 1  # the new bill only: the synced one was listed by the read-ahead, not rewritten
+    mapping = world.mappings.get(CONNECTION, "bill", str(synced.id))
+    assert mapping is not None and mapping.clio_version == etag(world, synced)
+
+
 def test_during_a_burst_new_webhook_hints_wait_for_its_window_then_go_together() -> None:
     world = make_world()
     assert world.engine is not None

@@ -318,7 +318,10 @@ class BillPlugin(BatchedPlugin):
         cursor that need a sync (their hints are probably still queued): read in 200-record pages
         by ``updated_since`` (at most :data:`READ_AHEAD_PAGES`), the named ones Clio's pages did
         not hold by ``ids[]``. Bills another worker is sending now, parked bills and bills
-        already synced at their etag are left to their own hints."""
+        already synced at their etag are left to their own hints. So is a bill whose only
+        difference is the settings it was synced under: a settings change reaches a synced
+        invoice when that bill next changes (docs/billing.md), never because a read-ahead for
+        another bill happened to list it."""
         now = ctx.clock.now()
         cursor = self._cursors.get(ctx.connection_id)
         if cursor is not None and cursor > now:  # a clock that went back: start afresh
@@ -343,7 +346,7 @@ class BillPlugin(BatchedPlugin):
             if mapping is None or (
                 mapping.status is MappingStatus.OK
                 and not (mapping.synced or {}).get("sending")
-                and not _synced_at(mapping, bill.get("etag"), digest)
+                and (bill.get("etag") is None or mapping.clio_version != bill.get("etag"))
             ):
                 extra.append(clio_id)
         return found, extra
