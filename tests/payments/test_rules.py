@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
 
 from clio_xero.billing.clio_models import ClioBill
 from clio_xero.payments.models import ClioAllocation, XeroInvoiceView, XeroPaymentRef
-from clio_xero.payments.receivables import ReportFormat, compare_bill, missing_row, render
+from clio_xero.payments.receivables import COLUMNS, ReportFormat, compare_bill, missing_row, render
 from clio_xero.payments.rules import (
     PaymentAction,
     XeroChangeKind,
@@ -207,3 +208,14 @@ def test_report_rows_agree_or_name_each_difference() -> None:
     for fmt in ReportFormat:
         assert "bill_id" in render([differs], fmt)
     assert "&lt;script&gt;" in render([missing_row(bill(number="<script>"), "x")], ReportFormat.HTML)
+
+
+def test_the_html_page_puts_the_differences_beside_the_bill_and_aligns_the_money() -> None:
+    differs = compare_bill(bill(), invoice(paid="0.00", due="500.00"), payments_synced=True, credits_synced=True)
+    page = render([differs], ReportFormat.HTML)
+    headers = re.findall(r'<th scope="col">([a-z_]+)</th>', page)
+    assert headers[:3] == ["bill_id", "bill_number", "differences"] and sorted(headers) == sorted(COLUMNS)
+    assert '<td class="differences">paid: Clio 100.00, Xero 0.00; balance due' in page
+    assert '<td class="num">100.00</td>' in page and '<tr class="differs">' in page
+    csv_header = render([differs], ReportFormat.CSV).splitlines()[0]
+    assert csv_header == ",".join(COLUMNS)  # machines keep the column order

@@ -253,19 +253,7 @@ def render(rows: Sequence[ReceivableRow], fmt: ReportFormat, *, as_of: str | Non
         f" (bills issued, paid and credited on or before {as_of})" if as_of else ""
     )
     if fmt is ReportFormat.HTML:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-        body_rows = "".join(
-            f'<tr class="{"differs" if r.differs else "agrees"}">'
-            + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r))
-            + "</tr>"
-            for r in ordered
-        )
-        return (
-            '<!doctype html><html><head><meta charset="utf-8"><title>Receivables</title>'
-            "<style>.differs{background:#fde8e8}td,th{padding:2px 6px;text-align:left}</style></head><body>"
-            f"<h1>Receivables: Clio beside Xero</h1><p>{html.escape(summary)}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody></table></body></html>\n"
-        )
+        return _html(ordered, summary)
     table = [list(COLUMNS), *(_cells(r) for r in ordered)]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS) - 1)]
     lines = [
@@ -273,3 +261,36 @@ def render(rows: Sequence[ReceivableRow], fmt: ReportFormat, *, as_of: str | Non
         for line in table
     ]
     return "\n".join([*lines, summary]) + "\n"
+
+
+#: The standalone page (``--format html`` and the daily copy) puts the differences right after the
+#: bill, where a reader looks first; CSV and JSON keep :data:`COLUMNS`' order for machines.
+HTML_FIRST = ("bill_id", "bill_number", "differences")
+NUMERIC = {"clio_total", "xero_total", "clio_paid", "xero_paid", "clio_credits", "xero_credits"}
+NUMERIC |= {"clio_balance", "xero_balance"}
+PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1a1a1a}"
+    "table{border-collapse:collapse;font-size:.9rem}td,th{padding:.3rem .5rem;text-align:left;"
+    "vertical-align:top;border-bottom:1px solid #ddd}th{background:#f3f4f6}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.differences{min-width:22rem;max-width:34rem}tr.differs{background:#fde8e8}"
+)
+
+
+def _html(rows: Sequence[ReceivableRow], summary: str) -> str:
+    order = [*HTML_FIRST, *(c for c in COLUMNS if c not in HTML_FIRST)]
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in order)
+    body_rows = []
+    for row in rows:
+        cells = dict(zip(COLUMNS, _cells(row), strict=True))
+        tds = "".join(
+            f'<td class="{"num" if c in NUMERIC else html.escape(c)}">{html.escape(cells[c])}</td>' for c in order
+        )
+        body_rows.append(f'<tr class="{"differs" if row.differs else "agrees"}">{tds}</tr>')
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Receivables</title>'
+        f"<style>{PAGE_STYLE}</style></head><body>"
+        f"<h1>Receivables: Clio beside Xero</h1><p>{html.escape(summary)}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table></body></html>\n"
+    )
