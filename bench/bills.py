@@ -121,10 +121,7 @@ def run(opts: RunOptions) -> Section:
     )
     mappings = InMemoryMappingStore()
 
-    def wait(seconds: float) -> None:  # a throttle waited out on the simulated clock
-        clock.advance(seconds)
-
-    patience = Patience(wait)
+    patience = Patience(clock.advance)  # throttles are waited out on the simulated clock
     clio_sb.request_log.clear()
     xero_sb.request_log.clear()
     t0 = time.perf_counter()

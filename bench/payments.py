@@ -107,10 +107,7 @@ def _firm(clock: ManualClock) -> _Firm:
     )
     mappings = InMemoryMappingStore()
 
-    def wait(seconds: float) -> None:  # throttles are waited out on the simulated clock
-        clock.advance(seconds)
-
-    patience = Patience(wait)
+    patience = Patience(clock.advance)  # throttles are waited out on the simulated clock
     xero_sb.request_log.clear()
     clio_sb.request_log.clear()
     ContactBackfill(

@@ -57,6 +57,7 @@ from clio_xero.payments.rules import (
 from clio_xero.payments.settings import XeroChangePolicy
 from clio_xero.sync.contacts.merge import parse_xero_date
 from clio_xero.sync.core import BatchedPlugin, Done, DoneOutcome, RecordTypePlugin, SyncContext, SyncedRecord
+from clio_xero.sync.core.plugin import internal_event
 from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore, record_ref
 
 if TYPE_CHECKING:
@@ -772,17 +773,10 @@ def _written_total(bill_mapping: Mapping) -> Decimal | None:
 
 
 def _event(ctx: SyncContext, record_type: RecordType, clio_id: str) -> SyncEvent:
-    from clio_xero.events import Action, dedupe_key
+    from clio_xero.events import dedupe_key
 
-    return SyncEvent(
-        connection_id=ctx.connection_id,
-        source=Source.CLIO,
-        record_type=record_type,
-        record_id=clio_id,
-        action=Action.UPDATED,
-        received_at=ctx.clock.now(),
-        dedupe_key=dedupe_key("reapply", ctx.connection_id, record_type.value, clio_id),
-    )
+    dedupe = dedupe_key("reapply", ctx.connection_id, record_type.value, clio_id)
+    return internal_event(ctx, record_type, clio_id, dedupe=dedupe)
 
 
 def payment_plugins() -> list[RecordTypePlugin]:

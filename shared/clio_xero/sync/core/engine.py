@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from clio_xero.errors import DependencyPendingError, PermanentError, RetryableError, SyncError, ThrottledError
-from clio_xero.events import Action, RecordType, Source, SyncEvent, dedupe_key
-from clio_xero.sync.core.plugin import RecordTypePlugin, SyncContext, SyncedRecord, parent_ref
+from clio_xero.events import RecordType, SyncEvent, dedupe_key
+from clio_xero.sync.core.plugin import RecordTypePlugin, SyncContext, SyncedRecord, internal_event, parent_ref
 from clio_xero.sync.core.registry import Registry
 from clio_xero.sync.mapping import Mapping, MappingStatus
 
@@ -150,12 +150,5 @@ class SyncEngine:
 
 def _parent_event(ctx: SyncContext, record_type: RecordType, clio_id: str) -> SyncEvent:
     """The event a parent is synced with because a child needs it (never on the queue)."""
-    return SyncEvent(
-        connection_id=ctx.connection_id,
-        source=Source.CLIO,
-        record_type=record_type,
-        record_id=clio_id,
-        action=Action.UPDATED,
-        received_at=ctx.clock.now(),
-        dedupe_key=dedupe_key("parent", ctx.connection_id, parent_ref(record_type, clio_id)),
-    )
+    dedupe = dedupe_key("parent", ctx.connection_id, parent_ref(record_type, clio_id))
+    return internal_event(ctx, record_type, clio_id, dedupe=dedupe)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from clio_xero.clock import Clock
 from clio_xero.errors import SyncError
-from clio_xero.events import RecordType, Source, SyncEvent
+from clio_xero.events import Action, RecordType, Source, SyncEvent
 from clio_xero.sync.mapping import Mapping, MappingStatus, MappingStore, record_ref
 from clio_xero.sync.settings import ConnectionSettings, setting_keys
 
@@ -297,3 +297,17 @@ class BatchedPlugin(RecordTypePlugin):
 
 def parent_ref(record_type: RecordType, clio_id: str) -> str:
     return record_ref(record_type.value, clio_id)
+
+
+def internal_event(ctx: SyncContext, record_type: RecordType, clio_id: str, *, dedupe: str) -> SyncEvent:
+    """An "updated in Clio" event the engine or a plug-in makes itself to sync a record now (a
+    parent a child needs, an invoice's payment to re-apply); never put on the queue."""
+    return SyncEvent(
+        connection_id=ctx.connection_id,
+        source=Source.CLIO,
+        record_type=record_type,
+        record_id=clio_id,
+        action=Action.UPDATED,
+        received_at=ctx.clock.now(),
+        dedupe_key=dedupe,
+    )
