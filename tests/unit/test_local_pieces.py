@@ -24,8 +24,39 @@ def template() -> SamTemplate:
 def test_short_form_intrinsics_become_long_form(template: SamTemplate) -> None:
     env = template.functions["XeroWebhookFunction"].environment
     assert env["QUEUE_URL"] == {"Ref": "SyncQueue"}
-    assert env["KMS_KEY_ID"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert env["KMS_KEY_ID"] == {
+        "Fn::If": ["CreatesDataKey", {"Fn::GetAtt": ["DataKey", "Arn"]}, {"Ref": "ExistingDataKeyArn"}]
+    }
     assert env["XERO_WEBHOOK_KEY_PARAMETER"] == {"Fn::Sub": "${ConfigPath}/xero-webhook-key"}
+
+
+def test_every_use_of_the_data_key_yields_to_an_existing_key(template: SamTemplate) -> None:
+    """``ExistingDataKeyArn`` (docs/cost.md): each place that names the stack's own key names the
+    given one instead when there is one; only the key and its alias are conditional resources."""
+    mine = {"Fn::If": ["CreatesDataKey", {"Fn::GetAtt": ["DataKey", "Arn"]}, {"Ref": "ExistingDataKeyArn"}]}
+    found: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if node == mine:
+            found.append(path)
+            return
+        if node in ({"Ref": "DataKey"}, {"Fn::GetAtt": ["DataKey", "Arn"]}):
+            raise AssertionError(f"{path} names the created key unconditionally")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+
+    resources = template.raw["Resources"]
+    assert resources["DataKey"]["Condition"] == resources["DataKeyAlias"]["Condition"] == "CreatesDataKey"
+    walk({k: v for k, v in resources.items() if k != "DataKeyAlias"}, "Resources")
+    walk(template.raw["Outputs"], "Outputs")
+    walk(template.raw["Globals"], "Globals")
+    for where in ("Table.Properties.SSESpecification", "DeliveryBucket.Properties.BucketEncryption", "AlarmTopic"):
+        assert any(path.startswith(f"Resources.{where}") for path in found), where
+    assert "Outputs.DataKeyArn.Value" in found
 
 
 def test_globals_are_merged_into_each_function(template: SamTemplate) -> None:

@@ -254,6 +254,12 @@ class LocalRuntime:
         assert self.stack is not None
         return self.stack.physical_ids[logical_id]
 
+    @property
+    def data_key_arn(self) -> str:
+        """The stack's KMS key: the one it created, or the ``ExistingDataKeyArn`` it was given."""
+        assert self.stack is not None
+        return self.stack.outputs["DataKeyArn"]
+
     def queue_url(self, logical_id: str) -> str:
         name = self.physical_id(logical_id).rstrip("/").rsplit("/", 1)[-1]
         return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
@@ -272,7 +278,7 @@ class LocalRuntime:
             self.physical_id("Table"),
             self.client("dynamodb"),
             self.client("kms"),
-            self.physical_id("DataKey"),
+            self.data_key_arn,
             self.clock,
         )
         ledger.expect_activation(connection_id, model)

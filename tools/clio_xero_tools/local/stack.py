@@ -121,9 +121,11 @@ def deploy(
     if described["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"local stack {stack_name}: {described['StackStatus']} {described.get('StackStatusReason')}")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    # moto lists a resource its condition left out as an entry with no logical id: skip those.
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+        if "LogicalResourceId" in r
     }
     function_env: dict[str, dict[str, str]] = {}
     for fid, fn in template.functions.items():

@@ -126,7 +126,7 @@ def register_clio_webhooks(world: LocalWorld, clock: Clock) -> list[WebhookRecor
                 runtime.physical_id("Table"),
                 runtime.client("dynamodb"),
                 runtime.client("kms"),
-                runtime.physical_id("DataKey"),
+                runtime.data_key_arn,
                 clock,
             ),
         )
@@ -157,7 +157,7 @@ def _connect(world: LocalWorld, settings: ConnectionSettings) -> None:
     for provider, app in (("clio", sandboxes.clio.oauth), ("xero", sandboxes.xero.identity)):
         for name, value in (("client-id", app.client_id), ("client-secret", app.client_secret)):
             ssm.put_parameter(Name=f"{path}/{provider}/{name}", Value=value, Type="SecureString", Overwrite=True)
-    tokens = DynamoTokenStore(table, dynamodb, runtime.client("kms"), runtime.physical_id("DataKey"), clock)
+    tokens = DynamoTokenStore(table, dynamodb, runtime.client("kms"), runtime.data_key_arn, clock)
     clio_grant = sandboxes.clio.issue_token()
     xero_grant = sandboxes.xero.issue_tokens([world.tenant_id])
     world.clio_token = clio_grant["access_token"]
