@@ -659,7 +659,13 @@ def lines_for(m: Measured) -> list[Line]:
             "UNCONFIRMED, modelled",
             fixed=True,
         ),
-        Line("KMS", "the customer managed key (none with ExistingDataKeyArn: a key shared or already there)", 1, "kms_key", fixed=True),
+        Line(
+            "KMS",
+            "the customer managed key (none with ExistingDataKeyArn: a key shared or already there)",
+            1,
+            "kms_key",
+            fixed=True,
+        ),
         Line("API Gateway", "HTTP API requests (webhook deliveries)", api_requests, "apigw_http"),
         Line("CloudWatch", "logs ingested, GB (functions' JSON + platform lines)", log_gb, "logs_gb"),
         Line(
