@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 from clio_xero.clock import ManualClock
 from clio_xero.intake.clio import ClioIntake
-from clio_xero.intake.http import HttpRequest
 from clio_xero.store.connections import Connection
 from clio_xero.store.webhook_secrets import QUEUE_ONLY_WITH, KmsDynamoWebhookSecrets, hook_sk
 from clio_xero.webhooks.signing import sign_clio
 from tests.clients.conftest import Aws
 from tests.fakes.intake import Counts, FakeArchive, FakeConnections, FakePublisher, RecordingLog
+from tests.unit.test_queue_rule import activity_request
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -64,16 +64,7 @@ def test_the_expected_activation_carries_the_rule_to_the_receiver_which_keeps_it
     )
 
     def post(raw: bytes, headers: dict[str, str]) -> int:
-        return intake.handle(
-            HttpRequest(
-                method="POST",
-                path="/webhooks/clio/c1",
-                body=raw,
-                headers={k.lower(): v for k, v in headers.items()},
-                path_params={"connection_id": "c1"},
-                query={"model": "activity"},
-            )
-        ).status
+        return intake.handle(activity_request(raw, headers)).status
 
     assert post(b'{"data":{"webhook_id":7}}', {"X-Hook-Secret": "s3cret"}) == 200
     assert store(aws).lookup("c1", "7").queue_only_with == ("bill",)  # type: ignore[union-attr]

@@ -6,26 +6,24 @@ is the real path)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from clio_xero.clock import ManualClock
 from clio_xero.events import ClioWebhookPayload, RecordType, SyncEvent, clio_delivery_needed
 from clio_xero.intake.clio import ClioIntake
 from clio_xero.intake.http import HttpRequest
-from clio_xero.store.connections import Connection
 from clio_xero.sync.core.plugin import ClioWebhook, Done, RecordTypePlugin, SyncContext, top_level_fields
 from clio_xero.sync.core.registry import Registry
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero.webhooks.registration import WebhookManager, webhook_specs
 from clio_xero.webhooks.signing import sign_clio
-from tests.fakes.intake import Counts, FakeArchive, FakeConnections, FakePublisher, FakeSecrets, RecordingLog
+from tests.fakes.intake import FakeSecrets
+from tests.unit.test_intake_clio import SECRET, intake, parts
+from tests.unit.test_intake_properties import clio_request
 from tests.unit.test_webhook_registration import API, NOW, FakeClio, MemoryRecords
 
-SECRET = "clio-hook-secret-for-tests"
 BILLING = ConnectionSettings(sync_bills=True)
 
 
@@ -132,39 +130,21 @@ def test_registration_removes_a_rule_the_record_types_no_longer_allow() -> None:
 
 
 # ------------------------------------------------------------------ the receiver
-@pytest.fixture
-def parts() -> dict[str, Any]:
-    return {
-        "connections": FakeConnections(
-            {"c1": Connection(connection_id="c1", created_at=datetime(2026, 1, 1, tzinfo=UTC))}
-        ),
-        "secrets": FakeSecrets(),
-        "archive": FakeArchive(),
-        "publisher": FakePublisher(),
-        "log": RecordingLog(),
-        "count": Counts(),
-    }
+# The receiver's fakes as tests/unit/test_intake_clio.py builds them (imported: pytest finds them here).
+__all__ = ["intake", "parts"]
 
 
-@pytest.fixture
-def intake(parts: dict[str, Any]) -> ClioIntake:
-    return ClioIntake(clock=ManualClock(), **parts)
+def activity_request(raw: bytes, headers: dict[str, str]) -> HttpRequest:
+    """A POST to the Clio receiver's activity webhook URL."""
+    return clio_request(raw, headers, {"model": "activity"})
 
 
 def post(intake: ClioIntake, body: dict[str, Any] | bytes, headers: dict[str, str]) -> int:
+    """Handshake headers as given; anything else signed with the webhook's secret."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     if "X-Hook-Secret" not in headers:
         headers = {"X-Hook-Signature": sign_clio(raw, SECRET)}
-    return intake.handle(
-        HttpRequest(
-            method="POST",
-            path="/webhooks/clio/c1",
-            body=raw,
-            headers={k.lower(): v for k, v in headers.items()},
-            path_params={"connection_id": "c1"},
-            query={"model": "activity"},
-        )
-    ).status
+    return intake.handle(activity_request(raw, headers)).status
 
 
 def activity(bill: dict[str, Any] | None, event: str = "updated", record_id: int = 42) -> dict[str, Any]:
@@ -205,15 +185,5 @@ def test_a_webhook_activated_without_a_rule_queues_every_delivery(intake: ClioIn
 def test_a_bad_signature_is_refused_before_the_rule_is_looked_at(intake: ClioIntake, parts: dict[str, Any]) -> None:
     activate(intake, parts, ("bill",))
     raw = json.dumps(activity(None)).encode()
-    status = intake.handle(
-        HttpRequest(
-            method="POST",
-            path="/webhooks/clio/c1",
-            body=raw,
-            headers={"x-hook-signature": sign_clio(raw, "wrong")},
-            path_params={"connection_id": "c1"},
-            query={"model": "activity"},
-        )
-    ).status
-    assert status == 401
+    assert intake.handle(activity_request(raw, {"X-Hook-Signature": sign_clio(raw, "wrong")})).status == 401
     assert parts["archive"].stored == []
