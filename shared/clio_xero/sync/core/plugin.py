@@ -102,7 +102,10 @@ def split_names(names: str) -> list[str]:
 
 
 def top_level_fields(fields: str) -> list[str]:
-    """The top-level names of a Clio ``fields`` list (``id,bill{id,state}`` → ``id``, ``bill``)."""
+    """The top-level names of a Clio ``fields`` list (``id,bill{id,state}`` → ``id``, ``bill``).
+
+    Hand-written: Clio's ``fields`` syntax is its own (one level of braces, docs/facts-clio.md),
+    no library parses it, and a comma split would cut ``bill{id,state}`` in two."""
     names, depth, current = [], 0, ""
     for char in fields:
         if char == "{":
