@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -260,3 +261,20 @@ def event_from_clio(
         delivery_id=delivery_id,
         version=payload.data.etag,
     )
+
+
+def clio_delivery_needed(payload: ClioWebhookPayload, queue_only_with: Sequence[str]) -> bool:
+    """Does any sync need this Clio delivery on the queue?
+
+    ``queue_only_with`` is what the webhook's record types declared (``ClioWebhook.queue_only_with``,
+    stored with the webhook's secret): the delivery is needed unless its data carries *every* one
+    of those fields and each is ``null`` (e.g. an activity whose ``bill`` is null: on no bill, so
+    nothing to sync). Always needed: no declaration (webhooks registered before it existed), a
+    ``deleted`` event (its data is only ``id`` and ``etag``), and a declared field the data does not
+    carry at all (absent is not "none": the webhook may still have older ``fields``).
+    docs/billing.md "Activities on no bill never reach the queue".
+    """
+    if not queue_only_with or payload.meta.event == Action.DELETED.value:
+        return True
+    data = payload.data.model_extra or {}
+    return any(name not in data or data[name] is not None for name in queue_only_with)

@@ -76,9 +76,11 @@ class FakeSecrets:
     claimed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     clock: Clock = field(default_factory=ManualClock)
 
-    def expect_activation(self, connection_id: str, model: str) -> None:
+    def expect_activation(self, connection_id: str, model: str, queue_only_with: Sequence[str] = ()) -> None:
         expires = self.clock.now() + ACTIVATION_WINDOW
-        self.expected[(connection_id, model)] = ExpectedActivation(connection_id, model, None, expires, MAX_HANDSHAKES)
+        self.expected[(connection_id, model)] = ExpectedActivation(
+            connection_id, model, None, expires, MAX_HANDSHAKES, queue_only_with=tuple(queue_only_with)
+        )
 
     def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None:
         if (connection_id, model) in self.expected:
@@ -124,6 +126,13 @@ class FakeSecrets:
 
     def bind(self, connection_id: str, webhook_id: str, secret: str) -> None:
         self.remember(connection_id, webhook_id, secret, None)
+
+    def declare(self, connection_id: str, webhook_id: str, queue_only_with: Sequence[str]) -> bool:
+        existing = self.hooks.get((connection_id, webhook_id))
+        if existing is None:
+            return False
+        self.hooks[(connection_id, webhook_id)] = replace(existing, queue_only_with=tuple(queue_only_with))
+        return True
 
 
 @dataclass

@@ -15,6 +15,10 @@
   register carries ``?model=``; the model stored at registration is the fallback. A signed
   delivery whose model we cannot tell is archived and answered 200 (so Clio does not retry and
   disable the webhook) and counted as ``UnroutableDeliveries``: replay can re-drive it.
+* A delivery no sync needs (the webhook's stored ``queue_only_with`` rule, declared by the record
+  types: e.g. an activity whose ``bill`` is null) is verified and archived, answered 200, logged
+  and counted under ``Deliveries`` but not ``EventsQueued``; nothing is queued
+  (:func:`clio_xero.events.clio_delivery_needed`; docs/billing.md).
 """
 
 from __future__ import annotations
@@ -34,12 +38,18 @@ from clio_xero.errors import (
     UnknownConnectionError,
     WebhookRejectedError,
 )
-from clio_xero.events import ClioId, ClioWebhookPayload, clio_record_type, event_from_clio
+from clio_xero.events import (
+    ClioId,
+    ClioWebhookPayload,
+    clio_delivery_needed,
+    clio_record_type,
+    event_from_clio,
+)
 from clio_xero.intake.http import HttpRequest, HttpResponse, empty, error
 from clio_xero.intake.limits import MAX_BODY_BYTES
 from clio_xero.intake.observe import Counter, Log
 from clio_xero.store.connections import ConnectionLookup
-from clio_xero.store.webhook_secrets import ClioWebhookSecrets
+from clio_xero.store.webhook_secrets import ClioWebhookSecrets, StoredHook
 from clio_xero.webhooks.signing import verify_clio
 
 
@@ -112,8 +122,8 @@ class ClioIntake:
             raise SignatureError("missing X-Hook-Signature header")
         payload = _parse(request.body)
         webhook_id = str(payload.meta.webhook_id)
-        model = self._verify(connection_id, webhook_id, signature, request)
-        record_type = clio_record_type(request.query.get("model") or model)
+        hook = self._verify(connection_id, webhook_id, signature, request)
+        record_type = clio_record_type(request.query.get("model") or (hook.model if hook else None))
         received_at = self.clock.now()
         delivery_id = self.archive.put(
             source="clio",
@@ -128,6 +138,20 @@ class ClioIntake:
             self.log.error(
                 "clio delivery for an unknown model archived, not queued",
                 extra={"delivery_id": delivery_id, "webhook_id": webhook_id},
+            )
+            return empty(200)
+        if hook is not None and not clio_delivery_needed(payload, hook.queue_only_with):
+            # Counted as a delivery, not as a queued event (no metric of its own: each costs
+            # $0.30 a month), and logged; replay can still queue it (docs/cost.md).
+            self.count("Deliveries")
+            self.log.info(
+                "clio delivery archived, not queued: no sync needs it",
+                extra={
+                    "delivery_id": delivery_id,
+                    "record_type": record_type.value,
+                    "record_id": str(payload.data.id),
+                    "none_of": ",".join(hook.queue_only_with),
+                },
             )
             return empty(200)
         event = event_from_clio(
@@ -171,16 +195,31 @@ class ClioIntake:
             )
             return error(409, "this webhook is already activated with another secret")
         self.secrets.mark_activated(connection_id, model)
+        if expected.queue_only_with and webhook_id:
+            self._declare(connection_id, webhook_id, expected.queue_only_with)
         self.count("Handshakes")
         self.log.info("clio webhook activated", extra={"webhook_id": webhook_id, "model": model})
         return empty(200, {"X-Hook-Secret": secret})
 
-    def _verify(self, connection_id: str, webhook_id: str, signature: str, request: HttpRequest) -> str | None:
-        """Verify the signature; returns the model stored for the webhook (if any)."""
+    def _declare(self, connection_id: str, webhook_id: str, queue_only_with: tuple[str, ...]) -> None:
+        """Keep registration's rule for this webhook's deliveries with its secret. Best effort: the
+        webhook is activated either way, and until the rule is stored (by the next renewal at the
+        latest) every delivery is queued, as before the rule existed."""
+        try:
+            self.secrets.declare(connection_id, webhook_id, queue_only_with)
+        except RetryableError as exc:
+            self.log.warning(
+                "clio webhook activated; its queue rule is left to the renewal",
+                extra={"webhook_id": webhook_id, "reason": exc.message},
+            )
+
+    def _verify(self, connection_id: str, webhook_id: str, signature: str, request: HttpRequest) -> StoredHook | None:
+        """Verify the signature; returns what is stored for the webhook (``None`` for a pending
+        secret just bound to it: no model, no queue rule)."""
         stored = self.secrets.lookup(connection_id, webhook_id)
         if stored is not None:
             verify_clio(request.body, signature, stored.secret)
-            return stored.model
+            return stored
         for candidate in self.secrets.pending(connection_id):
             try:
                 verify_clio(request.body, signature, candidate)

@@ -13,6 +13,10 @@ other id is deleted then). A handshake with no such expectation is refused and n
 stored. Expectations are one item per (connection, model), so they are bounded in number too,
 and carry the table's TTL attribute.
 
+The stored secret's item also carries the webhook's ``queue_only_with`` rule (which deliveries
+need not be queued), written by registration (:meth:`KmsDynamoWebhookSecrets.declare`) and read
+by the receiver with the secret (docs/billing.md "Activities on no bill never reach the queue").
+
 First writer wins: a handshake for a webhook id that already has a *different* secret is refused,
 so someone who learns a connection URL cannot replace a live webhook's secret. Clio's handshake
 body is believed to carry ``data.webhook_id`` (UNCONFIRMED: docs/facts-clio.md#webhooks,
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,6 +51,8 @@ ACTIVATION_WINDOW = timedelta(minutes=15)
 #: Handshakes accepted per expected activation (Clio may repeat one; an attacker gets no more).
 MAX_HANDSHAKES = 3
 EXPECT_PREFIX = "CLIOHOOK#expect#"
+#: The stored hook's attribute holding ``ClioWebhook.queue_only_with`` (comma-separated).
+QUEUE_ONLY_WITH = "queue_only_with"
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,14 @@ class ExpectedActivation:
     expires_at: datetime
     handshakes_left: int
     activated_at: datetime | None = None
+    #: The webhook's ``queue_only_with`` rule, for the receiver to keep with the secret it stores.
+    queue_only_with: tuple[str, ...] = ()
 
 
 class ActivationLedger(Protocol):
     """What registration records and the receiver checks before trusting an ``X-Hook-Secret``."""
 
-    def expect_activation(self, connection_id: str, model: str) -> None: ...
+    def expect_activation(self, connection_id: str, model: str, queue_only_with: Sequence[str] = ()) -> None: ...
 
     def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None: ...
 
@@ -72,6 +81,8 @@ class ActivationLedger(Protocol):
     def mark_activated(self, connection_id: str, model: str) -> None: ...
 
     def expected_activations(self, connection_id: str) -> list[ExpectedActivation]: ...
+
+    def declare(self, connection_id: str, webhook_id: str, queue_only_with: Sequence[str]) -> bool: ...
 
 
 class ClioWebhookSecrets(ActivationLedger, Protocol):
@@ -88,6 +99,9 @@ class ClioWebhookSecrets(ActivationLedger, Protocol):
 class StoredHook:
     secret: str
     model: str | None
+    #: Fields without which a delivery need not be queued (``ClioWebhook.queue_only_with``);
+    #: empty for webhooks registered before registration declared it: every delivery is queued.
+    queue_only_with: tuple[str, ...] = ()
 
 
 def hook_sk(webhook_id: str) -> str:
@@ -130,23 +144,22 @@ class KmsDynamoWebhookSecrets:
         return out["Plaintext"].decode()
 
     # ------------------------------------------------------------------ expected activations
-    def expect_activation(self, connection_id: str, model: str) -> None:
-        """Registration is about to create a webhook for ``model``: accept its handshake for a while."""
+    def expect_activation(self, connection_id: str, model: str, queue_only_with: Sequence[str] = ()) -> None:
+        """Registration is about to create a webhook for ``model``: accept its handshake for a
+        while (and hand the receiver the webhook's ``queue_only_with`` rule with it)."""
         now = self._clock.now()
+        values: dict[str, object] = {
+            "pk": connection_pk(connection_id),
+            "sk": expect_sk(model),
+            "model": model,
+            "handshakes_left": MAX_HANDSHAKES,
+            "created_at": now.isoformat(),
+            "expires_at": int((now + ACTIVATION_WINDOW).timestamp()),
+        }
+        if rule := _rule_text(queue_only_with):
+            values[QUEUE_ONLY_WITH] = rule
         with aws_errors("record an expected webhook activation"):
-            self._ddb.put_item(
-                TableName=self._table,
-                Item=to_item(
-                    {
-                        "pk": connection_pk(connection_id),
-                        "sk": expect_sk(model),
-                        "model": model,
-                        "handshakes_left": MAX_HANDSHAKES,
-                        "created_at": now.isoformat(),
-                        "expires_at": int((now + ACTIVATION_WINDOW).timestamp()),
-                    }
-                ),
-            )
+            self._ddb.put_item(TableName=self._table, Item=to_item(values))
 
     def expect_webhook_id(self, connection_id: str, model: str, webhook_id: str) -> None:
         """Clio answered the create call: from now on only this webhook's handshake is accepted.
@@ -278,7 +291,7 @@ class KmsDynamoWebhookSecrets:
         if not item:
             return None
         values = from_item(item)
-        hook = StoredHook(self._decrypt(connection_id, values["secret_ciphertext"]), values.get("model"))
+        hook = StoredHook(self._decrypt(connection_id, values["secret_ciphertext"]), values.get("model"), _rule(values))
         self._cache[(connection_id, webhook_id)] = (now + CACHE_TTL, hook)
         return hook
 
@@ -306,6 +319,46 @@ class KmsDynamoWebhookSecrets:
         """Attach a verified pending secret to its webhook id (first writer wins)."""
         self.remember(connection_id, webhook_id, secret, model=None)
 
+    def declare(self, connection_id: str, webhook_id: str, queue_only_with: Sequence[str]) -> bool:
+        """Record on the webhook's stored secret which fields its deliveries need to be queued
+        (empty: remove the rule, queue everything). Registration calls this after every
+        ``ensure``, so webhooks registered before the rule existed gain it at the next renewal
+        without being recreated. False when no secret is stored for the webhook yet (its
+        handshake has not been answered): the next renewal declares it.
+
+        Why here and not in the webhook URL's query (as ``model=`` is): the receiver already reads
+        this item for the secret (no extra read); a URL change would make Clio repeat the
+        handshake and leave the old webhook unmatched by registration; and only our registration
+        writes it (a URL's query is whatever the request says)."""
+        names = _rule_text(queue_only_with)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key(connection_pk(connection_id), hook_sk(webhook_id)),
+            "UpdateExpression": "REMOVE #rule",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#rule": QUEUE_ONLY_WITH},
+        }
+        if names:
+            request["UpdateExpression"] = "SET #rule = :rule"
+            request["ExpressionAttributeValues"] = {":rule": {"S": names}}
+        try:
+            self._ddb.update_item(**request)
+        except (ClientError, BotoCoreError) as exc:
+            if is_condition_failure(exc):
+                return False
+            raise translate("record which webhook deliveries are queued", exc) from exc
+        self._cache.pop((connection_id, webhook_id), None)
+        return True
+
+
+def _rule_text(queue_only_with: Sequence[str]) -> str:
+    return ",".join(n for n in queue_only_with if n)
+
+
+def _rule(values: dict[str, Any]) -> tuple[str, ...]:
+    """The stored ``queue_only_with`` rule; none (queue everything) for items written before it."""
+    return tuple(n for n in str(values.get(QUEUE_ONLY_WITH) or "").split(",") if n)
+
 
 def _expected(connection_id: str, values: dict[str, object]) -> ExpectedActivation:
     from datetime import UTC
@@ -319,4 +372,5 @@ def _expected(connection_id: str, values: dict[str, object]) -> ExpectedActivati
         expires_at=datetime.fromtimestamp(int(str(values.get("expires_at", 0))), UTC),
         handshakes_left=int(str(values.get("handshakes_left", 0))),
         activated_at=datetime.fromisoformat(str(activated)) if activated else None,
+        queue_only_with=_rule(values),
     )

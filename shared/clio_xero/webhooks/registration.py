@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from clio_xero.errors import SyncError
 from clio_xero.store.webhook_secrets import ActivationLedger, ClioWebhookSecrets
+from clio_xero.sync.core.plugin import split_names
 from clio_xero.sync.core.registry import Registry
 from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
@@ -58,12 +59,17 @@ class WebhookSpec:
     model: str
     fields: str
     events: tuple[str, ...] = ("created", "updated", "deleted")
+    #: Fields without which a delivery is archived and not queued (``ClioWebhook.queue_only_with``).
+    queue_only_with: tuple[str, ...] = ()
 
 
 def webhook_specs(registry: Registry, settings: ConnectionSettings | None = None) -> tuple[WebhookSpec, ...]:
     """The webhooks the registered record types need (only the types ``settings`` switch on, when
     given). Each plug-in names its Clio model and the ``fields`` Clio watches and sends."""
-    return tuple(WebhookSpec(hook.model, hook.fields) for hook in registry.clio_webhooks(settings))
+    return tuple(
+        WebhookSpec(hook.model, hook.fields, queue_only_with=tuple(split_names(hook.queue_only_with)))
+        for hook in registry.clio_webhooks(settings)
+    )
 
 
 #: What the sync subscribes to, every registered record type (``webhooks status`` lists these).
@@ -228,6 +234,7 @@ class WebhookManager:
                 continue  # never registered: renewal leaves it to `webhooks register`
             try:
                 record = self._ensure_one(spec, url, existing, now, had_one=spec.model in recorded)
+                self._declare(spec, record)
             except SyncError as exc:
                 previous = recorded.get(spec.model)
                 record = WebhookRecord(
@@ -289,11 +296,26 @@ class WebhookManager:
             checked_at=now,
         )
 
+    def _declare(self, spec: WebhookSpec, record: WebhookRecord) -> None:
+        """Tell the receiver which of this webhook's deliveries it need not queue (kept with the
+        webhook's secret; every ensure, so a webhook registered before the rule gains it and a
+        rule a newly enabled record type no longer allows is removed)."""
+        if self._activations is None or record.webhook_id is None:
+            return
+        try:
+            declared = self._activations.declare(self._cid, str(record.webhook_id), spec.queue_only_with)
+        except SyncError as exc:  # the webhook itself is fine; its deliveries are all queued meanwhile
+            declared, note = False, f"which deliveries to queue was not recorded ({exc.message})"
+        else:
+            note = "its secret is not stored yet: every delivery is queued until renewal"
+        if not declared and spec.queue_only_with:
+            record.message = "; ".join(m for m in (record.message, note) if m)
+
     def _create(self, spec: WebhookSpec, url: str, now: datetime) -> dict[str, Any]:
         """Create a webhook, telling the receiver first that its handshake is coming (Clio may
         send it before the create call returns), then which webhook id it is for."""
         if self._activations is not None:
-            self._activations.expect_activation(self._cid, spec.model)
+            self._activations.expect_activation(self._cid, spec.model, spec.queue_only_with)
         created = self._api.create(spec, url, now + WEBHOOK_LIFETIME)
         if self._activations is not None and created.get("id") is not None:
             self._activations.expect_webhook_id(self._cid, spec.model, str(created["id"]))

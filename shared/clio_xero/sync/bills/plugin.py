@@ -822,7 +822,9 @@ class ActivityPlugin(BatchedPlugin):
     record_type = RecordType.ACTIVITY
     switch = "sync_bills"
     belongs_to = RecordType.BILL
-    clio_webhooks = (ClioWebhook("activity", "id,etag,updated_at,bill"),)
+    # An activity on no bill is skipped after a Clio read; its delivery already says so
+    # (docs/billing.md "Activities on no bill never reach the queue").
+    clio_webhooks = (ClioWebhook("activity", "id,etag,updated_at,bill", queue_only_with="bill"),)
 
     def __init__(self, bills: BillPlugin) -> None:
         self.bills = bills

@@ -76,10 +76,49 @@ class Done:
 
 @dataclass(frozen=True)
 class ClioWebhook:
-    """A Clio webhook a record type needs: the model and the ``fields`` Clio watches and sends."""
+    """A Clio webhook a record type needs: the model and the ``fields`` Clio watches and sends.
+
+    ``queue_only_with`` names top-level ``fields`` (comma-separated) without which a delivery is of
+    no use to the type: the Clio receiver archives a delivery whose data carries every one of them
+    as ``null`` and queues nothing for it (``deleted`` events are always queued; a field the data
+    does not carry at all counts as set). Empty: every delivery is queued. The rule is
+    :func:`clio_xero.events.clio_delivery_needed`; docs/billing.md says why the activity webhook
+    declares ``bill``."""
 
     model: str
     fields: str
+    queue_only_with: str = ""
+
+    def __post_init__(self) -> None:
+        subscribed = set(top_level_fields(self.fields))
+        unknown = [name for name in split_names(self.queue_only_with) if name not in subscribed]
+        if unknown:  # a rule on a field the delivery never carries would never drop, silently
+            raise ValueError(f"queue_only_with names fields the webhook does not send: {', '.join(unknown)}")
+
+
+def split_names(names: str) -> list[str]:
+    """``"a, b,,c"`` → ``["a", "b", "c"]``."""
+    return [n.strip() for n in names.split(",") if n.strip()]
+
+
+def top_level_fields(fields: str) -> list[str]:
+    """The top-level names of a Clio ``fields`` list (``id,bill{id,state}`` → ``id``, ``bill``).
+
+    Hand-written: Clio's ``fields`` syntax is its own (one level of braces, docs/facts-clio.md),
+    no library parses it, and a comma split would cut ``bill{id,state}`` in two."""
+    names, depth, current = [], 0, ""
+    for char in fields:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            names.append(current)
+            current = ""
+        elif depth == 0:
+            current += char
+    names.append(current)
+    return [n.strip() for n in names if n.strip()]
 
 
 @dataclass

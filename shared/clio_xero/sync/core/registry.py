@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from clio_xero.events import RecordType, Source
-from clio_xero.sync.core.plugin import ClioWebhook, RecordTypePlugin
+from clio_xero.sync.core.plugin import ClioWebhook, RecordTypePlugin, split_names
 from clio_xero.sync.settings import ConnectionSettings
 
 __all__ = ["Registry"]
@@ -72,13 +72,22 @@ class Registry:
 
     def clio_webhooks(self, settings: ConnectionSettings | None = None) -> list[ClioWebhook]:
         """One webhook per Clio model the (enabled) types need; fields of types sharing a model
-        are joined."""
+        are joined. A delivery is kept off the queue only if every type sharing the model says
+        it may be: one type without a ``queue_only_with`` needs every delivery, else a delivery
+        carrying any type's field is queued."""
         by_model: dict[str, list[str]] = {}
+        only_with: dict[str, list[str] | None] = {}
         for plugin in self if settings is None else self.enabled(settings):
             for hook in plugin.clio_webhooks:
                 fields = by_model.setdefault(hook.model, [])
                 fields.extend(f for f in hook.fields.split(",") if f not in fields)
-        return [ClioWebhook(model, ",".join(fields)) for model, fields in by_model.items()]
+                wanted = split_names(hook.queue_only_with)
+                known = only_with.get(hook.model, [])
+                only_with[hook.model] = None if not wanted or known is None else known + wanted
+        return [
+            ClioWebhook(model, ",".join(fields), ",".join(dict.fromkeys(only_with[model] or [])))
+            for model, fields in by_model.items()
+        ]
 
     def swept(self, source: Source) -> list[RecordTypePlugin]:
         return [p for p in self if source in p.sweep_sources]
