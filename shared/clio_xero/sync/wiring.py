@@ -84,7 +84,9 @@ def build_worker(
         dynamodb=dynamodb, clock=clock, transport=transport, on_reconnect_needed=reconnect_needed
     )
     worker = SyncWorker(
-        engine=sync_engine(clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb), clock),
+        engine=sync_engine(
+            clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb, consistent=False), clock
+        ),
         mappings=mappings,
         dead_letters=SqsDeadLetters(settings.dead_letter_queue_url, sqs),
         requeue=SqsEventPublisher(settings.queue_url, sqs),
@@ -111,7 +113,7 @@ def build_sweep(
     return Sweep(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
         clients=settings.clients(dynamodb=dynamodb, clock=clock, transport=transport),
-        settings=DynamoSettingsStore(settings.table_name, dynamodb),
+        settings=DynamoSettingsStore(settings.table_name, dynamodb, consistent=False),
         cursors=DynamoCursorStore(settings.table_name, dynamodb),
         publisher=SqsEventPublisher(settings.queue_url, aws_client("sqs")),
         clock=clock,
