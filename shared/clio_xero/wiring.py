@@ -37,8 +37,8 @@ __all__ = ["AppCredentials", "ConnectionClients", "ProviderUrls", "Stack", "Stac
 _XERO = XeroEndpoints()
 
 #: How long a container hands out the access token it last read before reading the token item again
-#: (docs/cost.md#the-token-item). A refresh elsewhere leaves ours valid until it expires, and a 401
-#: re-reads at once; the bound only limits how long a container keeps a token the store replaced.
+#: (docs/cost.md#the-token-item). A 401 re-reads at once and every refresh re-reads under the lease;
+#: the bound only limits how long a container keeps a token the store replaced meanwhile.
 TOKEN_RECHECK_SECONDS = 60.0
 
 

@@ -19,11 +19,11 @@ A refresh answered ``invalid_grant`` means the grant is dead: ``on_reconnect_nee
 
 **Reading less** (docs/cost.md#the-token-item): with ``recheck_seconds`` > 0 the manager keeps the
 token it last read for that long (on the injected clock) and hands out its access token without
-reading the item again, as long as it is not within the leeway of its expiry. A token another
-container refreshed meanwhile does not make ours unusable before it expires (docs/facts-xero.md#oauth,
-docs/facts-clio.md#oauth); if a provider answers 401 all the same, :meth:`TokenManager.force_refresh`
-always re-reads the item (and finds the rotated token), and every refresh re-reads under the lease
-and saves conditionally on the version, exactly as without the cache.
+reading the item again, as long as it is not within the leeway of its expiry. Neither provider
+says a refresh elsewhere revokes the access token we hold (nor that it does not); if a provider
+answers 401, :meth:`TokenManager.force_refresh` always re-reads the item (and finds the rotated
+token), and every refresh re-reads under the lease and saves conditionally on the version, exactly
+as without the cache.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Connection clients come from the one wiring place (:mod:`clio_xero.wiring`); the engine runs the
 registered record types (:mod:`clio_xero.sync.core`). Settings are re-read for every record so a
-`settings set` takes effect at once.
+`settings set` takes effect on the next record; the reads are eventually consistent (half the read
+units; docs/cost.md#the-settings-item), so "next" means one that starts a moment after the write.
 """
 
 from __future__ import annotations
