@@ -4,9 +4,6 @@ without a refresh of our own, and at once when Xero refuses the one we hold (a 4
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-
 import pytest
 
 from clio_xero.clients.endpoints import XeroEndpoints
@@ -14,25 +11,16 @@ from clio_xero.clients.oauth import AuthlibRefresher, TokenManager
 from clio_xero.clock import ManualClock
 from clio_xero.store.tokens import DynamoTokenStore
 from clio_xero.sync.mapping import MappingStatus
-from clio_xero.sync.settings import ConnectionSettings, ContactScope
 from clio_xero.wiring import TOKEN_RECHECK_SECONDS
 from clio_xero_tools.local.world import LocalWorld
-from tests.integration.conftest import WorldPool
+from tests.integration import test_webhooks_e2e
 from tests.integration.test_ops_e2e import create_clio_contact
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def world(shared_world: WorldPool, clock: ManualClock) -> Iterator[LocalWorld]:
-    settings = ConnectionSettings(contact_scope=ContactScope.ALL)
-    with shared_world(settings=settings, function_output=io.StringIO(), clock=clock) as w:
-        yield w
+# The shared world on a ManualClock the test moves, as the webhook tests have it (all contacts in scope).
+clock = test_webhooks_e2e.clock
+world = test_webhooks_e2e.world
 
 
 def token_store(world: LocalWorld, clock: ManualClock) -> DynamoTokenStore:
