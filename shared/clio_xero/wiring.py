@@ -29,12 +29,17 @@ from clio_xero.clock import Clock
 from clio_xero.config import EnvSettings
 from clio_xero.errors import ConfigurationError, NotFoundError
 from clio_xero.store.connections import ConnectionStatus, DynamoConnectionStore
-from clio_xero.store.rate_budget import WORKER_LEASE, DynamoRateBudget
+from clio_xero.store.rate_budget import WORKER_BLOCKED_RECHECK_SECONDS, WORKER_LEASE, DynamoRateBudget
 from clio_xero.store.tokens import DynamoTokenStore
 
 __all__ = ["AppCredentials", "ConnectionClients", "ProviderUrls", "Stack", "StackSettings", "connection_clients"]
 
 _XERO = XeroEndpoints()
+
+#: How long a container hands out the access token it last read before reading the token item again
+#: (docs/cost.md#the-token-item). A 401 re-reads at once and every refresh re-reads under the lease;
+#: the bound only limits how long a container keeps a token the store replaced meanwhile.
+TOKEN_RECHECK_SECONDS = 60.0
 
 
 class ProviderUrls(EnvSettings):
@@ -116,6 +121,7 @@ class ConnectionClients:
             refresher=refresher,
             clock=self._clock,
             on_reconnect_needed=self._on_reconnect_needed,
+            recheck_seconds=TOKEN_RECHECK_SECONDS,
         )
 
     def for_connection(self, connection_id: str) -> tuple[ClioClient, XeroClient]:
@@ -185,7 +191,13 @@ class Stack:
             urls=self.urls,
             connections=connections,
             tokens=DynamoTokenStore(self.table_name, self.dynamodb, self.kms, self.kms_key_id, self.clock),
-            budget=DynamoRateBudget(self.table_name, self.dynamodb, self.clock, lease=WORKER_LEASE),
+            budget=DynamoRateBudget(
+                self.table_name,
+                self.dynamodb,
+                self.clock,
+                lease=WORKER_LEASE,
+                blocked_recheck_seconds=WORKER_BLOCKED_RECHECK_SECONDS,
+            ),
             credentials=AppCredentials(self.config_path, self.ssm),
             clock=self.clock,
             transport=self.transport,

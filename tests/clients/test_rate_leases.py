@@ -1,5 +1,6 @@
 """Rate-budget leases (docs/cost.md#the-rate-budget): a budget takes several calls of a window in one
-write and hands them out itself, and the shared limit still holds across concurrent Lambdas."""
+write and hands them out itself, and the shared limit still holds across concurrent Lambdas; with
+the workers' blocked-until bound, one Lambda's 429 still stops the others."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import datetime
 
 import pytest
 
-from clio_xero.clients import InMemoryRateBudget, RateLimits
+from clio_xero.clients import InMemoryRateBudget, RateLimits, XeroClient
 from clio_xero.clock import ManualClock
 from clio_xero.errors import ThrottledError
-from clio_xero.store.rate_budget import WORKER_LEASE, DynamoRateBudget
+from clio_xero.store.rate_budget import WORKER_BLOCKED_RECHECK_SECONDS, WORKER_LEASE, DynamoRateBudget
+from clio_xero_tools.sandbox._base import FaultPlan
 from tests.clients.conftest import Aws, make_xero_world
 
 
@@ -143,3 +145,54 @@ def test_leasing_workers_never_get_a_429_from_xero(aws: Aws, clock: ManualClock)
     assert 429 not in statuses
     assert len(calls_made) == len(statuses) <= 60
     assert len(calls_made) + len(throttled) == 90
+
+
+@pytest.mark.integration
+def test_a_429_stops_every_leasing_worker_within_its_lease_or_the_bound(aws: Aws, clock: ManualClock) -> None:
+    """The workers' budgets (leases, and blocked-until re-read per lease or every 15 s: docs/cost.md
+    "The blocked-until read"): after one worker's 429 the others spend at most the calls left in
+    their leases, and none once the bound has passed."""
+    xero = make_xero_world(clock)
+    organisation = "/api.xro/2.0/Organisation"
+
+    def worker() -> XeroClient:
+        budget = DynamoRateBudget(
+            aws.table, aws.dynamodb, clock, lease=WORKER_LEASE, blocked_recheck_seconds=WORKER_BLOCKED_RECHECK_SECONDS
+        )
+        return xero.client(budget=budget)
+
+    def calls() -> int:
+        return len(xero.sandbox.request_log.entries(path_prefix=organisation))
+
+    def until_refused(client: XeroClient) -> int:
+        made = 0
+        while True:
+            try:
+                client.request("GET", "/Organisation")
+            except ThrottledError:
+                return made
+            made += 1
+
+    workers = [worker() for _ in range(4)]
+    for client in workers:
+        client.request("GET", "/Organisation")  # each now holds a lease with 4 calls left
+    xero.sandbox.set_faults(FaultPlan(burst_429=1))
+    with pytest.raises(ThrottledError):
+        workers[0].request("GET", "/Organisation")  # Xero's 429 (Retry-After 60), recorded for all
+    seen = calls()
+    with pytest.raises(ThrottledError):
+        workers[0].request("GET", "/Organisation")  # its own budget refuses at once
+    assert calls() == seen
+    assert [until_refused(c) for c in workers[1:]] == [WORKER_LEASE - 1] * 3  # the lease's calls, then the read
+    assert calls() == seen + 3 * (WORKER_LEASE - 1)
+
+    clock.advance(61)  # the block is over; a new minute: every worker leases (and reads) again
+    for client in workers:
+        client.request("GET", "/Organisation")
+    xero.sandbox.set_faults(FaultPlan(burst_429=1))
+    with pytest.raises(ThrottledError):
+        workers[0].request("GET", "/Organisation")
+    clock.advance(WORKER_BLOCKED_RECHECK_SECONDS)
+    seen = calls()
+    assert [until_refused(c) for c in workers[1:]] == [0, 0, 0]  # past the bound: read, and heeded
+    assert calls() == seen

@@ -16,6 +16,14 @@ one whose rotated token is not stored loses the connection half an hour later. S
 
 A refresh answered ``invalid_grant`` means the grant is dead: ``on_reconnect_needed`` is called and
 :class:`~clio_xero.errors.NeedsReconnectError` raised with a message a person can act on.
+
+**Reading less** (docs/cost.md#the-token-item): with ``recheck_seconds`` > 0 the manager keeps the
+token it last read for that long (on the injected clock) and hands out its access token without
+reading the item again, as long as it is not within the leeway of its expiry. Neither provider
+says a refresh elsewhere revokes the access token we hold (nor that it does not); if a provider
+answers 401, :meth:`TokenManager.force_refresh` always re-reads the item (and finds the rotated
+token), and every refresh re-reads under the lease and saves conditionally on the version, exactly
+as without the cache.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, NoReturn, Protocol
 
 import httpx
@@ -116,6 +124,7 @@ class TokenManager:
         wait: Callable[[float], None] = time.sleep,
         max_wait_seconds: float = 10,
         poll_seconds: float = 0.25,
+        recheck_seconds: float = 0,
     ) -> None:
         self.connection_id = connection_id
         self.provider: Provider = provider
@@ -129,11 +138,17 @@ class TokenManager:
         self._max_wait = max_wait_seconds
         self._poll = poll_seconds
         self._owner_prefix = uuid.uuid4().hex[:12]
+        self._recheck = recheck_seconds
+        # The token last read from the store and when (our clock): reused for ``recheck_seconds``.
+        self._known: tuple[StoredToken, datetime] | None = None
         #: Refresh calls this manager made (tests and benchmarks read it).
         self.refreshes = 0
 
     def access_token(self) -> str:
         """A usable access token, refreshed first when it expires within the leeway."""
+        known = self._known
+        if known is not None and self._fresh(known[0]) and self._age(known[1]) < self._recheck:
+            return known[0].token.access_token
         stored = self._load()
         if self._fresh(stored):
             return stored.token.access_token
@@ -151,8 +166,13 @@ class TokenManager:
     def _load(self) -> StoredToken:
         stored = self._store.load(self.connection_id, self.provider)
         if stored is None:
+            self._known = None
             raise NeedsReconnectError(reconnect_message(self.provider, "no tokens are stored for this connection"))
+        self._known = (stored, self._clock.now())
         return stored
+
+    def _age(self, read_at: datetime) -> float:
+        return (self._clock.now() - read_at).total_seconds()
 
     def _fresh(self, stored: StoredToken) -> bool:
         return not stored.token.expires_within(self._clock.now(), self._leeway)
@@ -204,13 +224,14 @@ class TokenManager:
             new = new.model_copy(update={"refresh_token": refresh_token})
         try:
             # Persist the (rotated) refresh token before anyone uses the new access token.
-            self._store.save(self.connection_id, self.provider, new, expected_version=current.version)
+            version = self._store.save(self.connection_id, self.provider, new, expected_version=current.version)
         except StaleTokenError:
             # Our lease expired and another worker refreshed and saved meanwhile: theirs is stored.
             latest = self._load()
             if done(latest):
                 return latest.token.access_token
             raise
+        self._known = (StoredToken(token=new, version=version), self._clock.now())
         return new.access_token
 
     def _reconnect_needed(self, why: str) -> NoReturn:

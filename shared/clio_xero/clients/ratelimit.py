@@ -21,6 +21,12 @@ counter counts every leased call, made or not, so the provider's limit is never 
 is that calls leased and not made before the window ends are lost for that window (at most N per
 container, 10% of the limit). A refused call gives its tokens of other windows back to the lease.
 
+**Blocked-until, read less** (docs/cost.md#the-blocked-until-read): a budget built with
+``blocked_recheck_seconds=S`` reads the shared blocked-until at most every S seconds, and always when
+it is about to take a new lease (so at least once per ``lease`` calls), instead of before every call.
+Its own 429s and remaining-headers block it at once; another container's are heeded within S
+seconds (or its next lease, if sooner). Until then a call may meet a 429 of its own, which it records.
+
 Our windows are aligned to the UTC clock; Xero's start at each tenant's first call (docs/facts-xero.md#rate-limits),
 so the two drift apart by up to a window. That is why the provider's own signals (429 +
 Retry-After, remaining-headers) override our counters through ``blocked until``.
@@ -154,7 +160,13 @@ def _seconds_until(when: datetime, now: datetime) -> float:
 class WindowedBudget(ABC):
     """The algorithm; subclasses provide the shared state (memory or DynamoDB)."""
 
-    def __init__(self, clock: Clock | None, limits: Mapping[str, RateLimits] | None, lease: int = 1) -> None:
+    def __init__(
+        self,
+        clock: Clock | None,
+        limits: Mapping[str, RateLimits] | None,
+        lease: int = 1,
+        blocked_recheck_seconds: float = 0,
+    ) -> None:
         self._clock = clock or SystemClock()
         self._limits = dict(limits or DEFAULT_LIMITS)
         self._held_lock = threading.Lock()
@@ -162,6 +174,9 @@ class WindowedBudget(ABC):
         self._lease = max(1, lease)
         # (provider, key, window kind) -> (window id, calls leased and not yet handed out)
         self._leased: dict[tuple[str, str, str], tuple[str, int]] = {}
+        self._blocked_recheck = blocked_recheck_seconds
+        # (provider, key) -> (blocked until as last known, when it was read from the shared state)
+        self._blocked_known: dict[tuple[str, str], tuple[datetime | None, datetime]] = {}
 
     def limits_for(self, provider: str) -> RateLimits:
         try:
@@ -174,7 +189,12 @@ class WindowedBudget(ABC):
     def acquire(self, provider: str, key: str) -> None:
         limits = self.limits_for(provider)
         now = self._clock.now()
-        blocked = self._blocked_until(provider, key)
+        windows = (
+            ("m", limits.per_minute, now.strftime("%Y%m%d%H%M"), _minute_end(now)),
+            ("d", limits.per_day, now.strftime("%Y-%m-%d"), _day_end(now)),
+        )
+        leasing = any(not self._lease_covers(provider, key, kind, w) for kind, limit, w, _ in windows if limit)
+        blocked = self._current_block(provider, key, now, read=leasing)
         if blocked is not None and blocked > now:
             raise ThrottledError(
                 f"{provider} budget for {key} is blocked by the provider", retry_after=_seconds_until(blocked, now)
@@ -188,10 +208,6 @@ class WindowedBudget(ABC):
                 raise ThrottledError(f"{provider} concurrency budget for {key} is in use", retry_after=1.0)
         taken: list[tuple[str, str]] = []
         try:
-            windows = (
-                ("m", limits.per_minute, now.strftime("%Y%m%d%H%M"), _minute_end(now)),
-                ("d", limits.per_day, now.strftime("%Y-%m-%d"), _day_end(now)),
-            )
             for kind, limit, window, end in windows:
                 if limit is None:
                     continue
@@ -210,6 +226,24 @@ class WindowedBudget(ABC):
         if slot is not None:
             with self._held_lock:
                 self._held.setdefault((provider, key), []).append(slot)
+
+    def _lease_covers(self, provider: str, key: str, kind: str, window: str) -> bool:
+        """Does this budget hold a leased call of ``window`` (so taking one writes nothing)?"""
+        with self._held_lock:
+            held = self._leased.get((provider, key, kind))
+        return held is not None and held[0] == window and held[1] > 0
+
+    def _current_block(self, provider: str, key: str, now: datetime, *, read: bool) -> datetime | None:
+        """Blocked-until: from the shared state when ``read``, when not known or known for longer
+        than ``blocked_recheck_seconds``; otherwise as last read (or learnt from our own calls)."""
+        with self._held_lock:
+            known = self._blocked_known.get((provider, key))
+        if not read and known is not None and (now - known[1]).total_seconds() < self._blocked_recheck:
+            return known[0]
+        blocked = self._blocked_until(provider, key)
+        with self._held_lock:
+            self._blocked_known[(provider, key)] = (blocked, now)
+        return blocked
 
     def _take(self, provider: str, key: str, kind: str, window: str, *, limit: int, end: datetime) -> bool:
         """One call of ``window``: from this budget's lease, else a new lease (or a single call,
@@ -265,6 +299,12 @@ class WindowedBudget(ABC):
             until = datetime.fromtimestamp(reset, UTC) if reset is not None else _minute_end(now)
         if until is not None and until > now:
             self._block(provider, key, until)
+            with self._held_lock:  # heeded by this container's next call without a read
+                known = self._blocked_known.get((provider, key))
+                if known is None:
+                    self._blocked_known[(provider, key)] = (until, now)
+                elif known[0] is None or known[0] < until:
+                    self._blocked_known[(provider, key)] = (until, known[1])
 
     # ------------------------------------------------------------------ state primitives
 

@@ -18,7 +18,7 @@ from clio_xero.config import ReceiverSettings, XeroReceiverSettings
 from clio_xero.intake.clio import ClioIntake
 from clio_xero.intake.observe import Counter, Log
 from clio_xero.intake.xero import XeroIntake
-from clio_xero.store.connections import DynamoConnectionStore
+from clio_xero.store.connections import DynamoConnectionStore, RememberedConnections
 from clio_xero.store.webhook_secrets import KmsDynamoWebhookSecrets
 
 
@@ -50,7 +50,8 @@ def build_clio_intake(settings: ReceiverSettings, *, log: Log, count: Counter) -
     dynamodb = receiver_client("dynamodb")
     clock = default_clock()
     return ClioIntake(
-        connections=DynamoConnectionStore(settings.table_name, dynamodb),
+        # Only whether the connection exists is asked: remembered per container (docs/cost.md).
+        connections=RememberedConnections(DynamoConnectionStore(settings.table_name, dynamodb), clock, 300),
         secrets=KmsDynamoWebhookSecrets(
             settings.table_name, dynamodb, receiver_client("kms"), settings.kms_key_id, clock
         ),

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from clio_xero.aws.errors import aws_errors, is_condition_failure, translate
+from clio_xero.clock import Clock
 from clio_xero.errors import ConfigurationError
 from clio_xero.store.dynamo import connection_pk, from_item, key, to_item
 
@@ -72,6 +73,39 @@ class ConnectionLookup(Protocol):
 
 class ConnectionStatusWriter(Protocol):
     def set_status(self, connection_id: str, status: ConnectionStatus, reason: str | None = None) -> None: ...
+
+
+class RememberedConnections:
+    """A :class:`ConnectionLookup` that remembers each connection it found for ``seconds`` (on the
+    injected clock), for a caller that only needs to know a connection exists, such as the Clio
+    receiver checking the connection in a webhook's URL (docs/cost.md#the-connection-item).
+
+    Misses are never remembered, so a connection created a moment ago is found at once (its first
+    webhook is the handshake that follows `connect`). A connection deleted meanwhile keeps being
+    found for at most ``seconds``: its deliveries are still signature-checked and archived, and the
+    worker refuses its events. Lookups by Xero tenant are not remembered (the Xero receiver routes
+    by them, and a re-linked organisation must route at once)."""
+
+    def __init__(self, lookup: ConnectionLookup, clock: Clock, seconds: float) -> None:
+        self._lookup = lookup
+        self._clock = clock
+        self._seconds = seconds
+        self._found: dict[str, tuple[Connection, datetime]] = {}
+
+    def get(self, connection_id: str) -> Connection | None:
+        now = self._clock.now()
+        known = self._found.get(connection_id)
+        if known is not None and (now - known[1]).total_seconds() < self._seconds:
+            return known[0]
+        connection = self._lookup.get(connection_id)
+        if connection is None:
+            self._found.pop(connection_id, None)
+        else:
+            self._found[connection_id] = (connection, now)
+        return connection
+
+    def find_by_xero_tenant(self, tenant_id: str) -> list[Connection]:
+        return self._lookup.find_by_xero_tenant(tenant_id)
 
 
 def xero_tenant_gsi1pk(tenant_id: str) -> str:

@@ -20,11 +20,15 @@ from clio_xero.store.dynamo import key as item_key
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["WORKER_LEASE", "DynamoRateBudget"]
+__all__ = ["WORKER_BLOCKED_RECHECK_SECONDS", "WORKER_LEASE", "DynamoRateBudget"]
 
 #: Calls a Lambda container leases per window in one write (docs/cost.md#the-rate-budget): 5 cuts the
 #: budget's writes about fivefold for a busy container; at most 10% of a window's limit is leased.
 WORKER_LEASE = 5
+
+#: How long a container trusts the blocked-until it last read (docs/cost.md#the-blocked-until-read);
+#: it also re-reads whenever it takes a new lease. Another Lambda's 429 is heeded within this bound.
+WORKER_BLOCKED_RECHECK_SECONDS = 15.0
 
 
 def _epoch_ms(when: datetime) -> int:
@@ -37,8 +41,9 @@ class DynamoRateBudget(WindowedBudget):
     Items (``pk=CONN#<key>``): ``RATE#<provider>#m#<YYYYmmddHHMM>`` and ``RATE#<provider>#d#<YYYY-mm-dd>``
     counters (``count``), ``RATE#<provider>#slot#<i>`` (``owner``, ``lease_until`` epoch ms) and
     ``RATE#<provider>#blocked`` (``blocked_until`` epoch ms). All carry the ``expires_at`` TTL.
-    Cost per call: 1 read (blocked-until), 1 conditional write per window (per ``lease`` calls
-    with leases), 1 write per concurrency slot taken and 1 per slot freed (docs/cost.md).
+    Cost per call: 1 read (blocked-until; less with ``blocked_recheck_seconds``), 1 conditional
+    write per window (per ``lease`` calls with leases), 1 write per concurrency slot taken and 1 per
+    slot freed (docs/cost.md).
     """
 
     def __init__(
@@ -47,9 +52,11 @@ class DynamoRateBudget(WindowedBudget):
         dynamodb: DynamoDBClient,
         clock: Clock | None = None,
         limits: Mapping[str, RateLimits] | None = None,
+        *,
         lease: int = 1,
+        blocked_recheck_seconds: float = 0,
     ) -> None:
-        super().__init__(clock, limits, lease)
+        super().__init__(clock, limits, lease, blocked_recheck_seconds)
         self._table = table_name
         self._ddb = dynamodb
 
@@ -60,7 +67,11 @@ class DynamoRateBudget(WindowedBudget):
     def _blocked_until(self, provider: str, key: str) -> datetime | None:
         with aws_errors("read rate budget"):
             result = self._ddb.get_item(
-                TableName=self._table, Key=item_key(connection_pk(key), f"RATE#{provider}#blocked"), ConsistentRead=True
+                TableName=self._table,
+                Key=item_key(connection_pk(key), f"RATE#{provider}#blocked"),
+                # A budget that rechecks on a bound already accepts a block seen late by that much;
+                # an eventually consistent read (half the units) adds about a second to it.
+                ConsistentRead=self._blocked_recheck == 0,
             )
         item = result.get("Item")
         if not item or "blocked_until" not in item:

@@ -17,14 +17,20 @@ SETTINGS_SK = "#SETTINGS"
 
 
 class DynamoSettingsStore:
-    def __init__(self, table_name: str, dynamodb: DynamoDBClient) -> None:
+    def __init__(self, table_name: str, dynamodb: DynamoDBClient, *, consistent: bool = True) -> None:
+        """``consistent=False`` (the worker and the sweep): eventually consistent reads, half the
+        read units; a change is seen within about a second of its write (docs/cost.md#the-settings-item).
+        The console and the CLI read consistently: they must show what they just wrote."""
         self._table = table_name
         self._ddb = dynamodb
+        self._consistent = consistent
 
     def get(self, connection_id: str) -> ConnectionSettings:
         with aws_errors("read settings"):
             item = self._ddb.get_item(
-                TableName=self._table, Key=key(connection_pk(connection_id), SETTINGS_SK), ConsistentRead=True
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), SETTINGS_SK),
+                ConsistentRead=self._consistent,
             ).get("Item")
         if not item:
             return ConnectionSettings()

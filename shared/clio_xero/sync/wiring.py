@@ -2,7 +2,8 @@
 
 Connection clients come from the one wiring place (:mod:`clio_xero.wiring`); the engine runs the
 registered record types (:mod:`clio_xero.sync.core`). Settings are re-read for every record so a
-`settings set` takes effect at once.
+`settings set` takes effect on the next record; the reads are eventually consistent (half the read
+units; docs/cost.md#the-settings-item), so "next" means one that starts a moment after the write.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def build_worker(
         dynamodb=dynamodb, clock=clock, transport=transport, on_reconnect_needed=reconnect_needed
     )
     worker = SyncWorker(
-        engine=sync_engine(clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb), clock),
+        engine=sync_engine(
+            clients, mappings, DynamoSettingsStore(settings.table_name, dynamodb, consistent=False), clock
+        ),
         mappings=mappings,
         dead_letters=SqsDeadLetters(settings.dead_letter_queue_url, sqs),
         requeue=SqsEventPublisher(settings.queue_url, sqs),
@@ -111,7 +114,7 @@ def build_sweep(
     return Sweep(
         connections=DynamoConnectionStore(settings.table_name, dynamodb),
         clients=settings.clients(dynamodb=dynamodb, clock=clock, transport=transport),
-        settings=DynamoSettingsStore(settings.table_name, dynamodb),
+        settings=DynamoSettingsStore(settings.table_name, dynamodb, consistent=False),
         cursors=DynamoCursorStore(settings.table_name, dynamodb),
         publisher=SqsEventPublisher(settings.queue_url, aws_client("sqs")),
         clock=clock,
