@@ -17,9 +17,14 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 __all__ = ["AtomicMotoServer", "SerialisedDynamoDB"]
+
+# How long stop() waits for the server thread. moto's own stop() waits without a bound, and
+# werkzeug's serve_forever() ends with server_close(), which joins every request thread: one
+# request that never finishes used to keep `clio-xero local up` from stopping (docs/testing.md).
+STOP_WAIT_SECONDS = 5.0
 
 DYNAMODB_TARGET = "DynamoDB_"  # the X-Amz-Target prefix of every DynamoDB API call
 
@@ -43,6 +48,18 @@ class AtomicMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        assert isinstance(server, ThreadedWSGIServer)
+        # Request threads are daemons; closing the server must not wait for them (see STOP_WAIT_SECONDS).
+        server.block_on_close = False
+        self._server = server
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)  # stop() waits for the next poll (default 0.5 s)
+
+    def stop(self) -> None:
+        """moto's ``stop()`` with a bounded wait for the server thread."""
+        self._server_ready_event.clear()
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_WAIT_SECONDS)
