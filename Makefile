@@ -7,9 +7,10 @@ SAMVENV := .venv-sam
 BIN := $(VENV)/bin
 PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
-# `make test` runs pytest on 2 workers (each its own moto and shared local world; one integration
-# module per worker at a time, see tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
-PYTEST_WORKERS ?= 2
+# `make test` runs pytest on 3 workers, also on a 2-core machine: tests wait on subprocesses, browsers
+# and loopback a lot (docs/testing.md#measured). Each worker has its own moto and shared local world;
+# a module runs on one worker (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 3
 PYENV_VERSIONS ?= 3.11.7:3.12.1:3.13.0
 
 .PHONY: help venv tools test test-fast lint typecheck cfn-lint pytest demo bench build events clean dynamodb-local soak chaos render-tools browser-tools

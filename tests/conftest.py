@@ -135,6 +135,23 @@ SLOWEST_FIRST = (
 )
 
 
+# Modules that share one xdist group (their own `xdist_group` mark says so too; checked below).
+SHARED_GROUPS = {
+    # They start `clio-xero local up`, which writes .cache/local/stack.json in the repository, and
+    # one asserts that file is never touched: never two of them at once.
+    "integration/test_cli_local_up": "local-state-file",
+    "integration/test_cli_local_up_options": "local-state-file",
+    "integration/test_cli_sandbox_up": "local-state-file",
+}
+
+
+def module_group(nodeid: str) -> str:
+    """The xdist group of a test: its module's (``test_x`` for tests/integration/test_x.py, else
+    the path under tests/ without .py, e.g. ``payments/test_payments_e2e``), or a SHARED_GROUPS one."""
+    module = nodeid.split("::", 1)[0].removeprefix("tests/").removesuffix(".py")
+    return SHARED_GROUPS.get(module, module.removeprefix("integration/"))
+
+
 def _group(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("xdist_group")
     if marker is None:
@@ -145,21 +162,19 @@ def _group(item: pytest.Item) -> str | None:
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Test tiers by folder: everything under tests/integration is ``integration`` (the quick tier,
-    `make test-fast`, leaves it out). Under `-n 2 --dist loadgroup` each integration module
-    (wherever it lives: tests/payments and tests/billing hold some) stays on one worker
-    (``xdist_group``), so its shared world and module-scoped runtimes boot once, while the many
-    small tests elsewhere spread freely. Groups are ordered longest first (``SLOWEST_FIRST``)."""
+    `make test-fast`, leaves it out). Every test runs with the rest of its module on one worker
+    (``module_group``, the scheduler below), so a module's shared world and module-scoped runtimes
+    boot once per run. Groups are ordered longest first (``SLOWEST_FIRST``), then the other
+    integration modules, then the rest."""
     for item in items:
         if INTEGRATION in item.path.parents:
             item.add_marker(pytest.mark.integration)
-        if item.get_closest_marker("integration") is None or item.get_closest_marker("xdist_group") is not None:
-            continue
-        name = (
-            item.path.stem
-            if INTEGRATION in item.path.parents
-            else item.path.relative_to(ROOT / "tests").with_suffix("")
-        )
-        item.add_marker(pytest.mark.xdist_group(str(name)))
+        group = _group(item)
+        if group is not None:
+            # The scheduler only sees node ids: a mark it cannot see must not say otherwise.
+            assert group == module_group(item.nodeid), (item.nodeid, group, "add it to SHARED_GROUPS")
+        elif item.get_closest_marker("integration") is not None:
+            item.add_marker(pytest.mark.xdist_group(module_group(item.nodeid)))
 
     def rank(item: pytest.Item) -> int:
         group = _group(item)
@@ -168,6 +183,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return len(SLOWEST_FIRST) if group is not None else len(SLOWEST_FIRST) + 1
 
     items.sort(key=rank)  # stable: file order inside every rank, so a module keeps its own order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` that works with pytest 9. pytest-xdist 3.8 (the latest) names a test's
+    group by appending ``@group`` to ``item._nodeid``, which pytest 9 no longer reads (its node
+    ids live in ``item._id``): every test became its own group, so modules were split across
+    workers, each booting the module's world, DynamoDB Local and Chromium again, and the
+    local-state-file modules ran side by side. This scheduler groups by ``module_group`` of the
+    node id instead; `--no-loadscope-reorder` keeps the collection order (longest first)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]  # no type hints shipped
+
+    class ModuleGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):  # a pytest-xdist that names the group itself
+                return nodeid.rsplit("@", 1)[-1]
+            return module_group(nodeid)
+
+    return ModuleGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

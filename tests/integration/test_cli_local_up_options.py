@@ -6,6 +6,7 @@ works with --sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -24,7 +26,20 @@ from clio_xero_tools.cli.context import LOCAL_STATE, StackContext
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-state-file")]
-UP = [sys.executable, "-m", "clio_xero_tools.cli", "local", "up", "--port", "0", "--aws-port", "0"]
+# -X faulthandler: a stack that does not stop prints every thread's stack on SIGABRT (see Up.stop).
+UP = [
+    sys.executable,
+    "-X",
+    "faulthandler",
+    "-m",
+    "clio_xero_tools.cli",
+    "local",
+    "up",
+    "--port",
+    "0",
+    "--aws-port",
+    "0",
+]
 
 
 def free_port() -> int:
@@ -34,7 +49,7 @@ def free_port() -> int:
 
 
 class Up:
-    def __init__(self, state: Path, *args: str) -> None:
+    def __init__(self, state: Path, *args: str, ready: str = "Ready.") -> None:
         env = {**os.environ, "COLUMNS": "250", "CLIO_XERO_LOCAL_STATE": str(state)}
         for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
             env.pop(key, None)
@@ -49,7 +64,7 @@ class Up:
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.banner: list[str] = []
-        while not any("Ready." in line for line in self.banner):
+        while not any(ready in line for line in self.banner):
             self.banner.append(self.lines.get(timeout=240))  # bounded wait for the start-up banner
             assert self.process.poll() is None, "".join(self.banner)
 
@@ -62,10 +77,64 @@ class Up:
     def text(self) -> str:
         return "".join(self.banner)
 
+    def urls(self) -> tuple[str, str]:
+        """The HTTP API's and moto's URLs from the banner."""
+        api = re.search(r"HTTP API\s+(http://127\.0\.0\.1:\d+)", self.text)
+        aws = re.search(r"AWS \(moto\)\s+(http://127\.0\.0\.1:\d+)", self.text)
+        assert api is not None and aws is not None, self.text
+        return api.group(1), aws.group(1)
+
+    def rest(self) -> str:
+        """What it printed after the banner (call once it has exited)."""
+        lines: list[str] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                lines.append(self.lines.get(timeout=5))  # bounded: the reader ends at EOF
+        return "".join(lines)
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Say where it hangs: faulthandler dumps every thread on SIGABRT.
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=30)
+            raise AssertionError("did not stop within 60 s after SIGINT:\n" + self.rest()) from None
+
+
+class Traffic:
+    """Requests in flight the whole time: the health route and moto, each on its own thread."""
+
+    def __init__(self, api_url: str, aws_endpoint: str) -> None:
+        self.done = threading.Event()
+        self.flowing = {"api": threading.Event(), "aws": threading.Event()}  # set at each one's first answer
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        calls = {"api": lambda: httpx.get(f"{api_url}/health", timeout=10), "aws": sqs.list_queues}
+        self.threads = [threading.Thread(target=self._hammer, args=(n, c), daemon=True) for n, c in calls.items()]
+        for thread in self.threads:
+            thread.start()
+
+    def _hammer(self, name: str, call: Any) -> None:
+        while not self.done.is_set():
+            try:
+                call()
+                self.flowing[name].set()
+            except Exception:  # the stack went away under it: what this test wants to see survive
+                if self.done.is_set():
+                    return
+
+    def end(self) -> None:
+        self.done.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
 
 
 def test_two_local_stacks_side_by_side_with_their_own_state_logs_and_ports(tmp_path: Path) -> None:
@@ -113,7 +182,15 @@ def test_two_local_stacks_side_by_side_with_their_own_state_logs_and_ports(tmp_p
             assert "clio webhook activated" in logged
             assert '"level"' not in first.text
         finally:
-            assert second.stop() == 0
+            # Ctrl-C while both of its servers answer requests: a busy server thread may be the one
+            # the signal reaches (`local up` once ignored it for ever there: local/signals.py).
+            traffic = Traffic(*second.urls())
+            try:
+                assert all(flowing.wait(60) for flowing in traffic.flowing.values())  # both answered once
+                assert second.stop() == 0
+            finally:
+                traffic.end()
+            assert "Stopped." in second.rest()
     finally:
         assert first.stop() == 0
     assert not first_state.exists() and not second_state.exists()
@@ -140,11 +217,13 @@ def test_dynamodb_local_with_sandbox_is_used_or_refused_with_a_sentence(tmp_path
     from tests.conftest import java_and_jar
 
     if java_and_jar() is None:
-        up = Up(tmp_path / "stack.json", "--sandbox", "--dynamodb-local")
-        try:
-            assert "DynamoDB Local at http://127.0.0.1:" in up.text
-        finally:
-            assert up.stop() == 0
+        state = tmp_path / "stack.json"
+        # Ctrl-C the moment this line of the banner appears (the stack is up, the banner not
+        # finished): a clean stop, exit 0, and no state file left pointing at a stopped stack.
+        up = Up(state, "--sandbox", "--dynamodb-local", ready="DynamoDB Local at http://127.0.0.1:")
+        assert up.stop() == 0
+        assert "Stopped." in up.text + up.rest()
+        assert not state.exists()
         return
     env = {**os.environ, "CLIO_XERO_LOCAL_STATE": str(tmp_path / "s.json"), "PATH": "/nonexistent"}
     result = subprocess.run(

@@ -40,3 +40,26 @@ def test_a_dynamodb_request_waits_for_the_one_in_progress_and_others_pass() -> N
     second.join(10)
     assert entered == ["first", "sqs", "second"]
     assert answers == {"first": [b"first"], "sqs": [b"sqs"], "second": [b"second"]}
+
+
+def test_the_dispatcher_resolves_each_host_once_and_answers_as_moto_does(monkeypatch: Any) -> None:
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from clio_xero_tools.local.moto_server import CachedDispatch
+
+    listings: list[int] = []
+    original = backends.list_of_moto_modules
+
+    def counted() -> Iterable[str]:
+        listings.append(1)
+        return original()
+
+    monkeypatch.setattr(backends, "list_of_moto_modules", counted)
+    cached, plain = CachedDispatch(create_backend_app), DomainDispatcherApplication(create_backend_app)
+    for host in ("sqs", "dynamodb", "moto_api", "sqs.us-east-1.amazonaws.com", "sqs", "dynamodb"):
+        assert cached.get_backend_for_host(host) == plain.get_backend_for_host(host)
+    listings.clear()
+    for host in ("sqs", "dynamodb", "sqs.us-east-1.amazonaws.com"):
+        cached.get_backend_for_host(host)
+    assert listings == []  # answered from memory, no directory listing

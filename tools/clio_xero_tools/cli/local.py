@@ -67,12 +67,29 @@ def up(
     state_path = local_state_path()
     log_path = log_file or state_path.parent / "functions.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    from clio_xero_tools.local.signals import request_stop
+
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: request_stop(stop))
     from clio_xero_tools.local.dynamodb_local import DynamoDBLocalUnavailableError
 
+    # The deadline for the teardown, entered once a stop is asked for: it outlives _up's with-blocks.
+    teardown = contextlib.ExitStack()
     try:
-        _up(template, port, aws_port, sandbox, clio_port, xero_port, dynamodb_local, retry_after, log_path, stop)
+        with teardown:
+            _up(
+                template,
+                port,
+                aws_port,
+                sandbox,
+                clio_port,
+                xero_port,
+                dynamodb_local,
+                retry_after,
+                log_path,
+                stop,
+                teardown,
+            )
     except (SyncError, DynamoDBLocalUnavailableError) as exc:  # e.g. --dynamodb-local without Java
         console.print(f"[red]{getattr(exc, 'message', None) or exc}[/]")
         raise typer.Exit(3) from None
@@ -90,6 +107,7 @@ def _up(
     retry_after: int | None,
     log_path: Path,
     stop: threading.Event,
+    teardown: contextlib.ExitStack,
 ) -> None:
     from clio_xero_tools.cli.context import local_state_path
     from clio_xero_tools.local.runtime import LocalRuntime, RuntimeOptions
@@ -128,7 +146,7 @@ def _up(
                 function_output=function_log,
             )
             runtime = stack.enter_context(LocalRuntime(options))
-        _serve_until_stopped(runtime, extra, stop, state_path=state_path, log_path=log_path)
+        _serve_until_stopped(runtime, extra, stop, teardown, state_path=state_path, log_path=log_path)
 
 
 @contextlib.contextmanager
@@ -166,32 +184,45 @@ def aws_access_lines(runtime: LocalRuntime, state_path: Path) -> list[str]:
 
 
 def _serve_until_stopped(
-    runtime: LocalRuntime, extra: list[str], stop: threading.Event, *, state_path: Path, log_path: Path
+    runtime: LocalRuntime,
+    extra: list[str],
+    stop: threading.Event,
+    teardown: contextlib.ExitStack,
+    *,
+    state_path: Path,
+    log_path: Path,
 ) -> None:
     from clio_xero_tools.cli.context import LocalState
-
-    LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(state_path)
-    for line in [*runtime.describe(), *extra]:
-        console.print(line, highlight=False, soft_wrap=True)
-    console.print(f"Xero webhook key: SSM SecureString {runtime.config_path}/xero-webhook-key", soft_wrap=True)
-    console.print(f"Function logs: {log_path}", highlight=False, soft_wrap=True)
-    console.print(f"State file:    {state_path}", highlight=False, soft_wrap=True)
-    for line in aws_access_lines(runtime, state_path):
-        console.print(line, highlight=False, soft_wrap=True)
-    console.print("Other commands reach this stack with [bold]--local[/] (or CLIO_XERO_LOCAL=1).")
+    from clio_xero_tools.local.runtime import STOP_DEADLINE_SECONDS, stop_deadline
+    from clio_xero_tools.local.signals import request_stop, wait_for_stop
 
     # The first Ctrl-C asks for a clean stop (it never lands mid-shutdown as a KeyboardInterrupt,
     # which would exit 130 with the stack half torn down); a second one interrupts as usual.
+    # Installed before the state file is written: a Ctrl-C while the banner prints stops cleanly
+    # too, and never leaves a state file behind that points at a stopped stack.
     def first_interrupt(*_: object) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        stop.set()
+        request_stop(stop)
 
     signal.signal(signal.SIGINT, first_interrupt)
-    console.print("[bold green]Ready.[/] Ctrl-C to stop.")
     try:
-        stop.wait()
+        LocalState(runtime.options.stack_name, runtime.aws_endpoint, runtime.api_url, runtime.config_path).write(
+            state_path
+        )
+        for line in [*runtime.describe(), *extra]:
+            console.print(line, highlight=False, soft_wrap=True)
+        console.print(f"Xero webhook key: SSM SecureString {runtime.config_path}/xero-webhook-key", soft_wrap=True)
+        console.print(f"Function logs: {log_path}", highlight=False, soft_wrap=True)
+        console.print(f"State file:    {state_path}", highlight=False, soft_wrap=True)
+        for line in aws_access_lines(runtime, state_path):
+            console.print(line, highlight=False, soft_wrap=True)
+        console.print("Other commands reach this stack with [bold]--local[/] (or CLIO_XERO_LOCAL=1).")
+        console.print("[bold green]Ready.[/] Ctrl-C to stop.")
+        wait_for_stop(stop)
         console.print("Stopping...")
     except KeyboardInterrupt:
         console.print("Stopping...")
     finally:
         state_path.unlink(missing_ok=True)
+        # From here the stack is torn down (the with-blocks of _up); it must end even if a part hangs.
+        teardown.enter_context(stop_deadline(STOP_DEADLINE_SECONDS, log_path))

@@ -37,10 +37,12 @@ def up(
         else:
             console.print("Webhooks are delivered only on POST /_sandbox/webhooks/deliver.")
         console.print("[bold green]Ready.[/] Ctrl-C to stop.")
+        from clio_xero_tools.local.signals import request_stop, wait_for_stop
+
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: request_stop(stop))
         try:
-            stop.wait()
+            wait_for_stop(stop)  # not stop.wait(): see clio_xero_tools/local/signals.py
         except KeyboardInterrupt:
             console.print("Stopping...")
     console.print("Stopped.")

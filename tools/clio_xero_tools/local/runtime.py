@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import secrets
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -50,6 +54,37 @@ class RuntimeOptions:
     failed_visibility: int | None = None  # quick local retries; None keeps the queue's timeout
     xero_webhook_key: str | None = None  # stored as the SSM SecureString the Xero receiver reads
     function_output: TextIO | None = None  # functions' stdout (logs, metrics); None = ours
+
+
+# How long `local up` gives its stack to stop after Ctrl-C before it gives up (see stop_deadline).
+STOP_DEADLINE_SECONDS = 30.0
+
+
+@contextlib.contextmanager
+def stop_deadline(seconds: float, log_path: Path) -> Iterator[None]:
+    """A process that was asked to stop ends within ``seconds``, whatever hangs.
+
+    Every wait in ``stop()`` is bounded, but a stop that hangs anyway (a thread stuck in a library)
+    must not leave a person's terminal, `make demo` or a test waiting for ever: each thread's stack
+    goes to the log file (to find the cause) and the process exits with status 1. For processes
+    that exit after stopping (`clio-xero local up`), never for a library caller."""
+
+    def give_up() -> None:
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(f"stop took longer than {seconds:.0f} s; every thread's stack:\n")
+            log.flush()
+            faulthandler.dump_traceback(file=log, all_threads=True)
+        sys.stderr.write(f"The local stack did not stop within {seconds:.0f} s; where it hung: {log_path}\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 class LocalRuntime:

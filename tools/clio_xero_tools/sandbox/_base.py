@@ -112,9 +112,14 @@ class ServedApp:
     """A WSGI app served on 127.0.0.1 in a daemon thread; ``close()`` stops it."""
 
     def __init__(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import ThreadedWSGIServer, make_server
 
-        self._server = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True)
+        assert isinstance(server, ThreadedWSGIServer)
+        self._server = server
+        # close() must not wait for request threads (daemons): socketserver's server_close() joins
+        # each one without a bound, so one slow request (a simulated timeout) held up every close.
+        server.block_on_close = False
         self.host = host
         self.port = int(self._server.server_port)
         # A short poll interval makes close() quick (the default 0.5 s adds up across tests).
