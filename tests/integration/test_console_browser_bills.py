@@ -29,6 +29,7 @@ from tests.billing.test_real_path import SETTINGS, TRACKING, xero_admin
 from tests.integration.browser import require_browser, screenshot
 from tests.integration.conftest import WorldPool
 from tests.integration.test_console_browser import (
+    POLL_SECONDS,
     browser,
     click_and_load,
     go,
@@ -187,7 +188,9 @@ def test_the_receivables_report_is_viewed_and_downloaded(world: LocalWorld, cli:
     kept = browser.find_element(By.XPATH, "//tr[td[contains(., 'Receivables: Clio beside Xero (daily copy)')]]")
     reads_before = len(world.sandboxes.clio.request_log.entries())
     kept.find_element(By.LINK_TEXT, "View").click()
-    WebDriverWait(browser, 60).until(lambda d: "1 with differences" in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(browser, 60, poll_frequency=POLL_SECONDS).until(
+        lambda d: "1 with differences" in d.find_element(By.TAG_NAME, "body").text
+    )
     assert str(parked.id) in browser.find_element(By.TAG_NAME, "body").text
     assert len(world.sandboxes.clio.request_log.entries()) == reads_before  # the stored copy: no Clio call
     screenshot(browser, "reports-receivables-daily-copy")
