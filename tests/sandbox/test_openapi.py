@@ -126,6 +126,33 @@ def test_clio_contact_list_passes(clio: SpecValidator) -> None:
     assert clio.validate_response("GET", "https://app.clio.com/api/v4/contacts.json?limit=2", 200, body) == []
 
 
+def test_a_valid_body_is_remembered_and_an_invalid_one_still_reported(clio: SpecValidator) -> None:
+    """Bodies found valid are not walked again (docs/testing.md); errors are never remembered."""
+    body = {"data": [{**CLIO_CONTACT, "id": 424242}], "meta": {"paging": {}}}
+    assert clio.validate_response("GET", "/api/v4/contacts.json", 200, body) == []
+    walked: list[Any] = []
+    pointer = next(p for p in clio._validators if "contacts.json" in p)
+    real = clio._validators[pointer]
+
+    class Counting:
+        def iter_errors(self, instance: Any) -> Any:
+            walked.append(instance)
+            return real.iter_errors(instance)
+
+    clio._validators[pointer] = Counting()
+    try:
+        same = json.loads(json.dumps(body))  # an equal body, not the same object, keys reordered
+        same["meta"], same["data"] = same.pop("meta"), same.pop("data")
+        assert clio.validate_response("GET", "/api/v4/contacts.json?limit=1", 200, same) == []
+        assert walked == []  # answered from memory
+        broken = {"data": [{**CLIO_CONTACT, "id": {"oops": 1}}]}
+        for _ in range(2):  # reported every time: an invalid body is never remembered
+            assert clio.validate_response("GET", "/api/v4/contacts.json", 200, broken)
+        assert len(walked) == 2
+    finally:
+        clio._validators[pointer] = real
+
+
 def test_clio_wrong_type_names_the_field(clio: SpecValidator) -> None:
     body = {"data": [{**CLIO_CONTACT, "id": {"oops": 1}}]}
     errors = clio.validate_response("GET", "/api/v4/contacts.json", 200, body)

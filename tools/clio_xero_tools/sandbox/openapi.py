@@ -307,6 +307,8 @@ class SpecValidator:
         self._routes = routes
         self._validators: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # (schema pointer, digest of the body's canonical JSON) of bodies found valid (_validate).
+        self._valid: set[tuple[str, bytes]] = set()
 
     # ------------------------------------------------------------------ construction
 
@@ -448,10 +450,27 @@ class SpecValidator:
                     schema = {"$ref": f"{self._uri}{pointer}"}
                     validator = self._validator_cls(schema, registry=self._registry)
                     self._validators[pointer] = validator
+        # The same body checked against the same schema always gets the same answer, and the test
+        # worlds serve many identical bodies (the same record read again, the same empty page): a
+        # valid body is remembered by its canonical JSON, so it is not walked again (measured in
+        # docs/testing.md). Only valid bodies are remembered, so every error is still reported.
+        try:
+            digest = hashlib.blake2b(
+                json.dumps(instance, sort_keys=True, separators=(",", ":")).encode(), digest_size=16
+            ).digest()
+        except (TypeError, ValueError):  # not JSON (a caller's mistake): validate, never remember
+            digest = None
+        if digest is not None and (pointer, digest) in self._valid:
+            return []
         errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
         lines = [_format_error(e) for e in errors[:_MAX_ERRORS]]
         if len(errors) > _MAX_ERRORS:
             lines.append(f"... and {len(errors) - _MAX_ERRORS} more errors")
+        if not lines and digest is not None:
+            with self._lock:
+                if len(self._valid) >= _MAX_REMEMBERED_VALID:
+                    self._valid.clear()
+                self._valid.add((pointer, digest))
         return lines
 
 
@@ -461,6 +480,7 @@ def _pointer_join(ref: str, *segments: str) -> str:
 
 
 _load_lock = threading.RLock()
+_MAX_REMEMBERED_VALID = 200_000  # about 10 MB of digests; the set starts again when full
 
 
 @functools.cache  # = lru_cache(maxsize=None): one validator per spec per process
