@@ -4,34 +4,19 @@ the stack's own, is what every local world deploys: runtime.data_key_arn is read
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
-import pytest
 
 from clio_xero_tools.local.cfn_yaml import load_template
-from clio_xero_tools.local.moto_server import AtomicMotoServer
 from clio_xero_tools.local.stack import deploy
 from clio_xero_tools.local.template import SamTemplate
+from tests.clients.conftest import CREDS
 from tests.conftest import ROOT, TEMPLATE
 
-pytestmark = pytest.mark.integration
-CREDS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": "us-east-1"}
 
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def test_an_existing_key_is_used_everywhere_and_no_key_is_created(endpoint: str) -> None:
-    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, **CREDS)  # type: ignore[call-overload]
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)  # type: ignore[call-overload]
-    kms = boto3.client("kms", endpoint_url=endpoint, **CREDS)  # type: ignore[call-overload]
+def test_an_existing_key_is_used_everywhere_and_no_key_is_created(moto_endpoint: str) -> None:
+    cloudformation = boto3.client("cloudformation", endpoint_url=moto_endpoint, **CREDS)  # type: ignore[call-overload]
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, **CREDS)  # type: ignore[call-overload]
+    kms = boto3.client("kms", endpoint_url=moto_endpoint, **CREDS)  # type: ignore[call-overload]
     given = kms.create_key(Description="the bookkeeper's shared key")["KeyMetadata"]["Arn"]
     keys_before = len(kms.list_keys()["Keys"])
     template = SamTemplate.from_dict(load_template(TEMPLATE), ROOT)
