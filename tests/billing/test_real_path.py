@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from clio_xero.clients.tls import tls_context
 from clio_xero.clock import ManualClock
 from clio_xero.sync.bills.plugin import BillPlugin
 from clio_xero.sync.mapping import MappingStatus
@@ -72,7 +73,7 @@ def xero_api(world: LocalWorld, method: str, path: str, body: Any = None) -> dic
 
 def xero_admin(world: LocalWorld, path: str, body: Any) -> None:
     url = f"{world.sandboxes.xero_server.url}/_sandbox/tenants/{world.tenant_id}{path}"
-    response = httpx.post(url, json=body, timeout=10)
+    response = httpx.post(url, json=body, timeout=10, verify=tls_context())
     assert response.status_code < 300, response.text
 
 

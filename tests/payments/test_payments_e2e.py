@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from clio_xero.clients.tls import tls_context
 from clio_xero.clock import ManualClock
 from clio_xero.payments.plugins import PaymentPlugin
 from clio_xero_tools.local.scheduler import scheduled_event
@@ -44,6 +45,7 @@ def xero_api(world: LocalWorld, method: str, path: str, body: Any = None, params
         params=params,
         headers={"Authorization": f"Bearer {grant['access_token']}", "xero-tenant-id": world.tenant_id},
         timeout=10,
+        verify=tls_context(),  # not a new CA bundle load per call
     )
     assert response.status_code < 300, response.text
     result: dict[str, Any] = response.json()
@@ -52,7 +54,7 @@ def xero_api(world: LocalWorld, method: str, path: str, body: Any = None, params
 
 def xero_admin(world: LocalWorld, method: str, path: str, body: Any = None) -> dict[str, Any]:
     url = f"{world.sandboxes.xero_server.url}/_sandbox/tenants/{world.tenant_id}{path}"
-    response = httpx.request(method, url, json=body, timeout=10)
+    response = httpx.request(method, url, json=body, timeout=10, verify=tls_context())
     assert response.status_code < 300, response.text
     result: dict[str, Any] = response.json()
     return result

@@ -41,6 +41,7 @@ import httpx
 
 from clio_xero.clients.oauth import AccessTokenSource, reconnect_message
 from clio_xero.clients.ratelimit import DEFAULT_BACKOFF_SECONDS, RateBudget, parse_retry_after
+from clio_xero.clients.tls import tls_context
 from clio_xero.clients.tokens import PROVIDER_NAMES
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import (
@@ -186,7 +187,11 @@ class ProviderHttp:
         self._translate = translate
         self._clock = clock or SystemClock()
         self._client = httpx.Client(
-            transport=transport, timeout=timeout, headers=dict(headers or {}), follow_redirects=False
+            transport=transport,
+            timeout=timeout,
+            headers=dict(headers or {}),
+            follow_redirects=False,
+            verify=tls_context(),
         )
         self._lock = threading.Lock()
         self._calls = 0

@@ -38,6 +38,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 import httpx
 
+from clio_xero.clients.tls import tls_context
 from clio_xero.clients.tokens import PROVIDER_NAMES, Provider, StaleTokenError, StoredToken, TokenSet, TokenStore
 from clio_xero.clock import Clock, SystemClock
 from clio_xero.errors import (
@@ -324,6 +325,7 @@ class _OAuthApp:
             token_endpoint_auth_method=self.auth_method,
             transport=self._transport,
             timeout=self._timeout,
+            verify=tls_context(),
             **kwargs,
         )
 

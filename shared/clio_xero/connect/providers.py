@@ -23,6 +23,7 @@ from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints, XeroEndpoints
 from clio_xero.clients.oauth import StaticTokenSource
 from clio_xero.clients.ratelimit import UnlimitedBudget
+from clio_xero.clients.tls import tls_context
 from clio_xero.errors import NeedsReconnectError, UpstreamUnavailableError
 
 __all__ = [
@@ -94,6 +95,7 @@ class XeroIdentity:
         return httpx.Client(
             transport=self._transport,
             timeout=10,
+            verify=tls_context(),
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
 
@@ -163,7 +165,7 @@ def clio_who_am_i(endpoints: ClioEndpoints, token: str, transport: httpx.BaseTra
 
 def clio_deauthorize(endpoints: ClioEndpoints, token: str, transport: httpx.BaseTransport | None = None) -> bool:
     """Revoke the Clio grant; False when the token is already dead (401)."""
-    with httpx.Client(transport=transport, timeout=10) as client:
+    with httpx.Client(transport=transport, timeout=10, verify=tls_context()) as client:
         try:
             response = client.post(
                 endpoints.deauthorize_url, headers={"Authorization": f"Bearer {token}"}, data={"token": token}

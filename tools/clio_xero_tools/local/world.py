@@ -20,6 +20,7 @@ from clio_xero.clients.clio import ClioClient
 from clio_xero.clients.endpoints import ClioEndpoints
 from clio_xero.clients.oauth import StaticTokenSource, token_set_from_response
 from clio_xero.clients.ratelimit import UnlimitedBudget
+from clio_xero.clients.tls import tls_context
 from clio_xero.clock import Clock, default_clock
 from clio_xero.store.connections import Connection, ConnectionStatus, DynamoConnectionStore
 from clio_xero.store.mappings import DynamoMappingStore
@@ -77,6 +78,7 @@ class LocalWorld:
             base_url=f"{self.sandboxes.clio_server.url}/api/v4",
             headers={"Authorization": f"Bearer {self.clio_token}"},
             timeout=10,
+            verify=tls_context(),
         )
 
     def xero_user_call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -89,6 +91,7 @@ class LocalWorld:
             json=body,
             headers={"Authorization": f"Bearer {grant['access_token']}", "xero-tenant-id": self.tenant_id},
             timeout=10,
+            verify=tls_context(),
         )
         response.raise_for_status()
         result: dict[str, Any] = response.json()

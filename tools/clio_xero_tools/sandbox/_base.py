@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import random
-import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from clio_xero.clients.tls import tls_context
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
@@ -91,16 +91,9 @@ class FaultPlan:
         return cls(**known)
 
 
-@functools.cache
-def _delivery_tls() -> ssl.SSLContext:
-    """httpx's default certificate verification, built once: building it loads the CA bundle
-    (30 to 100 ms), and a served sandbox delivers its webhooks round after round."""
-    return httpx.create_ssl_context()
-
-
 def delivery_client(transport: httpx.BaseTransport | None, timeout: float) -> httpx.Client:
     """The client a sandbox POSTs its webhooks with (verifying TLS as httpx does by default)."""
-    return httpx.Client(transport=transport, timeout=timeout, verify=_delivery_tls())
+    return httpx.Client(transport=transport, timeout=timeout, verify=tls_context())  # one per process: clients/tls.py
 
 
 def wsgi_transport(app: WSGIApplication) -> httpx.WSGITransport:
