@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clio_xero.aws.clients import aws_client
 from clio_xero.errors import ConfigurationError
 
 DEFAULT_STACK = "clio-xero"
@@ -51,22 +52,18 @@ class StackContext:
     endpoint_url: str | None = None  # set for the local stack
     api_url: str | None = None
     region: str | None = None
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            import boto3
-
-            kwargs: dict[str, Any] = {}
-            if self.endpoint_url:
-                kwargs.update(
-                    endpoint_url=self.endpoint_url,
-                    region_name=self.region or "us-east-1",
-                    aws_access_key_id="local",
-                    aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
-                )
-            self._clients[service] = boto3.client(service, **kwargs)  # type: ignore[call-overload]
-        return self._clients[service]
+        """One client per service for the process (clio_xero.aws.clients), not one per command."""
+        if not self.endpoint_url:
+            return aws_client(service)
+        return aws_client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region or "us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+        )
 
     def output(self, name: str) -> str:
         try:
