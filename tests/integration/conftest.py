@@ -35,6 +35,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clio_xero.clock import Clock, SystemClock, use_clock
+from clio_xero.sync.record_types import default_registry
 from clio_xero.sync.settings import ConnectionSettings
 from clio_xero_tools.cli import app
 from clio_xero_tools.cli.context import LocalState
@@ -160,6 +161,10 @@ class WorldPool:
         )
 
     def _reset_functions(self, runtime: LocalRuntime, clock: Clock, output: TextIO | None) -> None:
+        # A new container builds the record-type plug-ins anew: their memory per connection (the
+        # bill plug-in's read-ahead cursor, burst window and activity etags) must not carry from
+        # one test's sandboxes to the next test's, which reuse the same connection, ids and etags.
+        default_registry.cache_clear()
         for function in runtime.functions.values():
             function._handler = None  # the next invocation is a cold start, as in a new runtime
             function.invocations = 0

@@ -23,10 +23,7 @@ import pytest
 
 from clio_xero.aws.archive import ArchivedDeliveries
 from clio_xero.clock import ManualClock
-from clio_xero.events import RecordType
 from clio_xero.store.webhook_secrets import CACHE_TTL, KmsDynamoWebhookSecrets
-from clio_xero.sync.bills.plugin import BillPlugin
-from clio_xero.sync.record_types import default_registry
 from clio_xero.webhooks.signing import sign_clio
 from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from tests.billing.test_real_path import SETTINGS, clio_bill, invoices, one_invoice, xero_api
@@ -48,12 +45,6 @@ def log() -> io.StringIO:
 @pytest.fixture
 def world(shared_world: WorldPool, clock: ManualClock, log: io.StringIO) -> Iterator[LocalWorld]:
     with shared_world(settings=SETTINGS, function_output=log, clock=clock, api_timeout_seconds=1) as w:
-        # The worker's registry lives as long as the process (one container for every test here),
-        # and each test's new Clio sandbox reuses ids and etags: without this, the bill plug-in
-        # would take this test's time entry for one an earlier test already read into an invoice.
-        bills = default_registry().get(RecordType.BILL)
-        assert isinstance(bills, BillPlugin)
-        bills._activities.clear()
         register_clio_webhooks(w, clock)
         w.pump()  # the handshakes
         xero_api(w, "PUT", "/TrackingCategories", {"Name": "Matter"})
