@@ -28,14 +28,18 @@ def test_the_rule_is_declared_removed_and_read_with_the_secret(aws: Aws) -> None
     assert secrets.declare("c1", "7", ("bill",)) is False  # no secret stored yet: nothing to attach to
     assert aws.raw_item("CONN#c1", hook_sk("7")) == {}
 
+    assert secrets.queue_rule("c1", "7") is None  # `webhooks status`: no secret yet
+
     secrets.remember("c1", "7", "s3cret", "activity")
     assert store(aws).lookup("c1", "7").queue_only_with == ()  # type: ignore[union-attr]  # as before the rule
+    assert secrets.queue_rule("c1", "7") == ()
 
     assert secrets.declare("c1", "7", ("bill",)) is True
     assert aws.raw_item("CONN#c1", hook_sk("7"))[QUEUE_ONLY_WITH] == {"S": "bill"}
     hook = store(aws).lookup("c1", "7")
     assert hook is not None and (hook.secret, hook.model, hook.queue_only_with) == ("s3cret", "activity", ("bill",))
     assert secrets.lookup("c1", "7").queue_only_with == ("bill",)  # type: ignore[union-attr]  # cache refreshed
+    assert secrets.queue_rule("c1", "7") == ("bill",)
 
     assert secrets.declare("c1", "7", ()) is True
     assert QUEUE_ONLY_WITH not in aws.raw_item("CONN#c1", hook_sk("7"))

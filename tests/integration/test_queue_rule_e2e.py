@@ -27,7 +27,7 @@ from clio_xero.store.webhook_secrets import CACHE_TTL, KmsDynamoWebhookSecrets
 from clio_xero.webhooks.signing import sign_clio
 from clio_xero_tools.local.world import LocalWorld, register_clio_webhooks
 from tests.billing.test_real_path import SETTINGS, clio_bill, invoices, one_invoice, xero_api
-from tests.integration.conftest import WorldPool
+from tests.integration.conftest import CliCall, WorldPool
 
 pytestmark = pytest.mark.integration
 
@@ -180,12 +180,24 @@ def test_an_activity_on_an_approved_bill_is_queued_and_brings_its_invoice(
     assert invoice.total == Decimal(str(clio_bill(world, bill)["total"]))
 
 
+def queues_by_model(cli: CliCall) -> dict[str, Any]:
+    """`webhooks status --json`: each registered webhook's rule, as the receiver will apply it."""
+    code, status = cli("webhooks", "status", "--json")
+    assert code == 0, status
+    return {row["model"]: row["queue_only_with"] for row in status["clio_webhooks"]}
+
+
 def test_a_webhook_registered_before_the_rule_still_queues_everything(
-    world: LocalWorld, clock: ManualClock, log: io.StringIO
+    world: LocalWorld, clock: ManualClock, log: io.StringIO, cli: CliCall
 ) -> None:
     ledger = secrets(world, clock)
     webhook_id = activity_webhook_id(world)
+    assert queues_by_model(cli)["activity"] == ["bill"]
     assert ledger.declare(world.connection_id, webhook_id, ())  # as stored before this change
+    shown = queues_by_model(cli)
+    assert shown["activity"] == [] and shown["contact"] == []  # every delivery queued
+    code, text = cli("webhooks", "status")
+    assert code == 0 and "only with bill" not in text and "every delivery" in text
     clock.advance(CACHE_TTL.total_seconds() + 1)  # the warm receiver's copy of the secret expires
 
     _, matter_id = matter(world)
@@ -198,6 +210,8 @@ def test_a_webhook_registered_before_the_rule_still_queues_everything(
     register_clio_webhooks(world, clock)
     hook = secrets(world, clock).lookup(world.connection_id, webhook_id)
     assert hook is not None and hook.queue_only_with == ("bill",)
+    assert queues_by_model(cli)["activity"] == ["bill"]
+    assert "only with bill" in cli("webhooks", "status")[1]
     clock.advance(CACHE_TTL.total_seconds() + 1)
     later = time_entry(world, matter_id)
     world.pump()

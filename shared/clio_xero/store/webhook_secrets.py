@@ -295,6 +295,20 @@ class KmsDynamoWebhookSecrets:
         self._cache[(connection_id, webhook_id)] = (now + CACHE_TTL, hook)
         return hook
 
+    def queue_rule(self, connection_id: str, webhook_id: str) -> tuple[str, ...] | None:
+        """The webhook's ``queue_only_with`` rule as the receiver will apply it (empty: every
+        delivery is queued), for `webhooks status`; ``None`` when no secret is stored for it yet
+        (its handshake not answered). Reads the rule alone: nothing is decrypted."""
+        with aws_errors("read webhook queue rule"):
+            result = self._ddb.get_item(
+                TableName=self._table,
+                Key=key(connection_pk(connection_id), hook_sk(webhook_id)),
+                ProjectionExpression="pk, #rule",
+                ExpressionAttributeNames={"#rule": QUEUE_ONLY_WITH},
+            )
+        item = result.get("Item")
+        return _rule(from_item(item)) if item else None
+
     def pending(self, connection_id: str) -> list[str]:
         now_epoch = int(self._clock.now().timestamp())
         with aws_errors("read pending webhook secrets"):

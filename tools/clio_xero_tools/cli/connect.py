@@ -319,6 +319,28 @@ def _awaited_activations(ledger: Any, connection_id: str) -> list[dict[str, Any]
     ]
 
 
+def _print_webhook_rows(rows: list[dict[str, Any]]) -> None:
+    """The text form of `webhooks status`: one row per registered Clio webhook."""
+    table = Table(
+        "connection", "state", "model", "webhook", "status", "queues", "expires", "days left", "last action", "note"
+    )
+    for r in rows:
+        state = r["connection_status"] + (f" ({r['status_reason']})" if r["status_reason"] else "")
+        table.add_row(
+            r["connection_id"], state, r["model"], str(r["webhook_id"] or "-"), r["status"],
+            _queued(r["queue_only_with"]), (r["expires_at"] or "-")[:16],
+            "-" if r["days_left"] is None else str(r["days_left"]), r["last_action"], r["note"],
+        )  # fmt: skip
+    print_table(console, table)
+
+
+def _queued(rule: list[str] | None) -> str:
+    """The "queues" cell: which of the webhook's deliveries reach the sync queue."""
+    if rule is None:
+        return "-"
+    return f"only with {' or '.join(rule)}" if rule else "every delivery"
+
+
 def _print_awaited(awaited: list[dict[str, Any]]) -> None:
     for a in awaited:
         webhook = a["webhook_id"] or "(being created)"
@@ -372,6 +394,7 @@ def webhooks_status(
                         "model": "-",
                         "webhook_id": None,
                         "status": "not registered",
+                        "queue_only_with": None,
                         "expires_at": None,
                         "days_left": None,
                         "last_action": "-",
@@ -381,6 +404,8 @@ def webhooks_status(
                 problems = True
             for record in records:
                 hook = live.get(record.url)
+                webhook_id = hook.get("id") if hook else record.webhook_id
+                rule = services.secrets.queue_rule(connection.connection_id, str(webhook_id)) if webhook_id else None
                 status = str(hook.get("status")) if hook else ("missing" if live or not note else record.status)
                 expires = record.webhook_expires_at
                 if hook and hook.get("expires_at"):
@@ -394,8 +419,10 @@ def webhooks_status(
                         "connection_status": connection.status.value,
                         "status_reason": connection.status_reason or "",
                         "model": record.model,
-                        "webhook_id": hook.get("id") if hook else record.webhook_id,
+                        "webhook_id": webhook_id,
                         "status": status,
+                        # Which deliveries the receiver queues (store/webhook_secrets.py); null: no secret yet.
+                        "queue_only_with": list(rule) if rule is not None else None,
                         "expires_at": expires.isoformat() if expires else None,
                         "days_left": days_left,
                         "last_action": f"{record.action} {_when(record.checked_at)}",
@@ -419,17 +446,7 @@ def webhooks_status(
             }
         )
     else:
-        table = Table(
-            "connection", "state", "model", "webhook", "status", "expires", "days left", "last action", "note"
-        )
-        for r in rows:
-            state = r["connection_status"] + (f" ({r['status_reason']})" if r["status_reason"] else "")
-            table.add_row(
-                r["connection_id"], state, r["model"], str(r["webhook_id"] or "-"), r["status"],
-                (r["expires_at"] or "-")[:16], "-" if r["days_left"] is None else str(r["days_left"]),
-                r["last_action"], r["note"],
-            )  # fmt: skip
-        print_table(console, table)
+        _print_webhook_rows(rows)
         _print_awaited(awaited)
         console.print(
             f"Xero: last delivery {_when(when)}"
