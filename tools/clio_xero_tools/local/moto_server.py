@@ -6,7 +6,8 @@ writes without a lock, so two concurrent ``UpdateItem`` calls with ``count <= :r
 pass (measured: 8 threads leasing from a 60-a-minute budget counted 65 calls). Real DynamoDB never
 lets that happen (docs/facts-aws.md#conditional-writes). Serialising the DynamoDB requests
 restores it; the other services keep moto's own threading. Hand-rolled because moto has no option
-for it; it is the documented ``ThreadedMotoServer`` with a WSGI wrapper around its application.
+for it; it is the documented ``ThreadedMotoServer`` with a WSGI wrapper around its application,
+served by cheroot rather than werkzeug (see ``AtomicMotoServer``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ STOP_WAIT_SECONDS = 5.0
 # wait in cheroot's selector, not on a thread. Enough for the busiest test (20 threads refreshing
 # one token at once) and the local runtime's pollers side by side; more requests simply queue.
 REQUEST_THREADS = 32
-LISTEN_BACKLOG = 128  # cheroot's default is 5: twenty threads connecting at once would be refused
+LISTEN_BACKLOG = 128  # cheroot's default is 5: twenty threads connecting at once could overflow it
 IDLE_CONNECTION_SECONDS = 10  # cheroot closes a connection idle this long (botocore reconnects)
 
 DYNAMODB_TARGET = "DynamoDB_"  # the X-Amz-Target prefix of every DynamoDB API call
@@ -71,9 +72,10 @@ class AtomicMotoServer(ThreadedMotoServer):
 
     moto's own server is werkzeug's development server, which closes the connection after every
     response and starts a thread per request: boto3 then opens a new TCP connection for each call.
-    The local stack makes thousands of calls (about a thousand per billing end-to-end test), and
-    that per-request set-up was about a seventh of the suite's CPU (profiled with py-spy,
-    docs/testing.md#moto-served-with-keep-alive). cheroot, CherryPy's WSGI server, keeps HTTP/1.1
+    The local stack makes thousands of calls (about a thousand per billing end-to-end test);
+    profiled with py-spy, the werkzeug servers' own request handling was about a seventh of the
+    suite's CPU, and serving moto with keep-alive saved about 5% of it
+    (docs/testing.md#moto-served-with-keep-alive). cheroot, CherryPy's WSGI server, keeps HTTP/1.1
     connections open between requests and answers from a fixed pool of threads; the application
     is moto's own, unchanged (plus the two wrappers above).
     """
