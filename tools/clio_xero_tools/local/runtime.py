@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from clio_xero.aws.clients import aws_client
 from clio_xero.clock import Clock, SystemClock, use_clock
 from clio_xero_tools.local.cfn_yaml import load_template
 from clio_xero_tools.local.functions import REGION, LocalFunction
@@ -105,7 +106,6 @@ class LocalRuntime:
         self._saved_env: dict[str, str | None] = {}
         self._clock_scope: contextlib.AbstractContextManager[Clock] | None = None
         self._sqs_rules: contextlib.ExitStack | None = None
-        self._clients: dict[tuple[str | None, ...], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalRuntime:
@@ -264,7 +264,6 @@ class LocalRuntime:
             else:
                 os.environ[k] = v
         self._saved_env.clear()
-        self._clients.clear()
 
     # ------------------------------------------------------------------ helpers
     def _set_env(self, values: dict[str, str]) -> None:
@@ -273,17 +272,10 @@ class LocalRuntime:
             os.environ[k] = v
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local stack (endpoint and credentials come from the environment).
-
-        Kept per service and environment: building a client costs 25 to 70 ms and tests, the demo
-        and the stores the world hands out ask for one per call. boto3 clients are thread-safe."""
-        import boto3
-
-        env_names = (*LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL", f"AWS_ENDPOINT_URL_{service.upper()}")
-        key = (service, *(os.environ.get(name) for name in env_names))
-        if key not in self._clients:
-            self._clients[key] = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
-        return self._clients[key]
+        """A boto3 client for the local stack (endpoint and credentials come from the environment):
+        the process's one client for this service and environment (clio_xero.aws.clients), since
+        tests, the demo and the stores the world hands out ask for one per call."""
+        return aws_client(service, region_name=REGION)
 
     def physical_id(self, logical_id: str) -> str:
         assert self.stack is not None
